@@ -1,0 +1,210 @@
+//! Accounts: registration, email verification, sign-in with sessions and refresh-token rotation,
+//! lockout, password recovery, social sign-in and roles.
+//!
+//! Every rule here is written against the ports only, so it runs the same on DynamoDB and on the
+//! embedded store. Each public method is one use case; handlers call exactly one.
+
+mod admin;
+pub mod records;
+mod recovery;
+mod registration;
+mod sessions;
+mod social_login;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use fittrack_domain::{EligibilityPolicy, PasswordPolicy, Role, UserId, ValidationErrors};
+
+use crate::clock::Clock;
+use crate::config::{Config, RateLimitedAction, RateLimits};
+use crate::crypto::{JwtKeys, PasswordHasher, PiiCipher};
+use crate::email::EmailJob;
+use crate::ports::{ItemStore, Queue, QueueError, QueueId, StoreError};
+use crate::ratelimit::{self, RateDecision};
+use crate::social::{IdTokenVerifier, SocialError, SocialProvider};
+
+pub use admin::{AccountSummary, AccountsPage};
+pub use records::Account;
+pub use registration::{NewUser, RegisterRequest};
+pub use sessions::{AuthenticatedUser, TokenPair};
+pub use social_login::{SocialLoginRequest, SocialOutcome};
+
+/// The tunable rules of the accounts use cases.
+#[derive(Debug, Clone)]
+pub struct AccountPolicy {
+    pub eligibility: EligibilityPolicy,
+    pub password: PasswordPolicy,
+    pub rate_limits: RateLimits,
+    /// Base URL of the app, for links in emails.
+    pub app_url: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+    pub max_failed_logins: i64,
+    pub lockout: Duration,
+}
+
+impl AccountPolicy {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            eligibility: config.eligibility.clone(),
+            password: PasswordPolicy::default(),
+            rate_limits: config.rate_limits.clone(),
+            app_url: config.app_url.clone(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            verification_ttl: Duration::from_secs(24 * 3600),
+            reset_ttl: Duration::from_secs(3600),
+            max_failed_logins: 5,
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("invalid input")]
+    Validation(#[from] ValidationErrors),
+    #[error("email or password is wrong")]
+    InvalidCredentials,
+    #[error("email address not verified")]
+    EmailNotVerified,
+    #[error("account locked")]
+    AccountLocked { retry_after: Duration },
+    #[error("too many requests")]
+    RateLimited(RateDecision),
+    /// A one-time (verification or reset) token that is unknown, used or expired.
+    #[error("token invalid or expired")]
+    InvalidToken,
+    #[error("refresh token invalid, expired or revoked")]
+    InvalidRefreshToken,
+    #[error("refresh token reused; the session was revoked")]
+    RefreshTokenReused,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("social sign-in failed: {0}")]
+    Social(#[from] SocialError),
+    #[error("not found")]
+    NotFound,
+    #[error("account already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Who is asking: the client address, as the transport saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub address: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AccountService {
+    store: Arc<dyn ItemStore>,
+    queue: Arc<dyn Queue>,
+    pii: Arc<PiiCipher>,
+    jwt: Arc<JwtKeys>,
+    passwords: PasswordHasher,
+    clock: Arc<dyn Clock>,
+    policy: Arc<AccountPolicy>,
+    google: Arc<IdTokenVerifier>,
+    apple: Arc<IdTokenVerifier>,
+}
+
+/// Everything an [`AccountService`] is built from.
+pub struct AccountDeps {
+    pub store: Arc<dyn ItemStore>,
+    pub queue: Arc<dyn Queue>,
+    pub pii: Arc<PiiCipher>,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    pub policy: AccountPolicy,
+    pub google: IdTokenVerifier,
+    pub apple: IdTokenVerifier,
+}
+
+impl AccountService {
+    pub fn new(deps: AccountDeps) -> Self {
+        Self {
+            store: deps.store,
+            queue: deps.queue,
+            pii: deps.pii,
+            jwt: deps.jwt,
+            passwords: deps.passwords,
+            clock: deps.clock,
+            policy: Arc::new(deps.policy),
+            google: Arc::new(deps.google),
+            apple: Arc::new(deps.apple),
+        }
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        self.jwt.jwks()
+    }
+
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn email_hash(&self, canonical_email: &str) -> String {
+        self.pii.lookup_hash("email", canonical_email)
+    }
+
+    fn link(&self, path: &str, token: &str) -> String {
+        format!("{}/{path}?token={token}", self.policy.app_url)
+    }
+
+    async fn enqueue(&self, job: &EmailJob) -> Result<(), AccountError> {
+        let body = serde_json::to_string(job).map_err(|e| AccountError::Internal(e.to_string()))?;
+        self.queue.send(QueueId::Email, &body).await?;
+        Ok(())
+    }
+
+    /// Counts the request against the client's limit for `action`.
+    async fn rate_limit(&self, action: RateLimitedAction, client: &ClientInfo) -> Result<RateDecision, AccountError> {
+        let address = client.address.as_deref().unwrap_or("unknown");
+        let client_hash = self.pii.lookup_hash("client-address", address);
+        let decision = ratelimit::hit(self.store.as_ref(), action, &client_hash, self.policy.rate_limits.get(action), self.now()).await?;
+        if decision.allowed { Ok(decision) } else { Err(AccountError::RateLimited(decision)) }
+    }
+
+    fn verifier(&self, provider: SocialProvider) -> &IdTokenVerifier {
+        match provider {
+            SocialProvider::Google => &self.google,
+            SocialProvider::Apple => &self.apple,
+        }
+    }
+
+    pub async fn account(&self, user: UserId) -> Result<Account, AccountError> {
+        let record: records::AccountRecord = records::load(self.store.as_ref(), &records::account_key(user)).await?.ok_or(AccountError::NotFound)?;
+        Ok(record.decrypt(&self.pii)?)
+    }
+
+    /// Admin-only use cases take the caller and check the role here, so no route can forget it.
+    fn require_role(&self, caller: &AuthenticatedUser, role: Role) -> Result<(), AccountError> {
+        if caller.role >= role { Ok(()) } else { Err(AccountError::Forbidden) }
+    }
+}
+
+fn epoch(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,249 @@
+use std::time::Duration;
+
+use serde::Serialize;
+
+use fittrack_domain::{EmailAddress, Role, UserId, ValidationErrors};
+
+use super::records::{
+    AccountRecord, EmailGuard, RefreshRecord, RefreshStatus, SessionRecord, account_key, email_key, load, login_failures_key,
+    refresh_key, session_key,
+};
+use super::{AccountError, AccountService, ClientInfo, epoch, secs};
+use crate::config::RateLimitedAction;
+use crate::crypto::{AccessClaims, OpaqueToken, hash_token};
+use crate::crypto::{JwtError, jwt_constants};
+use crate::ports::{Condition, Query, StoreError, Table, Update, WriteOp, to_item};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// The caller of an authenticated request, after the session was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedUser {
+    pub user_id: UserId,
+    pub session_id: String,
+    pub role: Role,
+}
+
+impl AccountService {
+    /// Signs in with email and password.
+    ///
+    /// Failed passwords are counted per email address (known or not, so the lockout does not
+    /// reveal which addresses have accounts) and lock it for the lockout period after the limit.
+    pub async fn login(&self, email: &str, password: String, client: &ClientInfo) -> Result<TokenPair, AccountError> {
+        self.rate_limit(RateLimitedAction::Login, client).await?;
+        let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
+        let email_hash = self.email_hash(&email.canonical());
+        self.check_not_locked(&email_hash).await?;
+
+        let account = match load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await? {
+            Some(guard) => load::<AccountRecord>(self.store.as_ref(), &account_key(guard.user_id)).await?,
+            None => None,
+        };
+        let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
+        if !self.passwords.verify(password, stored_hash).await {
+            return Err(self.record_failed_login(&email_hash).await);
+        }
+        // verify() only succeeds against a real stored hash, so the account exists.
+        let account = account.ok_or(AccountError::InvalidCredentials)?;
+        self.store.delete(Table::Users, &login_failures_key(&email_hash), None).await?;
+        if !account.email_verified {
+            return Err(AccountError::EmailNotVerified);
+        }
+        let pair = self.start_session(account.user_id, account.role).await?;
+        tracing::info!(user_id = %account.user_id, "signed in");
+        Ok(pair)
+    }
+
+    async fn check_not_locked(&self, email_hash: &str) -> Result<(), AccountError> {
+        let Some(item) = self.store.get(Table::Users, &login_failures_key(email_hash)).await? else { return Ok(()) };
+        let locked_until = item.get("locked_until").and_then(|v| v.as_i64()).unwrap_or(0);
+        let now = epoch(self.now());
+        if locked_until > now {
+            return Err(AccountError::AccountLocked { retry_after: Duration::from_secs((locked_until - now) as u64) });
+        }
+        Ok(())
+    }
+
+    /// Counts a failed password and returns the error to answer with. The counter starts afresh
+    /// when the previous window has passed; reaching the limit sets `locked_until`.
+    async fn record_failed_login(&self, email_hash: &str) -> AccountError {
+        let key = login_failures_key(email_hash);
+        let now = epoch(self.now());
+        let window = secs(self.policy.lockout);
+        let counted = async {
+            let fresh_window = Update::new().set("failures", 1).set("expires_at", now + window).remove("locked_until");
+            let expired = Condition::Or(vec![Condition::NotExists, Condition::less_than("expires_at", now + 1)]);
+            let item = match self.store.update(crate::ports::Table::Users, &key, fresh_window, Some(expired)).await {
+                Err(StoreError::ConditionFailed) => {
+                    self.store.update(crate::ports::Table::Users, &key, Update::new().add("failures", 1), None).await?
+                }
+                other => other?,
+            };
+            let failures = item.get("failures").and_then(|v| v.as_i64()).unwrap_or(0);
+            if failures >= self.policy.max_failed_logins {
+                let until = now + secs(self.policy.lockout);
+                let lock = Update::new().set("locked_until", until).set("expires_at", until).set("failures", 0);
+                self.store.update(crate::ports::Table::Users, &key, lock, None).await?;
+                tracing::warn!("login locked after repeated failed passwords");
+                return Ok::<_, StoreError>(AccountError::AccountLocked { retry_after: self.policy.lockout });
+            }
+            Ok(AccountError::InvalidCredentials)
+        };
+        counted.await.unwrap_or_else(AccountError::from)
+    }
+
+    /// Opens a session (a refresh-token family) and issues its first tokens.
+    pub(super) async fn start_session(&self, user_id: UserId, role: Role) -> Result<TokenPair, AccountError> {
+        let now = epoch(self.now());
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let expires_at = now + secs(self.policy.refresh_token_ttl);
+        let key = session_key(user_id, &session_id);
+        let session = SessionRecord { pk: key.pk, sk: key.sk, session_id: session_id.clone(), user_id, revoked: false, created_at: now, expires_at };
+        let refresh = OpaqueToken::generate();
+        let rkey = refresh_key(&refresh.hash);
+        let refresh_record = RefreshRecord { pk: rkey.pk, sk: rkey.sk, user_id, session_id: session_id.clone(), status: RefreshStatus::Active, expires_at };
+        self.store
+            .transact(vec![
+                WriteOp::Put { table: Table::Users, item: to_item(&session)?, condition: Some(Condition::NotExists) },
+                WriteOp::Put { table: Table::Users, item: to_item(&refresh_record)?, condition: Some(Condition::NotExists) },
+            ])
+            .await?;
+        self.tokens(user_id, &session_id, role, refresh.secret)
+    }
+
+    fn tokens(&self, user_id: UserId, session_id: &str, role: Role, refresh_token: String) -> Result<TokenPair, AccountError> {
+        let now = epoch(self.now());
+        let ttl = self.policy.access_token_ttl;
+        let claims = AccessClaims {
+            sub: user_id.to_string(),
+            sid: session_id.to_owned(),
+            role,
+            iat: now,
+            exp: now + secs(ttl),
+            iss: jwt_constants::ISSUER.to_owned(),
+            aud: jwt_constants::AUDIENCE.to_owned(),
+        };
+        let access_token = self.jwt.sign(&claims).map_err(|e| AccountError::Internal(e.to_string()))?;
+        Ok(TokenPair { access_token, refresh_token, token_type: "Bearer", expires_in: ttl.as_secs() })
+    }
+
+    /// Exchanges a refresh token for a new pair. The old token is rotated out; if a rotated token
+    /// is ever presented again, someone holds a stolen copy, so the whole session is revoked.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AccountError> {
+        let old_key = refresh_key(&hash_token(refresh_token));
+        let record: RefreshRecord = load(self.store.as_ref(), &old_key).await?.ok_or(AccountError::InvalidRefreshToken)?;
+        let now = epoch(self.now());
+        if record.expires_at <= now {
+            return Err(AccountError::InvalidRefreshToken);
+        }
+        if record.status == RefreshStatus::Rotated {
+            return Err(self.reuse_detected(&record).await);
+        }
+        let session: SessionRecord =
+            load(self.store.as_ref(), &session_key(record.user_id, &record.session_id)).await?.ok_or(AccountError::InvalidRefreshToken)?;
+        if session.revoked || session.expires_at <= now {
+            return Err(AccountError::InvalidRefreshToken);
+        }
+        let account: AccountRecord = load(self.store.as_ref(), &account_key(record.user_id)).await?.ok_or(AccountError::InvalidRefreshToken)?;
+
+        let next = OpaqueToken::generate();
+        let next_key = refresh_key(&next.hash);
+        let next_record = RefreshRecord { pk: next_key.pk, sk: next_key.sk, status: RefreshStatus::Active, ..record.clone() };
+        let ops = vec![
+            WriteOp::Update {
+                table: Table::Users,
+                key: old_key,
+                update: Update::new().set("status", serde_json::json!(RefreshStatus::Rotated)),
+                condition: Some(Condition::equals("status", serde_json::json!(RefreshStatus::Active))),
+            },
+            WriteOp::Put { table: Table::Users, item: to_item(&next_record)?, condition: Some(Condition::NotExists) },
+            WriteOp::Check {
+                table: Table::Users,
+                key: session_key(record.user_id, &record.session_id),
+                condition: Condition::equals("revoked", false),
+            },
+        ];
+        match self.store.transact(ops).await {
+            Ok(()) => self.tokens(record.user_id, &record.session_id, account.role, next.secret),
+            // A concurrent refresh with the same token won the race: this one is the reuse.
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(self.reuse_detected(&record).await),
+            Err(StoreError::TransactionCancelled { .. }) => Err(AccountError::InvalidRefreshToken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn reuse_detected(&self, record: &RefreshRecord) -> AccountError {
+        tracing::warn!(user_id = %record.user_id, "refresh token reuse detected; revoking the session");
+        match self.revoke_session(record.user_id, &record.session_id).await {
+            Ok(()) => AccountError::RefreshTokenReused,
+            Err(e) => e,
+        }
+    }
+
+    async fn revoke_session(&self, user_id: UserId, session_id: &str) -> Result<(), AccountError> {
+        let update = Update::new().set("revoked", true);
+        match self.store.update(Table::Users, &session_key(user_id, session_id), update, Some(Condition::Exists)).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks an access token and that its session is still live. One strongly consistent read,
+    /// so logout takes effect on the very next request.
+    pub async fn authenticate(&self, access_token: &str) -> Result<AuthenticatedUser, AccountError> {
+        let claims = self.jwt.verify(access_token).map_err(|_: JwtError| AccountError::Unauthenticated)?;
+        let user_id: UserId = claims.sub.parse().map_err(|_| AccountError::Unauthenticated)?;
+        let session: SessionRecord =
+            load(self.store.as_ref(), &session_key(user_id, &claims.sid)).await?.ok_or(AccountError::Unauthenticated)?;
+        if session.revoked || session.expires_at <= epoch(self.now()) {
+            return Err(AccountError::Unauthenticated);
+        }
+        Ok(AuthenticatedUser { user_id, session_id: claims.sid, role: claims.role })
+    }
+
+    /// Ends the caller's session, and the session of `refresh_token` if it is another of theirs.
+    pub async fn logout(&self, caller: &AuthenticatedUser, refresh_token: Option<&str>) -> Result<(), AccountError> {
+        self.revoke_session(caller.user_id, &caller.session_id).await?;
+        if let Some(token) = refresh_token {
+            if let Some(record) = load::<RefreshRecord>(self.store.as_ref(), &refresh_key(&hash_token(token))).await? {
+                if record.user_id == caller.user_id && record.session_id != caller.session_id {
+                    self.revoke_session(record.user_id, &record.session_id).await?;
+                }
+            }
+        }
+        tracing::info!(user_id = %caller.user_id, "signed out");
+        Ok(())
+    }
+
+    /// Ends every session of the user.
+    pub async fn logout_all(&self, user_id: UserId) -> Result<u32, AccountError> {
+        let mut revoked = 0;
+        let mut cursor = None;
+        loop {
+            let page = self
+                .store
+                .query(Query::partition(Table::Users, format!("USER#{user_id}")).sort_prefix("SESSION#").limit(100).after(cursor))
+                .await?;
+            for item in page.items {
+                let session: SessionRecord = crate::ports::from_item(item)?;
+                if !session.revoked {
+                    self.revoke_session(user_id, &session.session_id).await?;
+                    revoked += 1;
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        tracing::info!(user_id = %user_id, sessions = revoked, "all sessions revoked");
+        Ok(revoked)
+    }
+}

@@ -1,0 +1,59 @@
+//! Builds the application from configuration and adapters: the one place both the Lambdas and
+//! `fittrack serve` get their services from.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+
+use crate::accounts::{AccountDeps, AccountPolicy, AccountService};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::{JwtKeys, PasswordHasher, PiiCipher};
+use crate::ports::{ItemStore, Queue};
+use crate::social::{IdTokenVerifier, SocialProvider};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("FITTRACK_PII_KEY: {0}")]
+    PiiKey(#[from] crate::crypto::PiiError),
+    #[error("FITTRACK_JWT_SIGNING_KEY: {0}")]
+    JwtKey(#[from] crate::crypto::JwtError),
+    #[error("HTTP client: {0}")]
+    Http(String),
+}
+
+/// Options that differ between production and tests.
+#[derive(Clone)]
+pub struct BuildOptions {
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self { clock: Arc::new(SystemClock), passwords: PasswordHasher::owasp() }
+    }
+}
+
+pub fn account_service(
+    config: &Config,
+    store: Arc<dyn ItemStore>,
+    queue: Arc<dyn Queue>,
+    options: BuildOptions,
+) -> Result<AccountService, BuildError> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| BuildError::Http(e.to_string()))?;
+    Ok(AccountService::new(AccountDeps {
+        store,
+        queue,
+        pii: Arc::new(PiiCipher::from_master_key(config.pii_key.expose_secret())?),
+        jwt: Arc::new(JwtKeys::from_pkcs8(config.jwt_signing_key.expose_secret())?),
+        passwords: options.passwords,
+        clock: options.clock,
+        policy: AccountPolicy::from_config(config),
+        google: IdTokenVerifier::new(SocialProvider::Google, config.google.clone(), http.clone()),
+        apple: IdTokenVerifier::new(SocialProvider::Apple, config.apple.clone(), http),
+    }))
+}

@@ -1,0 +1,208 @@
+//! One typed configuration, read once at start from the environment (on Lambda, from the
+//! template's parameters; locally, with generated keys filled in by `fittrack serve`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use fittrack_domain::EligibilityPolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// A limit of `max` requests per `window`, per client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+impl RateLimit {
+    pub const fn per(max: u32, window_secs: u64) -> Self {
+        Self { max, window: Duration::from_secs(window_secs) }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (max, secs) = text.split_once('/')?;
+        Some(Self::per(max.trim().parse().ok()?, secs.trim().parse().ok()?))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateLimitedAction {
+    Register,
+    Login,
+    ForgotPassword,
+    ResetPassword,
+    ResendVerification,
+}
+
+impl RateLimitedAction {
+    pub const ALL: [Self; 5] =
+        [Self::Register, Self::Login, Self::ForgotPassword, Self::ResetPassword, Self::ResendVerification];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Login => "login",
+            Self::ForgotPassword => "forgot_password",
+            Self::ResetPassword => "reset_password",
+            Self::ResendVerification => "resend_verification",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits(pub HashMap<RateLimitedAction, RateLimit>);
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        use RateLimitedAction::*;
+        Self(HashMap::from([
+            (Register, RateLimit::per(3, 60)),
+            (Login, RateLimit::per(5, 60)),
+            (ForgotPassword, RateLimit::per(3, 3600)),
+            (ResetPassword, RateLimit::per(5, 3600)),
+            (ResendVerification, RateLimit::per(3, 3600)),
+        ]))
+    }
+}
+
+impl RateLimits {
+    pub fn get(&self, action: RateLimitedAction) -> RateLimit {
+        self.0.get(&action).copied().unwrap_or(RateLimit::per(u32::MAX, 1))
+    }
+
+    /// Overrides from `login=5/60,register=3/60`.
+    fn with_overrides(mut self, spec: &str) -> Result<Self, String> {
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, limit) = part.split_once('=').ok_or_else(|| format!("`{part}` is not name=max/seconds"))?;
+            let action = RateLimitedAction::ALL
+                .into_iter()
+                .find(|a| a.name() == name.trim())
+                .ok_or_else(|| format!("unknown action `{name}`"))?;
+            let limit = RateLimit::parse(limit).ok_or_else(|| format!("`{limit}` is not max/seconds"))?;
+            self.0.insert(action, limit);
+        }
+        Ok(self)
+    }
+}
+
+/// One OpenID provider whose ID tokens we accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProviderConfig {
+    /// Accepted `aud` values (web, iOS and Android clients have different ids). Empty disables it.
+    pub client_ids: Vec<String>,
+    pub issuers: Vec<String>,
+    pub jwks_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base of the links in emails, e.g. `https://app.fittrack.example`.
+    pub app_url: String,
+    pub jwt_signing_key: SecretString,
+    pub pii_key: SecretString,
+    pub eligibility: EligibilityPolicy,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    pub rate_limits: RateLimits,
+    pub google: OidcProviderConfig,
+    pub apple: OidcProviderConfig,
+    pub users_table: String,
+    pub points_table: String,
+    pub tickets_table: String,
+    pub email_queue_url: Option<String>,
+    pub email_from: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+        let list = |name: &str| -> Vec<String> {
+            get(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+        };
+        let secret = |name: &'static str| get(name).map(SecretString::from).ok_or(ConfigError::Missing(name));
+        let eligibility = match get("FITTRACK_EXCLUDED_STATES") {
+            Some(codes) => EligibilityPolicy::from_codes(&codes)
+                .map_err(|e| ConfigError::Invalid { name: "FITTRACK_EXCLUDED_STATES", reason: e.message })?,
+            None => EligibilityPolicy::default(),
+        };
+        let rate_limits = RateLimits::default()
+            .with_overrides(&or("FITTRACK_RATE_LIMITS", ""))
+            .map_err(|reason| ConfigError::Invalid { name: "FITTRACK_RATE_LIMITS", reason })?;
+        let trust_forwarded_for = match or("FITTRACK_TRUST_FORWARDED_FOR", "false").as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            other => return Err(ConfigError::Invalid { name: "FITTRACK_TRUST_FORWARDED_FOR", reason: format!("`{other}` is not true/false") }),
+        };
+        Ok(Self {
+            app_url: or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned(),
+            jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY")?,
+            pii_key: secret("FITTRACK_PII_KEY")?,
+            eligibility,
+            trust_forwarded_for,
+            rate_limits,
+            google: OidcProviderConfig {
+                client_ids: list("FITTRACK_GOOGLE_CLIENT_IDS"),
+                issuers: vec!["https://accounts.google.com".into(), "accounts.google.com".into()],
+                jwks_url: or("FITTRACK_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs"),
+            },
+            apple: OidcProviderConfig {
+                client_ids: list("FITTRACK_APPLE_CLIENT_IDS"),
+                issuers: vec!["https://appleid.apple.com".into()],
+                jwks_url: or("FITTRACK_APPLE_JWKS_URL", "https://appleid.apple.com/auth/keys"),
+            },
+            users_table: or("FITTRACK_USERS_TABLE", "fittrack-users"),
+            points_table: or("FITTRACK_POINTS_TABLE", "fittrack-points"),
+            tickets_table: or("FITTRACK_TICKETS_TABLE", "fittrack-tickets"),
+            email_queue_url: get("FITTRACK_EMAIL_QUEUE_URL"),
+            email_from: or("FITTRACK_EMAIL_FROM", "FitTrack <no-reply@fittrack.example>"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn secrets_are_required() {
+        let err = Config::from_lookup(lookup(&[("FITTRACK_PII_KEY", "x")])).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing("FITTRACK_JWT_SIGNING_KEY")));
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let base = [("FITTRACK_PII_KEY", "x"), ("FITTRACK_JWT_SIGNING_KEY", "y")];
+        let config = Config::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(config.rate_limits.get(RateLimitedAction::Login), RateLimit::per(5, 60));
+        assert_eq!(config.eligibility, EligibilityPolicy::default());
+        assert!(!config.trust_forwarded_for);
+
+        let mut with = base.to_vec();
+        with.extend([("FITTRACK_RATE_LIMITS", "login=50/10"), ("FITTRACK_EXCLUDED_STATES", "")]);
+        let config = Config::from_lookup(lookup(&with)).unwrap();
+        assert_eq!(config.rate_limits.get(RateLimitedAction::Login), RateLimit::per(50, 10));
+        assert!(config.eligibility.excluded_states.is_empty());
+
+        let mut bad = base.to_vec();
+        bad.push(("FITTRACK_RATE_LIMITS", "login=lots"));
+        assert!(matches!(Config::from_lookup(lookup(&bad)), Err(ConfigError::Invalid { .. })));
+    }
+}

@@ -1,0 +1,24 @@
+//! The application core: ports, the use cases built on them, crypto and configuration.
+//!
+//! A guided tour:
+//! - [`ports`]: the traits the outside world must implement (item store, queue, mailer), each
+//!   with a documented contract that `tests/contract` checks against every adapter.
+//! - [`accounts`]: the accounts use cases (registration, sessions, recovery, social sign-in).
+//! - [`email`]: email jobs, their templates, and the worker logic that delivers them.
+//! - [`crypto`], [`social`], [`ratelimit`]: the security building blocks.
+//! - [`config`]: the one typed configuration, read once; [`clock`]: time as a dependency.
+//! - [`app`]: wiring a ready-to-use [`AccountService`] from a config and adapters.
+
+pub mod accounts;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod email;
+pub mod ports;
+pub mod ratelimit;
+pub mod social;
+pub mod telemetry;
+
+pub use accounts::{AccountError, AccountService};
+pub use config::Config;

@@ -1,0 +1,13 @@
+//! The ports: what the application needs from the outside world. Each has a production adapter
+//! (`fittrack-aws`) and a local one (`fittrack-local`), and one contract suite (`tests/contract`)
+//! that every adapter passes.
+
+pub mod mailer;
+pub mod queue;
+pub mod store;
+
+pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use queue::{Queue, QueueError, QueueId, ReceivedMessage};
+pub use store::{
+    Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
+};

@@ -1,0 +1,44 @@
+//! Per-client rate limits that hold across Lambda instances: fixed-window counters in the store,
+//! incremented atomically. The counter key holds a keyed hash of the client address, never the
+//! address itself.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{RateLimit, RateLimitedAction};
+use crate::ports::{ItemStore, Key, StoreError, Table, Update};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Until the window resets.
+    pub reset_after: Duration,
+}
+
+/// Counts one request of `client` for `action` and decides whether it may proceed.
+pub async fn hit(
+    store: &dyn ItemStore,
+    action: RateLimitedAction,
+    client: &str,
+    limit: RateLimit,
+    now: DateTime<Utc>,
+) -> Result<RateDecision, StoreError> {
+    let window = limit.window.as_secs().max(1) as i64;
+    let now_secs = now.timestamp();
+    let window_start = now_secs - now_secs.rem_euclid(window);
+    let window_end = window_start + window;
+    let key = Key::new(format!("RATE#{}#{client}", action.name()), format!("W#{window_start}"));
+    let update = Update::new().add("count", 1).set("expires_at", window_end + 60);
+    let item = store.update(Table::Users, &key, update, None).await?;
+    let count = item.get("count").and_then(|v| v.as_u64()).unwrap_or(u64::MAX);
+    let used = u32::try_from(count).unwrap_or(u32::MAX);
+    Ok(RateDecision {
+        allowed: used <= limit.max,
+        limit: limit.max,
+        remaining: limit.max.saturating_sub(used),
+        reset_after: Duration::from_secs(u64::try_from(window_end - now_secs).unwrap_or(1).max(1)),
+    })
+}

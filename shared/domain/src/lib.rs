@@ -1,0 +1,19 @@
+//! FitTrack's business rules as pure types and functions.
+//!
+//! Nothing here performs I/O or knows about AWS, HTTP or the embedded store: the application
+//! services in `fittrack-core` call these rules, and the property tests live beside them.
+//!
+//! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
+//! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
+//! - [`password`]: the password strength policy.
+//! - [`validation`]: field-level errors shared by every parser.
+
+pub mod account;
+pub mod eligibility;
+pub mod password;
+pub mod validation;
+
+pub use account::{DateOfBirth, DisplayName, EmailAddress, Role, UsState, UserId};
+pub use eligibility::EligibilityPolicy;
+pub use password::{PasswordPolicy, PasswordRejection};
+pub use validation::{FieldError, ValidationErrors};
