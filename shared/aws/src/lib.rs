@@ -1,0 +1,20 @@
+//! AWS adapters of the ports: DynamoDB, SQS and SES through the official SDK. Clients are built
+//! once per process from one `aws_config` load (which honours `AWS_ENDPOINT_URL`, so tests point
+//! them at the emulator with no code of their own).
+
+mod dynamodb;
+mod errors;
+mod expression;
+#[cfg(feature = "provisioning")]
+pub mod provisioning;
+mod ses;
+mod sqs;
+
+pub use dynamodb::DynamoStore;
+pub use ses::SesMailer;
+pub use sqs::SqsQueue;
+
+/// Loads the shared AWS configuration (region, credentials, endpoint) from the environment.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}

@@ -18,6 +18,8 @@ pub enum BuildError {
     PiiKey(#[from] crate::crypto::PiiError),
     #[error("FITTRACK_JWT_SIGNING_KEY: {0}")]
     JwtKey(#[from] crate::crypto::JwtError),
+    #[error("{0} is required")]
+    Missing(&'static str),
     #[error("HTTP client: {0}")]
     Http(String),
 }
@@ -41,6 +43,8 @@ pub fn account_service(
     queue: Arc<dyn Queue>,
     options: BuildOptions,
 ) -> Result<AccountService, BuildError> {
+    let pii_key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
+    let jwt_key = config.jwt_signing_key.as_ref().ok_or(BuildError::Missing("FITTRACK_JWT_SIGNING_KEY"))?;
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()
@@ -48,8 +52,8 @@ pub fn account_service(
     Ok(AccountService::new(AccountDeps {
         store,
         queue,
-        pii: Arc::new(PiiCipher::from_master_key(config.pii_key.expose_secret())?),
-        jwt: Arc::new(JwtKeys::from_pkcs8(config.jwt_signing_key.expose_secret())?),
+        pii: Arc::new(PiiCipher::from_master_key(pii_key.expose_secret())?),
+        jwt: Arc::new(JwtKeys::from_pkcs8(jwt_key.expose_secret())?),
         passwords: options.passwords,
         clock: options.clock,
         policy: AccountPolicy::from_config(config),

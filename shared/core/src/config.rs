@@ -10,8 +10,6 @@ use fittrack_domain::EligibilityPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0} is required")]
-    Missing(&'static str),
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -107,8 +105,9 @@ pub struct OidcProviderConfig {
 pub struct Config {
     /// Base of the links in emails, e.g. `https://app.fittrack.example`.
     pub app_url: String,
-    pub jwt_signing_key: SecretString,
-    pub pii_key: SecretString,
+    /// Needed by the functions that issue tokens or touch PII; the email worker has neither.
+    pub jwt_signing_key: Option<SecretString>,
+    pub pii_key: Option<SecretString>,
     pub eligibility: EligibilityPolicy,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -132,7 +131,7 @@ impl Config {
         let list = |name: &str| -> Vec<String> {
             get(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
         };
-        let secret = |name: &'static str| get(name).map(SecretString::from).ok_or(ConfigError::Missing(name));
+        let secret = |name: &str| get(name).map(SecretString::from);
         let eligibility = match get("FITTRACK_EXCLUDED_STATES") {
             Some(codes) => EligibilityPolicy::from_codes(&codes)
                 .map_err(|e| ConfigError::Invalid { name: "FITTRACK_EXCLUDED_STATES", reason: e.message })?,
@@ -148,8 +147,8 @@ impl Config {
         };
         Ok(Self {
             app_url: or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned(),
-            jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY")?,
-            pii_key: secret("FITTRACK_PII_KEY")?,
+            jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY"),
+            pii_key: secret("FITTRACK_PII_KEY"),
             eligibility,
             trust_forwarded_for,
             rate_limits,
@@ -182,9 +181,10 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_required() {
-        let err = Config::from_lookup(lookup(&[("FITTRACK_PII_KEY", "x")])).unwrap_err();
-        assert!(matches!(err, ConfigError::Missing("FITTRACK_JWT_SIGNING_KEY")));
+    fn secrets_are_optional_until_a_service_needs_them() {
+        let config = Config::from_lookup(lookup(&[("FITTRACK_PII_KEY", "x")])).unwrap();
+        assert!(config.pii_key.is_some());
+        assert!(config.jwt_signing_key.is_none());
     }
 
     #[test]

@@ -70,7 +70,6 @@ pub enum Condition {
     Exists,
     NotExists,
     Equals(String, Value),
-    NotEquals(String, Value),
     LessThan(String, Value),
     GreaterOrEqual(String, Value),
     AttributeMissing(String),
@@ -81,9 +80,6 @@ pub enum Condition {
 impl Condition {
     pub fn equals(attr: &str, value: impl Into<Value>) -> Self {
         Self::Equals(attr.to_owned(), value.into())
-    }
-    pub fn not_equals(attr: &str, value: impl Into<Value>) -> Self {
-        Self::NotEquals(attr.to_owned(), value.into())
     }
     pub fn less_than(attr: &str, value: impl Into<Value>) -> Self {
         Self::LessThan(attr.to_owned(), value.into())
@@ -104,8 +100,6 @@ impl Condition {
             Condition::Exists => item.is_some(),
             Condition::NotExists => item.is_none(),
             Condition::Equals(a, v) => attr(a).is_some_and(|x| compare(x, v) == Some(Ordering::Equal)),
-            // DynamoDB's `<>` is true when the attribute is missing.
-            Condition::NotEquals(a, v) => attr(a).is_none_or(|x| compare(x, v) != Some(Ordering::Equal)),
             Condition::LessThan(a, v) => attr(a).is_some_and(|x| compare(x, v) == Some(Ordering::Less)),
             Condition::GreaterOrEqual(a, v) => {
                 attr(a).is_some_and(|x| matches!(compare(x, v), Some(Ordering::Greater | Ordering::Equal)))
@@ -313,10 +307,10 @@ mod tests {
     }
 
     #[test]
-    fn attribute_conditions_are_false_on_missing_items_except_not_equals() {
+    fn attribute_conditions_are_false_on_missing_items() {
         assert!(!Condition::equals("a", 1).holds(None));
         assert!(!Condition::at_least("a", 1).holds(None));
-        assert!(Condition::not_equals("a", 1).holds(None));
+        assert!(Condition::missing("a").holds(None));
         assert!(Condition::NotExists.holds(None));
     }
 
