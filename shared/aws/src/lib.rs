@@ -18,3 +18,8 @@ pub use sqs::SqsQueue;
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }
+
+pub use aws_config::SdkConfig;
+pub use aws_sdk_dynamodb::Client as DynamoClient;
+pub use aws_sdk_sesv2::Client as SesClient;
+pub use aws_sdk_sqs::Client as SqsClient;

@@ -1,0 +1,8 @@
+//! The `fittrack` command's library: how the local server is assembled, so the end-to-end tests
+//! start exactly what `fittrack serve` starts.
+
+pub mod local_keys;
+pub mod serve;
+pub mod workers;
+
+pub use serve::{RunningServer, ServeOptions, StoreChoice, start};

@@ -1,1 +1,161 @@
-fn main() {}
+//! `fittrack`: run the whole product locally, and administer it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use fittrack_cli::serve::{ServeOptions, StoreChoice, local_config, open_store};
+use fittrack_core::accounts::NewUser;
+use fittrack_core::app::{BuildOptions, account_service};
+use fittrack_domain::Role;
+use fittrack_local::InProcessQueue;
+
+#[derive(Parser)]
+#[command(name = "fittrack", version, about = "FitTrack: fitness rewards. Run it locally, administer it.")]
+struct Cli {
+    /// Where the embedded store, development keys and email outbox live.
+    #[arg(long, env = "FITTRACK_DATA_DIR", default_value = "./.fittrack", global = true)]
+    data_dir: PathBuf,
+    /// Which store to use.
+    #[arg(long, value_enum, default_value = "embedded", global = true)]
+    store: StoreKind,
+    /// With `--store dynamodb`: create missing tables from template.yaml first.
+    #[arg(long, global = true)]
+    create_tables: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StoreKind {
+    Embedded,
+    Dynamodb,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every API and run every worker in this process.
+    Serve {
+        #[arg(long, env = "FITTRACK_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+    /// Administer users.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Generate production keys (JSON for the Secrets Manager secret the template reads).
+    Keys,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a verified account, e.g. the first admin.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "user")]
+        role: String,
+        #[arg(long, default_value = "Administrator")]
+        display_name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    fittrack_core::telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let store = match cli.store {
+        StoreKind::Embedded => StoreChoice::Embedded,
+        StoreKind::Dynamodb => StoreChoice::DynamoDb { create_tables: cli.create_tables },
+    };
+    match cli.command {
+        Command::Keys => {
+            let keys = fittrack_cli::local_keys::generated();
+            let json = serde_json::json!({
+                "jwt_signing_key": keys["FITTRACK_JWT_SIGNING_KEY"],
+                "pii_key": keys["FITTRACK_PII_KEY"],
+            });
+            println!("{json:#}");
+            Ok(())
+        }
+        Command::Serve { addr } => {
+            let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
+            let options = ServeOptions { addr, data_dir: cli.data_dir.clone(), store, visibility_timeout: Duration::from_secs(30) };
+            let server = fittrack_cli::start(options, config, BuildOptions::default()).await.map_err(|e| e.to_string())?;
+            eprintln!("FitTrack is listening on http://{}", server.addr);
+            eprintln!("  data:   {}", cli.data_dir.display());
+            eprintln!("  emails: {}", server.outbox.display());
+            tokio::select! {
+                () = shutdown_signal() => server.stop().await,
+            }
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::CreateUser { email, role, display_name, password_stdin } } => {
+            let role: Role = role.parse().map_err(|e: fittrack_domain::FieldError| e.message)?;
+            let password = if password_stdin {
+                let mut input = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(|e| e.to_string())?;
+                input.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                fittrack_cli::local_keys::generated()["FITTRACK_PII_KEY"].clone()
+            };
+            let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
+            let options = ServeOptions { addr: "127.0.0.1:0".parse().map_err(|_| "address")?, data_dir: cli.data_dir, store, visibility_timeout: Duration::from_secs(30) };
+            let store = open_store(&options, &config).await.map_err(|e| e.to_string())?;
+            let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), BuildOptions::default()).map_err(|e| e.to_string())?;
+            let id = accounts
+                .create_user(NewUser { email: email.clone(), password: password.clone(), display_name, role })
+                .await
+                .map_err(|e| match e {
+                    fittrack_core::AccountError::Validation(errors) => {
+                        errors.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+                    }
+                    other => other.to_string(),
+                })?;
+            println!("created {} account {id} for {email}", role.as_str());
+            if !password_stdin {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

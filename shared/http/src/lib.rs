@@ -1,0 +1,27 @@
+//! HTTP glue shared by the Lambda functions and `fittrack serve`.
+//!
+//! - [`problem`]: the one mapping from application errors to RFC 7807 responses.
+//! - [`extract`]: JSON bodies with problem rejections, the authenticated caller, the client address.
+//! - [`middleware`]: request ids, JSON access logs, security headers, panics as 500s, body limit.
+//! - [`routes`]: one router per resource group; [`app`] merges them with the middleware.
+
+pub mod extract;
+pub mod middleware;
+pub mod problem;
+pub mod routes;
+
+use axum::Router;
+use fittrack_core::AccountService;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: AccountService,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+/// Every route of the accounts function, with the shared middleware.
+pub fn app(state: AppState) -> Router {
+    middleware::wrap(routes::accounts::router().merge(routes::health::router()).with_state(state))
+}

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 use fittrack_core::ports::{MailError, Mailer, OutgoingEmail};
 
@@ -32,8 +33,22 @@ pub fn build_message(from: &Mailbox, email: &OutgoingEmail) -> Result<Message, M
         .from(from.clone())
         .to(to)
         .subject(&email.subject)
-        .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+        .multipart(MultiPart::alternative().singlepart(part(ContentType::TEXT_PLAIN, &email.text)).singlepart(part(ContentType::TEXT_HTML, &email.html)))
         .map_err(|e| MailError::Rejected(e.to_string()))
+}
+
+/// 8bit keeps links verbatim in the file (quoted-printable or base64 would hide `token=`), so the
+/// outbox can be read and grepped as is. RFC 2045 allows 8bit for CRLF lines of at most 998 bytes
+/// without NUL; anything else is left to lettre's choice of encoding.
+fn part(content_type: ContentType, text: &str) -> SinglePart {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let fits_8bit = !crlf.contains('\0') && crlf.split("\r\n").all(|line| line.len() <= 998);
+    let body = if fits_8bit {
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::EightBit)
+    } else {
+        Body::new(text.to_owned())
+    };
+    SinglePart::builder().header(content_type).body(body)
 }
 
 #[async_trait]

@@ -105,9 +105,9 @@ pub async fn deliver(body: &str, mailer: &dyn Mailer) -> Result<&'static str, De
 }
 
 /// Delivers a batch, returning the ids of the messages that failed (to be retried).
-pub async fn deliver_batch<'a>(messages: impl IntoIterator<Item = (&'a str, &'a str)>, mailer: &dyn Mailer) -> Vec<String> {
+pub async fn deliver_batch(messages: &[(&str, &str)], mailer: &dyn Mailer) -> Vec<String> {
     let mut failed = Vec::new();
-    for (id, body) in messages {
+    for &(id, body) in messages {
         match deliver(body, mailer).await {
             Ok(template) => tracing::info!(message_id = id, template, "email sent"),
             Err(error) => {

@@ -1,0 +1,130 @@
+//! `fittrack serve`: every function's routes in one axum server, the workers on in-process
+//! queues, on the embedded store (or DynamoDB), with a `.eml` outbox.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use fittrack_core::app::{BuildOptions, account_service};
+use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
+use fittrack_core::{AccountService, Config};
+use fittrack_http::{AppState, app};
+use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// SQLite in the data directory.
+    Embedded,
+    /// DynamoDB from the standard AWS environment (`AWS_ENDPOINT_URL` honoured).
+    DynamoDb { create_tables: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub store: StoreChoice,
+    /// How long a failed queue message stays invisible before it is retried.
+    pub visibility_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub outbox: PathBuf,
+    pub accounts: AccountService,
+    pub queue: Arc<InProcessQueue>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting requests, lets in-flight ones and the workers finish.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(mut self) {
+        if let Some(server) = self.tasks.pop() {
+            let _ = server.await;
+        }
+        self.stop().await;
+    }
+}
+
+/// Reads configuration from the environment, filling in the development keys of the data
+/// directory where the environment has none.
+pub fn local_config(data_dir: &std::path::Path) -> Result<Config, ServeError> {
+    let keys = crate::local_keys::load_or_create(data_dir)?;
+    Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()).or_else(|| keys.get(name).cloned()))
+        .map_err(|e| ServeError::Config(e.to_string()))
+}
+
+pub async fn open_store(options: &ServeOptions, config: &Config) -> Result<Arc<dyn ItemStore>, ServeError> {
+    match options.store {
+        StoreChoice::Embedded => {
+            std::fs::create_dir_all(&options.data_dir)?;
+            let store = SqliteStore::open(&options.data_dir.join("fittrack.db")).map_err(|e| ServeError::Store(e.to_string()))?;
+            Ok(Arc::new(store))
+        }
+        StoreChoice::DynamoDb { create_tables } => {
+            let sdk = fittrack_aws::load_sdk_config().await;
+            let client = fittrack_aws::DynamoClient::new(&sdk);
+            let names = HashMap::from([
+                (Table::Users, config.users_table.clone()),
+                (Table::Points, config.points_table.clone()),
+                (Table::Tickets, config.tickets_table.clone()),
+            ]);
+            if create_tables {
+                fittrack_aws::provisioning::create_tables(&client, &names).await.map_err(|e| ServeError::Store(e.to_string()))?;
+            }
+            Ok(Arc::new(fittrack_aws::DynamoStore::new(client, names)))
+        }
+    }
+}
+
+/// Starts the server and its workers; returns once it is listening.
+pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -> Result<RunningServer, ServeError> {
+    let store = open_store(&options, &config).await?;
+    let queue = Arc::new(InProcessQueue::new(options.visibility_timeout, 5));
+    let outbox = options.data_dir.join("outbox");
+    let mailer: Arc<dyn Mailer> = Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
+    let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(crate::workers::run_email_worker(Arc::clone(&queue) as Arc<dyn Queue>, mailer, shutdown_rx.clone()))];
+
+    let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    let addr = listener.local_addr()?;
+    let router = app(AppState { accounts: accounts.clone(), trust_forwarded_for: config.trust_forwarded_for });
+    let mut server_shutdown = shutdown_rx;
+    tasks.push(tokio::spawn(async move {
+        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = server_shutdown.wait_for(|stop| *stop).await;
+            });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "server failed");
+        }
+    }));
+    Ok(RunningServer { addr, outbox, accounts, queue, shutdown, tasks })
+}

@@ -1,0 +1,189 @@
+//! `/api/v1/auth/*`, `/api/v1/users/me` and `/api/v1/admin/users`: each handler parses its input,
+//! calls one use case, and shapes the answer.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use fittrack_core::accounts::{Account, RegisterRequest, SocialLoginRequest, SocialOutcome, TokenPair};
+use fittrack_core::social::SocialProvider;
+use fittrack_domain::{FieldError, Role, UserId, ValidationErrors};
+
+use crate::AppState;
+use crate::extract::{Admin, ApiJson, ApiQuery, Client, CurrentUser, RequireRole};
+use crate::problem::{ApiError, ApiResult, Problem};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/verify-email", post(verify_email))
+        .route("/api/v1/auth/resend-verification", post(resend_verification))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/logout-all", post(logout_all))
+        .route("/api/v1/auth/forgot-password", post(forgot_password))
+        .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/social/{provider}", post(social))
+        .route("/api/v1/users/me", get(me))
+        .route("/api/v1/admin/users", get(list_users))
+        .route("/api/v1/admin/users/{id}/role", put(set_role))
+}
+
+/// The same words whether or not the address has an account.
+const MAYBE_SENT: &str = "If the address belongs to an account, we have sent it an email.";
+
+async fn register(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<RegisterRequest>) -> ApiResult<impl IntoResponse> {
+    state.accounts.register(body, &client).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"status": "verification_pending", "message": "Check your inbox for a link to confirm your email address."})),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn verify_email(State(state): State<AppState>, ApiJson(body): ApiJson<TokenBody>) -> ApiResult<Json<serde_json::Value>> {
+    state.accounts.verify_email(&body.token).await?;
+    Ok(Json(json!({"status": "verified"})))
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: String,
+}
+
+async fn resend_verification(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<EmailBody>) -> ApiResult<impl IntoResponse> {
+    state.accounts.resend_verification(&body.email, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "message": MAYBE_SENT}))))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+async fn login(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(state.accounts.login(&body.email, body.password, &client).await?))
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshBody>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(state.accounts.refresh(&body.refresh_token).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct LogoutBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// The body is optional: without one, only the caller's own session ends.
+async fn logout(State(state): State<AppState>, CurrentUser(user): CurrentUser, raw: axum::body::Bytes) -> ApiResult<StatusCode> {
+    let body: LogoutBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        LogoutBody::default()
+    } else {
+        serde_json::from_slice(&raw)
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON").detail(e.to_string()))?
+    };
+    state.accounts.logout(&user, body.refresh_token.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn logout_all(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<StatusCode> {
+    state.accounts.logout_all(user.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn forgot_password(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<EmailBody>) -> ApiResult<impl IntoResponse> {
+    state.accounts.forgot_password(&body.email, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "message": MAYBE_SENT}))))
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: String,
+    password: String,
+}
+
+async fn reset_password(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<ResetBody>) -> ApiResult<Json<serde_json::Value>> {
+    state.accounts.reset_password(&body.token, body.password, &client).await?;
+    Ok(Json(json!({"status": "password_reset", "message": "Your password was changed and every session signed out."})))
+}
+
+async fn social(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<SocialLoginRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let provider = match provider.as_str() {
+        "google" => SocialProvider::Google,
+        "apple" => SocialProvider::Apple,
+        _ => return Err(Problem::not_found().detail("Supported providers: google, apple.").into()),
+    };
+    let (tokens, outcome) = state.accounts.social_login(provider, body, &client).await?;
+    let status = if outcome == SocialOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(tokens)))
+}
+
+async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Account>> {
+    Ok(Json(state.accounts.account(user.user_id).await?))
+}
+
+#[derive(Deserialize)]
+struct PageParams {
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    RequireRole(admin, _): RequireRole<Admin>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let limit = params.limit.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        return Err(validation("limit", "out_of_range", "must be between 1 and 100"));
+    }
+    let page = state.accounts.list_accounts(&admin, limit, params.cursor).await?;
+    Ok(Json(json!({
+        "items": page.items,
+        "pagination": {"limit": limit, "next_cursor": page.next_cursor, "has_more": page.next_cursor.is_some()},
+    })))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    RequireRole(admin, _): RequireRole<Admin>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> ApiResult<StatusCode> {
+    let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
+    let role: Role = body.role.parse().map_err(|e: FieldError| ApiError::from(fittrack_core::AccountError::Validation(ValidationErrors::single(e))))?;
+    state.accounts.set_role(&admin, user, role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn validation(field: &str, code: &'static str, message: &str) -> ApiError {
+    fittrack_core::AccountError::Validation(ValidationErrors::single(FieldError::new(field, code, message))).into()
+}
