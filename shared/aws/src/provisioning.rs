@@ -157,7 +157,12 @@ pub async fn create_tables(client: &aws_sdk_dynamodb::Client, names: &HashMap<Ta
 }
 
 /// Creates a queue (with a dead-letter queue after `max_receives`) and returns its URL.
-pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, max_receives: u32) -> Result<String, ProvisioningError> {
+pub async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    max_receives: u32,
+    visibility_timeout_secs: u32,
+) -> Result<String, ProvisioningError> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let dlq = client.create_queue().queue_name(format!("{name}-dlq")).send().await.map_err(aws)?;
     let dlq_url = dlq.queue_url.ok_or_else(|| ProvisioningError::Aws("no DLQ URL".into()))?;
@@ -176,7 +181,7 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, max_receives
         .create_queue()
         .queue_name(name)
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .attributes(QueueAttributeName::VisibilityTimeout, "60")
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_timeout_secs.to_string())
         .send()
         .await
         .map_err(aws)?;

@@ -1,40 +1,37 @@
 use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+
+use fittrack_core::email::Sender;
 
 use fittrack_core::ports::{MailError, Mailer, OutgoingEmail};
 
-/// Sends through SES v2 with Simple content (subject, text and HTML rendered by our templates).
+/// Sends through SES v2 as raw content: the same RFC 5322 bytes the local outbox writes, so what
+/// is tested locally is what users receive.
 #[derive(Clone)]
 pub struct SesMailer {
     client: Client,
-    from: String,
+    from: Sender,
 }
 
 impl SesMailer {
-    pub fn new(client: Client, from: impl Into<String>) -> Self {
-        Self { client, from: from.into() }
+    pub fn new(client: Client, from: &str) -> Result<Self, MailError> {
+        Ok(Self { client, from: Sender::parse(from)? })
     }
-}
-
-fn content(data: &str) -> Result<Content, MailError> {
-    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError::Rejected(e.to_string()))
 }
 
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        let message = Message::builder()
-            .subject(content(&email.subject)?)
-            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
-            .build();
+        let raw = RawMessage::builder().data(Blob::new(self.from.mime(email)?)).build().map_err(|e| MailError::Rejected(e.to_string()))?;
         let result = self
             .client
             .send_email()
-            .from_email_address(&self.from)
+            .from_email_address(self.from.address())
             .destination(Destination::builder().to_addresses(&email.to).build())
-            .content(EmailContent::builder().simple(message).build())
+            .content(EmailContent::builder().raw(raw).build())
             .send()
             .await;
         match result {

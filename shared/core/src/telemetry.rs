@@ -15,3 +15,10 @@ pub fn init() {
         .without_time()
         .try_init();
 }
+
+/// Plain logs for tests, shown only when `TEST_LOG` is set (as zero2prod does).
+pub fn init_for_tests() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        init();
+    }
+}

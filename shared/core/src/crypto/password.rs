@@ -36,6 +36,11 @@ impl PasswordHasher {
         Self::with_params(Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"))
     }
 
+    /// Argon2id with a chosen memory (KiB) and pass count, e.g. a cheaper cost for tests.
+    pub fn with_cost(memory_kib: u32, passes: u32) -> Self {
+        Self::with_params(Params::new(memory_kib.max(8), passes.max(1), 1, None).unwrap_or_default())
+    }
+
     pub fn with_params(params: Params) -> Self {
         Self { params, dummy: Arc::new(OnceLock::new()) }
     }

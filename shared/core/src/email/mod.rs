@@ -4,6 +4,10 @@
 //! Jobs carry the recipient address, so the queue is encrypted at rest (SSE) and the worker never
 //! logs a body; it logs the template name and message id only.
 
+mod mime;
+
+pub use mime::Sender;
+
 use askama::Template;
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,180 @@
+//! `spawn_app()`: a real `fittrack serve` (the same `start` the binary calls) on a free port,
+//! with its own data directory, on the embedded store or on DynamoDB in the emulator.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use fittrack_cli::{RunningServer, ServeOptions, StoreChoice};
+use fittrack_core::Config;
+use fittrack_core::app::BuildOptions;
+use fittrack_core::clock::ManualClock;
+use fittrack_core::config::{OidcProviderConfig, RateLimits};
+use fittrack_core::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
+
+use crate::oidc::FakeProvider;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    DynamoDb,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub server: Option<RunningServer>,
+    pub clock: Arc<ManualClock>,
+    pub google: FakeProvider,
+    _data_dir: tempfile::TempDir,
+}
+
+pub struct Settings {
+    pub backend: Backend,
+    pub rate_limits: RateLimits,
+    /// Use the production argon2 cost (slow); otherwise a cheap one.
+    pub owasp_hashing: bool,
+}
+
+impl Settings {
+    pub fn new(backend: Backend) -> Self {
+        // Generous limits, so only the tests about limits meet them.
+        let relaxed = RateLimits(RateLimits::default().0.into_iter().map(|(a, _)| (a, fittrack_core::config::RateLimit::per(1000, 60))).collect());
+        Self { backend, rate_limits: relaxed, owasp_hashing: false }
+    }
+}
+
+pub async fn spawn_app(settings: Settings) -> TestApp {
+    fittrack_core::telemetry::init_for_tests();
+    let data_dir = tempfile::tempdir().unwrap();
+    let google = FakeProvider::start("https://accounts.google.com").await;
+    let mut config = Config::from_lookup(|name| match name {
+        "FITTRACK_JWT_SIGNING_KEY" => Some(generate_signing_key()),
+        "FITTRACK_PII_KEY" => Some(generate_pii_key()),
+        "FITTRACK_TRUST_FORWARDED_FOR" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    config.rate_limits = settings.rate_limits;
+    config.google = OidcProviderConfig { client_ids: vec![google.client_id.clone()], issuers: vec![google.issuer.clone()], jwks_url: google.jwks_url.clone() };
+    let store = match settings.backend {
+        Backend::Embedded => StoreChoice::Embedded,
+        Backend::DynamoDb => {
+            let names = crate::emulator::table_names();
+            config.users_table = names[&fittrack_core::ports::Table::Users].clone();
+            config.points_table = names[&fittrack_core::ports::Table::Points].clone();
+            config.tickets_table = names[&fittrack_core::ports::Table::Tickets].clone();
+            crate::emulator::sdk_config().await;
+            StoreChoice::DynamoDb { create_tables: true }
+        }
+    };
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let passwords = if settings.owasp_hashing { PasswordHasher::owasp() } else { PasswordHasher::with_cost(256, 1) };
+    let options = ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.path().to_path_buf(),
+        store,
+        visibility_timeout: Duration::from_millis(500),
+    };
+    let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords }).await.expect("server starts");
+    TestApp {
+        base: format!("http://{}", server.addr),
+        http: reqwest::Client::new(),
+        server: Some(server),
+        clock,
+        google,
+        _data_dir: data_dir,
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn post(&self, path: &str, body: Value, client_ip: &str) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).header("x-forwarded-for", client_ip).json(&body).send().await.unwrap()
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub fn outbox(&self) -> std::path::PathBuf {
+        self.server.as_ref().unwrap().outbox.clone()
+    }
+
+    /// Every email in the outbox whose raw text contains `needle`, oldest first.
+    pub async fn emails_to(&self, needle: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Ok(mut entries) = tokio::fs::read_dir(self.outbox()).await {
+            let mut names = Vec::new();
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                names.push(entry.path());
+            }
+            names.sort();
+            for path in names.into_iter().filter(|p| p.extension().is_some_and(|e| e == "eml")) {
+                let text = tokio::fs::read_to_string(&path).await.unwrap();
+                if text.contains(needle) {
+                    found.push(text);
+                }
+            }
+        }
+        found
+    }
+
+    /// Waits for the `n`th email to `address` (the email worker runs in the background).
+    pub async fn wait_for_email(&self, address: &str, n: usize) -> String {
+        for _ in 0..100 {
+            let emails = self.emails_to(&format!("To: {address}")).await;
+            if emails.len() >= n {
+                return emails[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no email #{n} to {address}");
+    }
+
+    /// Registers, verifies through the emailed link, and signs in; returns the token pair.
+    pub async fn signed_up_user(&self, email: &str) -> Value {
+        let ip = unique_ip();
+        let response = self.post("/api/v1/auth/register", registration(email), &ip).await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let token = link_token(&self.wait_for_email(email, 1).await);
+        let response = self.post("/api/v1/auth/verify-email", json!({"token": token}), &ip).await;
+        assert_eq!(response.status(), 200);
+        let response = self.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+}
+
+pub fn registration(email: &str) -> Value {
+    json!({"email": email, "password": PASSWORD, "display_name": "Test User", "date_of_birth": "1990-04-12", "state": "CA"})
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A distinct client address, so per-address limits of one test never touch another.
+pub fn unique_ip() -> String {
+    let n = uuid::Uuid::new_v4().as_u128();
+    format!("10.{}.{}.{}", (n >> 16) as u8, (n >> 8) as u8, n as u8)
+}
+
+/// The `token=` value of the first link in an email.
+pub fn link_token(email: &str) -> String {
+    let start = email.find("token=").expect("email has a token link") + "token=".len();
+    email[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}

@@ -1,0 +1,128 @@
+//! Every port's contract against every adapter: local ones in process, AWS ones on the emulator.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fittrack_core::ports::{ItemStore, Queue};
+use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
+use fittrack_tests::contract::{mailer, queue, store};
+use fittrack_tests::emulator;
+
+macro_rules! store_contract {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+
+            async fn make() -> Arc<dyn ItemStore> {
+                $make
+            }
+
+            #[tokio::test]
+            async fn round_trips_items() {
+                store::round_trips_items(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn conditional_put_fails_without_writing() {
+                store::conditional_put_fails_without_writing(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn conditional_update_semantics() {
+                store::conditional_update_semantics(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn conditional_delete() {
+                store::conditional_delete(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn transactions_are_all_or_nothing() {
+                store::transactions_are_all_or_nothing(make().await.as_ref()).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_guarded_debits_never_overspend() {
+                store::concurrent_guarded_debits_never_overspend(make().await).await;
+            }
+            #[tokio::test]
+            async fn queries_are_ordered_and_paginated() {
+                store::queries_are_ordered_and_paginated(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn index_queries_are_ordered_and_paginated() {
+                store::index_queries_are_ordered_and_paginated(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn rejects_forged_cursors() {
+                store::rejects_forged_cursors(make().await.as_ref()).await;
+            }
+        }
+    };
+}
+
+store_contract!(sqlite_store, Arc::new(SqliteStore::in_memory().unwrap()));
+store_contract!(dynamo_store, Arc::new(emulator::dynamo_store().await.0));
+
+macro_rules! queue_contract {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+
+            async fn make() -> Arc<dyn Queue> {
+                $make
+            }
+
+            #[tokio::test]
+            async fn acknowledged_messages_are_gone() {
+                queue::acknowledged_messages_are_gone(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn unacknowledged_messages_are_redelivered() {
+                queue::unacknowledged_messages_are_redelivered(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn released_messages_come_back_at_once() {
+                queue::released_messages_come_back_at_once(make().await.as_ref()).await;
+            }
+            #[tokio::test]
+            async fn oversized_messages_are_refused() {
+                queue::oversized_messages_are_refused(make().await.as_ref()).await;
+            }
+        }
+    };
+}
+
+queue_contract!(in_process_queue, Arc::new(InProcessQueue::new(Duration::from_secs(1), 5)));
+queue_contract!(sqs_queue, Arc::new(emulator::sqs_queue(1).await));
+
+#[tokio::test]
+async fn outbox_mailer_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = OutboxMailer::new(dir.path(), "FitTrack <no-reply@fittrack.test>").unwrap();
+    mailer::delivers_both_alternatives(&outbox, || async {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ses_mailer_contract() {
+    let (ses, _) = emulator::ses_mailer().await;
+    mailer::delivers_both_alternatives(&ses, || async {
+        emulator::ses_sent_messages().await.iter().map(|m| m.to_string().replace("\\n", "\n")).collect()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn in_process_queue_dead_letters_after_max_receives() {
+    use fittrack_core::ports::QueueId;
+    let q = InProcessQueue::new(Duration::from_millis(50), 2);
+    q.send(QueueId::Email, "poison").await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(q.receive(QueueId::Email, 1, Duration::from_secs(1)).await.unwrap().len(), 1);
+    }
+    assert!(q.receive(QueueId::Email, 1, Duration::from_millis(300)).await.unwrap().is_empty());
+    assert_eq!(q.dead_letters(QueueId::Email), ["poison"]);
+    assert_eq!(q.depth(QueueId::Email), 0);
+}
