@@ -1,0 +1,89 @@
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use fittrack_core::config::{RateLimit, RateLimitedAction};
+use fittrack_tests::both_backends;
+use fittrack_tests::server::{Backend, PASSWORD, Settings, registration, spawn_app, unique_email, unique_ip};
+
+async fn five_wrong_passwords_lock_the_account_from_any_address(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    let wrong = json!({"email": email, "password": "wrong password entirely"});
+    for attempt in 1..=4 {
+        let response = app.post("/api/v1/auth/login", wrong.clone(), &unique_ip()).await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+        assert_eq!(response.json::<Value>().await.unwrap()["code"], "invalid_credentials");
+    }
+    let fifth = app.post("/api/v1/auth/login", wrong.clone(), &unique_ip()).await;
+    assert_eq!(fifth.status(), 423);
+    let right = json!({"email": email, "password": PASSWORD});
+    let locked = app.post("/api/v1/auth/login", right.clone(), &unique_ip()).await;
+    assert_eq!(locked.status(), 423, "even the right password waits out the lock");
+    let retry_after: i64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after));
+    assert_eq!(locked.json::<Value>().await.unwrap()["code"], "account_locked");
+
+    app.clock.advance(Duration::minutes(15) + Duration::seconds(1));
+    assert_eq!(app.post("/api/v1/auth/login", right, &unique_ip()).await.status(), 200);
+    app.stop().await;
+}
+both_backends!(five_wrong_passwords_lock_the_account_from_any_address);
+
+#[tokio::test]
+async fn unknown_emails_answer_exactly_like_known_ones() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let known = unique_email();
+    app.signed_up_user(&known).await;
+    let unknown = unique_email();
+    let mut answers = Vec::new();
+    for email in [&known, &unknown] {
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            statuses.push(app.post("/api/v1/auth/login", json!({"email": email, "password": "wrong password entirely"}), &unique_ip()).await.status());
+        }
+        answers.push(statuses);
+    }
+    assert_eq!(answers[0], answers[1], "lockout must not reveal which emails have accounts");
+    app.stop().await;
+}
+
+async fn per_address_rate_limits_hold(backend: Backend) {
+    let mut settings = Settings::new(backend);
+    settings.rate_limits.0.insert(RateLimitedAction::Login, RateLimit::per(5, 60));
+    settings.rate_limits.0.insert(RateLimitedAction::Register, RateLimit::per(3, 60));
+    settings.rate_limits.0.insert(RateLimitedAction::ForgotPassword, RateLimit::per(3, 3600));
+    settings.rate_limits.0.insert(RateLimitedAction::ResetPassword, RateLimit::per(5, 3600));
+    let app = spawn_app(settings).await;
+    let ip = unique_ip();
+
+    for _ in 0..5 {
+        let status = app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "whatever it is"}), &ip).await.status();
+        assert_eq!(status, 401);
+    }
+    let limited = app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "whatever it is"}), &ip).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(limited.headers()["ratelimit-limit"], "5");
+    assert_eq!(limited.json::<Value>().await.unwrap()["code"], "rate_limited");
+    assert_eq!(app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "x"}), &unique_ip()).await.status(), 401, "other addresses are unaffected");
+
+    for _ in 0..3 {
+        assert_eq!(app.post("/api/v1/auth/register", registration(&unique_email()), &ip).await.status(), 201);
+    }
+    let email = unique_email();
+    assert_eq!(app.post("/api/v1/auth/register", registration(&email), &ip).await.status(), 429);
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(app.post("/api/v1/auth/register", registration(&email), &ip).await.status(), 201, "a new window opens");
+
+    for _ in 0..3 {
+        assert_eq!(app.post("/api/v1/auth/forgot-password", json!({"email": unique_email()}), &ip).await.status(), 202);
+    }
+    assert_eq!(app.post("/api/v1/auth/forgot-password", json!({"email": unique_email()}), &ip).await.status(), 429);
+    for _ in 0..5 {
+        assert_eq!(app.post("/api/v1/auth/reset-password", json!({"token": "nope", "password": PASSWORD}), &ip).await.status(), 400);
+    }
+    assert_eq!(app.post("/api/v1/auth/reset-password", json!({"token": "nope", "password": PASSWORD}), &ip).await.status(), 429);
+    app.stop().await;
+}
+both_backends!(per_address_rate_limits_hold);

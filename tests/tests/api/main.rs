@@ -1,0 +1,10 @@
+//! End-to-end tests of `fittrack serve` over HTTP: one binary, `spawn_app()` per test.
+//! Flows marked `both_backends!` also run against DynamoDB on the emulator.
+
+mod accounts_flow;
+mod errors;
+mod lockout_and_limits;
+mod recovery;
+mod roles;
+mod sessions;
+mod social;

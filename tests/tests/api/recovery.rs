@@ -1,0 +1,67 @@
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use fittrack_tests::both_backends;
+use fittrack_tests::server::{Backend, PASSWORD, Settings, link_token, registration, spawn_app, unique_email, unique_ip};
+
+const NEW_PASSWORD: &str = "a brand new passphrase for me";
+
+async fn password_reset_changes_the_password_once_and_signs_out_everywhere(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let email = unique_email();
+    let session = app.signed_up_user(&email).await;
+    let ip = unique_ip();
+
+    let known = app.post("/api/v1/auth/forgot-password", json!({"email": email}), &ip).await;
+    let unknown = app.post("/api/v1/auth/forgot-password", json!({"email": unique_email()}), &ip).await;
+    assert_eq!(known.status(), 202);
+    assert_eq!(unknown.status(), known.status());
+    assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap(), "the answer must not reveal accounts");
+
+    let reset_email = app.wait_for_email(&email, 2).await;
+    assert!(reset_email.contains("Reset your FitTrack password"));
+    let token = link_token(&reset_email);
+
+    let weak = app.post("/api/v1/auth/reset-password", json!({"token": token, "password": "password"}), &ip).await;
+    assert_eq!(weak.status(), 422);
+    let ok = app.post("/api/v1/auth/reset-password", json!({"token": token, "password": NEW_PASSWORD}), &ip).await;
+    assert_eq!(ok.status(), 200, "a weak attempt must not burn the link");
+    let again = app.post("/api/v1/auth/reset-password", json!({"token": token, "password": "yet another passphrase here"}), &ip).await;
+    assert_eq!(again.status(), 400);
+
+    assert_eq!(app.get_auth("/api/v1/users/me", session["access_token"].as_str().unwrap()).await.status(), 401);
+    assert_eq!(app.post("/api/v1/auth/refresh", json!({"refresh_token": session["refresh_token"]}), &ip).await.status(), 401);
+    assert_eq!(app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await.status(), 401);
+    assert_eq!(app.post("/api/v1/auth/login", json!({"email": email, "password": NEW_PASSWORD}), &ip).await.status(), 200);
+    assert!(app.wait_for_email(&email, 3).await.contains("Your FitTrack password was changed"));
+    app.stop().await;
+}
+both_backends!(password_reset_changes_the_password_once_and_signs_out_everywhere);
+
+#[tokio::test]
+async fn emailed_links_expire() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let email = unique_email();
+    let ip = unique_ip();
+    assert_eq!(app.post("/api/v1/auth/register", registration(&email), &ip).await.status(), 201);
+    let verify = link_token(&app.wait_for_email(&email, 1).await);
+    app.clock.advance(Duration::hours(24) + Duration::seconds(1));
+    let expired = app.post("/api/v1/auth/verify-email", json!({"token": verify}), &ip).await;
+    assert_eq!(expired.status(), 400);
+
+    // A fresh link works; resending says the same thing for unknown addresses.
+    let resend = app.post("/api/v1/auth/resend-verification", json!({"email": email}), &ip).await;
+    let resend_unknown = app.post("/api/v1/auth/resend-verification", json!({"email": unique_email()}), &ip).await;
+    assert_eq!(resend.status(), 202);
+    assert_eq!(resend.text().await.unwrap(), resend_unknown.text().await.unwrap());
+    let fresh = link_token(&app.wait_for_email(&email, 2).await);
+    assert_eq!(app.post("/api/v1/auth/verify-email", json!({"token": fresh}), &ip).await.status(), 200);
+
+    assert_eq!(app.post("/api/v1/auth/forgot-password", json!({"email": email}), &ip).await.status(), 202);
+    let reset = link_token(&app.wait_for_email(&email, 3).await);
+    app.clock.advance(Duration::minutes(61));
+    let expired = app.post("/api/v1/auth/reset-password", json!({"token": reset, "password": NEW_PASSWORD}), &ip).await;
+    assert_eq!(expired.status(), 400);
+    assert_eq!(expired.json::<Value>().await.unwrap()["code"], "invalid_token");
+    app.stop().await;
+}
