@@ -52,7 +52,9 @@ pub async fn dynamo_store() -> (DynamoStore, HashMap<Table, String>) {
 pub async fn sqs_queue(visibility_timeout_secs: u32) -> SqsQueue {
     let sdk = sdk_config().await;
     let client = SqsClient::new(&sdk);
-    let url = provisioning::create_queue(&client, &unique("ft-email"), 5, visibility_timeout_secs).await.expect("create queue");
+    let url = provisioning::create_queue(&client, &unique("ft-email"), 5, visibility_timeout_secs)
+        .await
+        .expect("create queue");
     SqsQueue::new(client, HashMap::from([(QueueId::Email, url)]))
 }
 
@@ -67,7 +69,8 @@ pub async fn ses_mailer() -> (SesMailer, String) {
 
 /// Every message the emulator's SES has accepted, as JSON.
 pub async fn ses_sent_messages() -> Vec<serde_json::Value> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", endpoint())).await.unwrap().json().await.unwrap();
+    let data: serde_json::Value =
+        reqwest::get(format!("{}/moto-api/data.json", endpoint())).await.unwrap().json().await.unwrap();
     let mut messages = Vec::new();
     collect_messages(&data["ses"], &mut messages);
     messages

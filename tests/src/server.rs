@@ -11,7 +11,7 @@ use fittrack_cli::{RunningServer, ServeOptions, StoreChoice};
 use fittrack_core::Config;
 use fittrack_core::app::BuildOptions;
 use fittrack_core::clock::ManualClock;
-use fittrack_core::config::{OidcProviderConfig, RateLimits};
+use fittrack_core::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits};
 use fittrack_core::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
 
 use crate::oidc::FakeProvider;
@@ -41,7 +41,8 @@ pub struct Settings {
 impl Settings {
     pub fn new(backend: Backend) -> Self {
         // Generous limits, so only the tests about limits meet them.
-        let relaxed = RateLimits(RateLimits::default().0.into_iter().map(|(a, _)| (a, fittrack_core::config::RateLimit::per(1000, 60))).collect());
+        let relaxed =
+            RateLimits(RateLimitedAction::ALL.into_iter().map(|action| (action, RateLimit::per(1000, 60))).collect());
         Self { backend, rate_limits: relaxed, owasp_hashing: false }
     }
 }
@@ -58,7 +59,11 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     })
     .unwrap();
     config.rate_limits = settings.rate_limits;
-    config.google = OidcProviderConfig { client_ids: vec![google.client_id.clone()], issuers: vec![google.issuer.clone()], jwks_url: google.jwks_url.clone() };
+    config.google = OidcProviderConfig {
+        client_ids: vec![google.client_id.clone()],
+        issuers: vec![google.issuer.clone()],
+        jwks_url: google.jwks_url.clone(),
+    };
     let store = match settings.backend {
         Backend::Embedded => StoreChoice::Embedded,
         Backend::DynamoDb => {
@@ -78,7 +83,9 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         store,
         visibility_timeout: Duration::from_millis(500),
     };
-    let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords }).await.expect("server starts");
+    let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords })
+        .await
+        .expect("server starts");
     TestApp {
         base: format!("http://{}", server.addr),
         http: reqwest::Client::new(),
@@ -93,7 +100,13 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
     pub async fn post(&self, path: &str, body: Value, client_ip: &str) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.base)).header("x-forwarded-for", client_ip).json(&body).send().await.unwrap()
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("x-forwarded-for", client_ip)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_auth(&self, path: &str, token: &str, body: Value) -> reqwest::Response {

@@ -97,10 +97,7 @@ async fn outbox_mailer_contract() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = OutboxMailer::new(dir.path(), "FitTrack <no-reply@fittrack.test>").unwrap();
     mailer::delivers_both_alternatives(&outbox, || async {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .collect()
+        std::fs::read_dir(dir.path()).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
     })
     .await;
 }

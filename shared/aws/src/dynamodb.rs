@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update as DynamoUpdate};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update as DynamoUpdate,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -31,12 +33,18 @@ impl DynamoStore {
     }
 
     fn table(&self, table: Table) -> Result<String, StoreError> {
-        self.tables.get(&table).cloned().ok_or_else(|| StoreError::Invalid(format!("no physical table for {}", table.name())))
+        self.tables
+            .get(&table)
+            .cloned()
+            .ok_or_else(|| StoreError::Invalid(format!("no physical table for {}", table.name())))
     }
 }
 
 fn key_attrs(key: &Key) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), AttributeValue::S(key.pk.clone())), ("sk".to_owned(), AttributeValue::S(key.sk.clone()))])
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
+        ("sk".to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
 }
 
 fn to_attrs(item: &Item) -> Result<HashMap<String, AttributeValue>, StoreError> {
@@ -49,7 +57,8 @@ fn from_attrs(attrs: HashMap<String, AttributeValue>) -> Result<Item, StoreError
 
 /// Cursor: base64url of the JSON object of LastEvaluatedKey (all our key attributes are strings).
 fn encode_cursor(key: HashMap<String, AttributeValue>) -> Option<Cursor> {
-    let plain: HashMap<String, String> = key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+    let plain: HashMap<String, String> =
+        key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
     serde_json::to_vec(&plain).ok().map(|json| Cursor(URL_SAFE_NO_PAD.encode(json)))
 }
 
@@ -150,7 +159,13 @@ impl ItemStore for DynamoStore {
         Ok(())
     }
 
-    async fn update(&self, table: Table, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        table: Table,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         let mut expr = Expression::default();
         let update_expr = expr.update(&update)?;
         let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
@@ -192,9 +207,14 @@ impl ItemStore for DynamoStore {
             None => ("pk", "sk"),
             Some(index) => (index.partition_attr(), index.sort_attr()),
         };
-        let mut key_condition = format!("{} = {}", expr.name(partition_attr), expr.value(&query.partition.clone().into())?);
+        let mut key_condition =
+            format!("{} = {}", expr.name(partition_attr), expr.value(&query.partition.clone().into())?);
         if let Some(prefix) = &query.sort_prefix {
-            key_condition.push_str(&format!(" AND begins_with({}, {})", expr.name(sort_attr), expr.value(&prefix.clone().into())?));
+            key_condition.push_str(&format!(
+                " AND begins_with({}, {})",
+                expr.name(sort_attr),
+                expr.value(&prefix.clone().into())?
+            ));
         }
         let out = self
             .client
@@ -240,8 +260,14 @@ impl ItemStore for DynamoStore {
                 }
                 other => match other.code() {
                     Some("TransactionConflictException") => Err(StoreError::Contention),
-                    Some("ValidationException") => Err(StoreError::Invalid(other.message().unwrap_or_default().to_owned())),
-                    code => Err(StoreError::Unavailable(format!("{}: {}", code.unwrap_or("unknown"), other.message().unwrap_or_default()))),
+                    Some("ValidationException") => {
+                        Err(StoreError::Invalid(other.message().unwrap_or_default().to_owned()))
+                    }
+                    code => Err(StoreError::Unavailable(format!(
+                        "{}: {}",
+                        code.unwrap_or("unknown"),
+                        other.message().unwrap_or_default()
+                    ))),
                 },
             },
         }

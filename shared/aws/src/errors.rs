@@ -12,7 +12,9 @@ where
     match err.code() {
         Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
         Some("TransactionConflictException") => StoreError::Contention,
-        Some("ValidationException") if err.message().is_some_and(|m| m.contains("ExclusiveStartKey") || m.contains("start key")) => {
+        Some("ValidationException")
+            if err.message().is_some_and(|m| m.contains("ExclusiveStartKey") || m.contains("start key")) =>
+        {
             StoreError::InvalidCursor
         }
         Some(code) => StoreError::Unavailable(format!("{code}: {}", err.message().unwrap_or_default())),

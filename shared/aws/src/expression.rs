@@ -61,11 +61,19 @@ impl Expression {
     pub fn update(&mut self, update: &Update) -> Result<String, StoreError> {
         let mut clauses = Vec::new();
         if !update.set.is_empty() {
-            let sets = update.set.iter().map(|(a, v)| Ok(format!("{} = {}", self.name(a), self.value(v)?))).collect::<Result<Vec<_>, StoreError>>()?;
+            let sets = update
+                .set
+                .iter()
+                .map(|(a, v)| Ok(format!("{} = {}", self.name(a), self.value(v)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
             clauses.push(format!("SET {}", sets.join(", ")));
         }
         if !update.add.is_empty() {
-            let adds = update.add.iter().map(|(a, d)| Ok(format!("{} {}", self.name(a), self.value(&Value::from(*d))?))).collect::<Result<Vec<_>, StoreError>>()?;
+            let adds = update
+                .add
+                .iter()
+                .map(|(a, d)| Ok(format!("{} {}", self.name(a), self.value(&Value::from(*d))?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
             clauses.push(format!("ADD {}", adds.join(", ")));
         }
         if !update.remove.is_empty() {

@@ -77,7 +77,8 @@ pub fn logical_id(table: Table) -> &'static str {
 
 /// Reads the definition of every table from the template.
 pub fn table_definitions() -> Result<HashMap<Table, TableDefinition>, ProvisioningError> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(TEMPLATE).map_err(|e| ProvisioningError::Template(e.to_string()))?;
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(TEMPLATE).map_err(|e| ProvisioningError::Template(e.to_string()))?;
     Table::ALL
         .into_iter()
         .map(|table| {
@@ -88,7 +89,8 @@ pub fn table_definitions() -> Result<HashMap<Table, TableDefinition>, Provisioni
                 .filter(|r| r.get("Type").and_then(|t| t.as_str()) == Some("AWS::DynamoDB::Table"))
                 .and_then(|r| r.get("Properties"))
                 .ok_or_else(|| ProvisioningError::Template(format!("no DynamoDB table resource {id}")))?;
-            let definition = serde_yaml_ng::from_value(properties.clone()).map_err(|e| ProvisioningError::Template(format!("{id}: {e}")))?;
+            let definition = serde_yaml_ng::from_value(properties.clone())
+                .map_err(|e| ProvisioningError::Template(format!("{id}: {e}")))?;
             Ok((table, definition))
         })
         .collect()
@@ -107,7 +109,10 @@ fn key_schema(keys: &[KeyDef]) -> Result<Vec<KeySchemaElement>, ProvisioningErro
 }
 
 /// Creates each table that does not exist yet, with its indexes and TTL.
-pub async fn create_tables(client: &aws_sdk_dynamodb::Client, names: &HashMap<Table, String>) -> Result<(), ProvisioningError> {
+pub async fn create_tables(
+    client: &aws_sdk_dynamodb::Client,
+    names: &HashMap<Table, String>,
+) -> Result<(), ProvisioningError> {
     for (table, definition) in table_definitions()? {
         let Some(name) = names.get(&table) else { continue };
         let exists = client.describe_table().table_name(name).send().await.is_ok();
@@ -148,7 +153,11 @@ pub async fn create_tables(client: &aws_sdk_dynamodb::Client, names: &HashMap<Ta
             .await
             .map_err(aws)?;
         if let Some(ttl) = definition.time_to_live_specification.filter(|t| t.enabled) {
-            let spec = TimeToLiveSpecification::builder().attribute_name(ttl.attribute_name).enabled(true).build().map_err(aws)?;
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(ttl.attribute_name)
+                .enabled(true)
+                .build()
+                .map_err(aws)?;
             client.update_time_to_live().table_name(name).time_to_live_specification(spec).send().await.map_err(aws)?;
         }
         tracing::info!(table = name.as_str(), "created table");
@@ -176,7 +185,8 @@ pub async fn create_queue(
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .ok_or_else(|| ProvisioningError::Aws("no DLQ ARN".into()))?;
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()}).to_string();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()}).to_string();
     let queue = client
         .create_queue()
         .queue_name(name)
@@ -209,6 +219,9 @@ mod tests {
             assert_eq!(d.key_schema.iter().map(|k| k.attribute_name.as_str()).collect::<Vec<_>>(), ["pk", "sk"]);
             assert_eq!(d.global_secondary_indexes[0].index_name, "gsi1");
         }
-        assert_eq!(definitions[&Table::Users].time_to_live_specification.as_ref().unwrap().attribute_name, "expires_at");
+        assert_eq!(
+            definitions[&Table::Users].time_to_live_specification.as_ref().unwrap().attribute_name,
+            "expires_at"
+        );
     }
 }

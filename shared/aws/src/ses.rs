@@ -25,7 +25,10 @@ impl SesMailer {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        let raw = RawMessage::builder().data(Blob::new(self.from.mime(email)?)).build().map_err(|e| MailError::Rejected(e.to_string()))?;
+        let raw = RawMessage::builder()
+            .data(Blob::new(self.from.mime(email)?))
+            .build()
+            .map_err(|e| MailError::Rejected(e.to_string()))?;
         let result = self
             .client
             .send_email()
@@ -37,9 +40,16 @@ impl Mailer for SesMailer {
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.code() {
-                Some("MessageRejected" | "MailFromDomainNotVerifiedException" | "BadRequestException" | "AccountSuspendedException") => {
-                    Err(MailError::Rejected(format!("{}: {}", err.code().unwrap_or_default(), err.message().unwrap_or_default())))
-                }
+                Some(
+                    "MessageRejected"
+                    | "MailFromDomainNotVerifiedException"
+                    | "BadRequestException"
+                    | "AccountSuspendedException",
+                ) => Err(MailError::Rejected(format!(
+                    "{}: {}",
+                    err.code().unwrap_or_default(),
+                    err.message().unwrap_or_default()
+                ))),
                 _ => Err(MailError::Temporary(DisplayErrorContext(&err).to_string())),
             },
         }

@@ -26,7 +26,10 @@ impl SqsQueue {
     }
 
     fn url(&self, queue: QueueId) -> Result<&str, QueueError> {
-        self.urls.get(&queue).map(String::as_str).ok_or_else(|| QueueError::Unavailable(format!("no URL for queue {}", queue.name())))
+        self.urls
+            .get(&queue)
+            .map(String::as_str)
+            .ok_or_else(|| QueueError::Unavailable(format!("no URL for queue {}", queue.name())))
     }
 }
 
@@ -62,13 +65,24 @@ impl Queue for SqsQueue {
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1);
-                Some(ReceivedMessage { id: m.message_id?, receipt: m.receipt_handle?, body: m.body.unwrap_or_default(), receive_count })
+                Some(ReceivedMessage {
+                    id: m.message_id?,
+                    receipt: m.receipt_handle?,
+                    body: m.body.unwrap_or_default(),
+                    receive_count,
+                })
             })
             .collect())
     }
 
     async fn ack(&self, queue: QueueId, receipt: &str) -> Result<(), QueueError> {
-        self.client.delete_message().queue_url(self.url(queue)?).receipt_handle(receipt).send().await.map_err(unavailable)?;
+        self.client
+            .delete_message()
+            .queue_url(self.url(queue)?)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

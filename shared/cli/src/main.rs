@@ -98,8 +98,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { addr } => {
             let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
-            let options = ServeOptions { addr, data_dir: cli.data_dir.clone(), store, visibility_timeout: Duration::from_secs(30) };
-            let server = fittrack_cli::start(options, config, BuildOptions::default()).await.map_err(|e| e.to_string())?;
+            let options = ServeOptions {
+                addr,
+                data_dir: cli.data_dir.clone(),
+                store,
+                visibility_timeout: Duration::from_secs(30),
+            };
+            let server =
+                fittrack_cli::start(options, config, BuildOptions::default()).await.map_err(|e| e.to_string())?;
             eprintln!("FitTrack is listening on http://{}", server.addr);
             eprintln!("  data:   {}", cli.data_dir.display());
             eprintln!("  emails: {}", server.outbox.display());
@@ -118,9 +124,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                 fittrack_cli::local_keys::generated()["FITTRACK_PII_KEY"].clone()
             };
             let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
-            let options = ServeOptions { addr: "127.0.0.1:0".parse().map_err(|_| "address")?, data_dir: cli.data_dir, store, visibility_timeout: Duration::from_secs(30) };
+            let options = ServeOptions {
+                addr: "127.0.0.1:0".parse().map_err(|_| "address")?,
+                data_dir: cli.data_dir,
+                store,
+                visibility_timeout: Duration::from_secs(30),
+            };
             let store = open_store(&options, &config).await.map_err(|e| e.to_string())?;
-            let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), BuildOptions::default()).map_err(|e| e.to_string())?;
+            let accounts =
+                account_service(&config, store, Arc::new(InProcessQueue::default()), BuildOptions::default())
+                    .map_err(|e| e.to_string())?;
             let id = accounts
                 .create_user(NewUser { email: email.clone(), password: password.clone(), display_name, role })
                 .await

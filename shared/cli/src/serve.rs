@@ -82,7 +82,8 @@ pub async fn open_store(options: &ServeOptions, config: &Config) -> Result<Arc<d
     match options.store {
         StoreChoice::Embedded => {
             std::fs::create_dir_all(&options.data_dir)?;
-            let store = SqliteStore::open(&options.data_dir.join("fittrack.db")).map_err(|e| ServeError::Store(e.to_string()))?;
+            let store = SqliteStore::open(&options.data_dir.join("fittrack.db"))
+                .map_err(|e| ServeError::Store(e.to_string()))?;
             Ok(Arc::new(store))
         }
         StoreChoice::DynamoDb { create_tables } => {
@@ -94,7 +95,9 @@ pub async fn open_store(options: &ServeOptions, config: &Config) -> Result<Arc<d
                 (Table::Tickets, config.tickets_table.clone()),
             ]);
             if create_tables {
-                fittrack_aws::provisioning::create_tables(&client, &names).await.map_err(|e| ServeError::Store(e.to_string()))?;
+                fittrack_aws::provisioning::create_tables(&client, &names)
+                    .await
+                    .map_err(|e| ServeError::Store(e.to_string()))?;
             }
             Ok(Arc::new(fittrack_aws::DynamoStore::new(client, names)))
         }
@@ -106,12 +109,17 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let store = open_store(&options, &config).await?;
     let queue = Arc::new(InProcessQueue::new(options.visibility_timeout, 5));
     let outbox = options.data_dir.join("outbox");
-    let mailer: Arc<dyn Mailer> = Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
+    let mailer: Arc<dyn Mailer> =
+        Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(crate::workers::run_email_worker(Arc::clone(&queue) as Arc<dyn Queue>, mailer, shutdown_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(crate::workers::run_email_worker(
+        Arc::clone(&queue) as Arc<dyn Queue>,
+        mailer,
+        shutdown_rx.clone(),
+    ))];
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;

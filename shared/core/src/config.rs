@@ -129,7 +129,9 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let list = |name: &str| -> Vec<String> {
-            get(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+            get(name)
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default()
         };
         let secret = |name: &str| get(name).map(SecretString::from);
         let eligibility = match get("FITTRACK_EXCLUDED_STATES") {
@@ -143,7 +145,12 @@ impl Config {
         let trust_forwarded_for = match or("FITTRACK_TRUST_FORWARDED_FOR", "false").as_str() {
             "true" | "1" => true,
             "false" | "0" => false,
-            other => return Err(ConfigError::Invalid { name: "FITTRACK_TRUST_FORWARDED_FOR", reason: format!("`{other}` is not true/false") }),
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "FITTRACK_TRUST_FORWARDED_FOR",
+                    reason: format!("`{other}` is not true/false"),
+                });
+            }
         };
         Ok(Self {
             app_url: or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned(),

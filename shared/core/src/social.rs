@@ -102,11 +102,13 @@ impl IdTokenVerifier {
             .map_err(|e| SocialError::Rejected(e.to_string()))?
             .claims;
 
-        let nonce_ok = claims.nonce.as_deref().is_some_and(|n| bool::from(n.as_bytes().ct_eq(expected_nonce.as_bytes())));
+        let nonce_ok =
+            claims.nonce.as_deref().is_some_and(|n| bool::from(n.as_bytes().ct_eq(expected_nonce.as_bytes())));
         if !nonce_ok {
             return Err(SocialError::Rejected("nonce mismatch".into()));
         }
-        let email_verified = matches!(claims.email_verified, Some(Value::Bool(true))) || claims.email_verified == Some(Value::String("true".into()));
+        let email_verified = matches!(claims.email_verified, Some(Value::Bool(true)))
+            || claims.email_verified == Some(Value::String("true".into()));
         Ok(SocialIdentity { provider: self.provider, subject: claims.sub, email: claims.email, email_verified })
     }
 
@@ -116,7 +118,9 @@ impl IdTokenVerifier {
             if let Some(cache) = cache.as_ref() {
                 let fresh = cache.fetched_at.elapsed() < cache.ttl;
                 match cache.keys.find(kid) {
-                    Some(jwk) if fresh => return DecodingKey::from_jwk(jwk).map_err(|e| SocialError::Rejected(e.to_string())),
+                    Some(jwk) if fresh => {
+                        return DecodingKey::from_jwk(jwk).map_err(|e| SocialError::Rejected(e.to_string()));
+                    }
                     None if cache.fetched_at.elapsed() < MIN_REFETCH_INTERVAL => {
                         return Err(SocialError::Rejected("unknown key id".into()));
                     }
@@ -130,13 +134,23 @@ impl IdTokenVerifier {
         if stale {
             *cache = Some(self.fetch().await?);
         }
-        let jwk = cache.as_ref().and_then(|c| c.keys.find(kid)).ok_or_else(|| SocialError::Rejected("unknown key id".into()))?;
+        let jwk = cache
+            .as_ref()
+            .and_then(|c| c.keys.find(kid))
+            .ok_or_else(|| SocialError::Rejected("unknown key id".into()))?;
         DecodingKey::from_jwk(jwk).map_err(|e| SocialError::Rejected(e.to_string()))
     }
 
     async fn fetch(&self) -> Result<KeyCache, SocialError> {
         let unavailable = |e: reqwest::Error| SocialError::KeysUnavailable(e.to_string());
-        let response = self.http.get(&self.config.jwks_url).send().await.map_err(unavailable)?.error_for_status().map_err(unavailable)?;
+        let response = self
+            .http
+            .get(&self.config.jwks_url)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .error_for_status()
+            .map_err(unavailable)?;
         let ttl = response
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
@@ -144,7 +158,12 @@ impl IdTokenVerifier {
             .and_then(max_age)
             .map_or(DEFAULT_KEY_TTL, |ttl| ttl.clamp(MIN_REFETCH_INTERVAL, Duration::from_secs(86_400)));
         let keys = response.json::<JwkSet>().await.map_err(unavailable)?;
-        tracing::info!(provider = self.provider.name(), keys = keys.keys.len(), ttl_secs = ttl.as_secs(), "fetched provider signing keys");
+        tracing::info!(
+            provider = self.provider.name(),
+            keys = keys.keys.len(),
+            ttl_secs = ttl.as_secs(),
+            "fetched provider signing keys"
+        );
         Ok(KeyCache { keys, fetched_at: Instant::now(), ttl })
     }
 }

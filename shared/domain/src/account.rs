@@ -76,7 +76,7 @@ impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let name = raw.trim();
         let chars = name.chars().count();
-        if chars < Self::MIN_CHARS || chars > Self::MAX_CHARS {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) {
             return Err(FieldError::new(
                 "display_name",
                 "invalid_length",
@@ -142,9 +142,9 @@ pub struct UsState([u8; 2]);
 
 impl UsState {
     const CODES: [&'static str; 51] = [
-        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
-        "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
-        "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+        "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH",
+        "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
     ];
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -274,8 +274,8 @@ mod tests {
             let dob = DateOfBirth(day(y, m, d));
             let birthday = day(y + later, m, d);
             prop_assert_eq!(dob.age_on(birthday), later as u32);
-            if let Some(eve) = birthday.pred_opt() {
-                if later > 0 { prop_assert_eq!(dob.age_on(eve), later as u32 - 1); }
+            if let Some(eve) = birthday.pred_opt().filter(|_| later > 0) {
+                prop_assert_eq!(dob.age_on(eve), later as u32 - 1);
             }
         }
 

@@ -33,18 +33,18 @@ impl Default for EligibilityPolicy {
 impl EligibilityPolicy {
     /// Parses a comma-separated list of codes, e.g. `"NY,FL,RI"`; an empty string excludes none.
     pub fn from_codes(codes: &str) -> Result<Self, FieldError> {
-        let excluded_states = codes
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(UsState::parse)
-            .collect::<Result<_, _>>()?;
+        let excluded_states =
+            codes.split(',').map(str::trim).filter(|c| !c.is_empty()).map(UsState::parse).collect::<Result<_, _>>()?;
         Ok(Self { excluded_states })
     }
 
     pub fn check_state(&self, state: UsState) -> Result<(), FieldError> {
         if self.excluded_states.contains(&state) {
-            return Err(FieldError::new("state", "state_ineligible", format!("FitTrack drawings are not open to residents of {state}")));
+            return Err(FieldError::new(
+                "state",
+                "state_ineligible",
+                format!("FitTrack drawings are not open to residents of {state}"),
+            ));
         }
         Ok(())
     }

@@ -36,7 +36,8 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON").detail(e.body_text())
         }
         JsonRejection::JsonDataError(e) => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Request body has the wrong shape").detail(e.body_text())
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "Request body has the wrong shape")
+                .detail(e.body_text())
         }
         JsonRejection::MissingJsonContentType(_) => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -44,9 +45,12 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             "Expected Content-Type: application/json",
         ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large").detail("The limit is 1 MB.")
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body too large")
+                .detail("The limit is 1 MB.")
         }
-        other => Problem::new(StatusCode::BAD_REQUEST, "bad_request", "Unreadable request body").detail(other.body_text()),
+        other => {
+            Problem::new(StatusCode::BAD_REQUEST, "bad_request", "Unreadable request body").detail(other.body_text())
+        }
     }
 }
 
@@ -61,7 +65,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
             Err(rejection) => {
                 let rejection: QueryRejection = rejection;
-                Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query parameters").detail(rejection.body_text()).into())
+                Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query parameters")
+                    .detail(rejection.body_text())
+                    .into())
             }
         }
     }

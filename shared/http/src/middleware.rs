@@ -20,14 +20,17 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Accepts a caller's request id if it is short and plain, so it is safe to log and echo.
 fn valid_request_id(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
-    let ok = !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    let ok = !text.is_empty()
+        && text.len() <= 128
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| text.to_owned())
 }
 
 /// Tags the request with an id (the caller's if valid, else a new one), logs it as JSON with the
 /// outcome, and echoes the id in the response.
 async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = req.headers().get(&REQUEST_ID).and_then(valid_request_id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id =
+        req.headers().get(&REQUEST_ID).and_then(valid_request_id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     if let Ok(value) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID, value);
     }

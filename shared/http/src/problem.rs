@@ -112,13 +112,18 @@ impl From<Problem> for ApiError {
 
 fn store_problem(error: &StoreError) -> Problem {
     match error {
-        StoreError::InvalidCursor => Problem::new(StatusCode::BAD_REQUEST, "invalid_cursor", "Invalid pagination cursor"),
+        StoreError::InvalidCursor => {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_cursor", "Invalid pagination cursor")
+        }
         StoreError::Contention | StoreError::Unavailable(_) => {
             tracing::error!(%error, "store unavailable");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
                 .retry_after(Duration::from_secs(1))
         }
-        StoreError::ConditionFailed | StoreError::TransactionCancelled { .. } | StoreError::Invalid(_) | StoreError::Corrupt(_) => {
+        StoreError::ConditionFailed
+        | StoreError::TransactionCancelled { .. }
+        | StoreError::Invalid(_)
+        | StoreError::Corrupt(_) => {
             tracing::error!(%error, "unexpected store error");
             Problem::internal()
         }
@@ -129,31 +134,50 @@ impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         use AccountError as E;
         let p = match error {
-            E::Validation(errors) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Invalid input")
-                .detail("One or more fields are invalid; see `errors`.")
-                .errors(errors.0),
-            E::InvalidCredentials => Problem::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "Email or password is wrong"),
-            E::EmailNotVerified => Problem::new(StatusCode::FORBIDDEN, "email_not_verified", "Email address not verified")
-                .detail("Follow the link we emailed you, or ask for a new one at /api/v1/auth/resend-verification."),
-            E::AccountLocked { retry_after } => Problem::new(StatusCode::LOCKED, "account_locked", "Account temporarily locked")
-                .detail("Too many wrong passwords. Try again later or reset your password.")
-                .retry_after(retry_after),
-            E::RateLimited(decision) => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests")
-                .retry_after(decision.reset_after)
-                .header(header::HeaderName::from_static("ratelimit-limit"), decision.limit.to_string())
-                .header(header::HeaderName::from_static("ratelimit-remaining"), decision.remaining.to_string())
-                .header(header::HeaderName::from_static("ratelimit-reset"), decision.reset_after.as_secs().to_string()),
+            E::Validation(errors) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Invalid input")
+                    .detail("One or more fields are invalid; see `errors`.")
+                    .errors(errors.0)
+            }
+            E::InvalidCredentials => {
+                Problem::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "Email or password is wrong")
+            }
+            E::EmailNotVerified => {
+                Problem::new(StatusCode::FORBIDDEN, "email_not_verified", "Email address not verified")
+                    .detail("Follow the link we emailed you, or ask for a new one at /api/v1/auth/resend-verification.")
+            }
+            E::AccountLocked { retry_after } => {
+                Problem::new(StatusCode::LOCKED, "account_locked", "Account temporarily locked")
+                    .detail("Too many wrong passwords. Try again later or reset your password.")
+                    .retry_after(retry_after)
+            }
+            E::RateLimited(decision) => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests")
+                    .retry_after(decision.reset_after)
+                    .header(header::HeaderName::from_static("ratelimit-limit"), decision.limit.to_string())
+                    .header(header::HeaderName::from_static("ratelimit-remaining"), decision.remaining.to_string())
+                    .header(
+                        header::HeaderName::from_static("ratelimit-reset"),
+                        decision.reset_after.as_secs().to_string(),
+                    )
+            }
             E::InvalidToken => Problem::new(StatusCode::BAD_REQUEST, "invalid_token", "Link invalid or expired")
                 .detail("The link was already used, has expired, or was not issued by us. Ask for a new one."),
-            E::InvalidRefreshToken => Problem::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "Refresh token invalid"),
-            E::RefreshTokenReused => Problem::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", "Refresh token reused")
-                .detail("This token was already exchanged, so the session was ended for safety. Sign in again."),
+            E::InvalidRefreshToken => {
+                Problem::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "Refresh token invalid")
+            }
+            E::RefreshTokenReused => {
+                Problem::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", "Refresh token reused")
+                    .detail("This token was already exchanged, so the session was ended for safety. Sign in again.")
+            }
             E::Unauthenticated => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required")
                 .header(header::WWW_AUTHENTICATE, "Bearer"),
             E::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
-            E::Social(SocialError::NotConfigured) => {
-                Problem::new(StatusCode::NOT_FOUND, "provider_not_configured", "Sign-in with this provider is not available")
-            }
+            E::Social(SocialError::NotConfigured) => Problem::new(
+                StatusCode::NOT_FOUND,
+                "provider_not_configured",
+                "Sign-in with this provider is not available",
+            ),
             E::Social(SocialError::Rejected(reason)) => {
                 Problem::new(StatusCode::UNAUTHORIZED, "invalid_id_token", "ID token rejected").detail(reason)
             }

@@ -130,11 +130,13 @@ impl Queue for InProcessQueue {
     }
 
     async fn release(&self, queue: QueueId, receipt: &str) -> Result<(), QueueError> {
-        if let Some(messages) = self.lock().live.get_mut(&queue) {
-            if let Some(m) = messages.iter_mut().find(|m| m.receipt.as_deref() == Some(receipt)) {
-                m.visible_at = Instant::now();
-            }
+        let mut queues = self.lock();
+        let message =
+            queues.live.get_mut(&queue).and_then(|m| m.iter_mut().find(|m| m.receipt.as_deref() == Some(receipt)));
+        if let Some(message) = message {
+            message.visible_at = Instant::now();
         }
+        drop(queues);
         self.notify.notify_waiters();
         Ok(())
     }

@@ -15,7 +15,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
 use fittrack_core::ports::store::key_of;
-use fittrack_core::ports::{Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_core::ports::{
+    Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp,
+};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -75,13 +77,20 @@ impl SqliteStore {
 
     /// Deletes items whose `expires_at` has passed, as DynamoDB's TTL sweeper would.
     pub async fn sweep_expired(&self, now_epoch_secs: i64) -> Result<usize, StoreError> {
-        self.with_conn(move |c| c.execute("DELETE FROM items WHERE expires_at < ?1", params![now_epoch_secs]).map_err(unavailable)).await
+        self.with_conn(move |c| {
+            c.execute("DELETE FROM items WHERE expires_at < ?1", params![now_epoch_secs]).map_err(unavailable)
+        })
+        .await
     }
 }
 
 fn read(tx: &rusqlite::Transaction<'_>, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
     let body: Option<String> = tx
-        .query_row("SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3", params![table.name(), key.pk, key.sk], |r| r.get(0))
+        .query_row(
+            "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3",
+            params![table.name(), key.pk, key.sk],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(unavailable)?;
     body.map(|b| parse_body(&b)).transpose()
@@ -115,11 +124,17 @@ fn write(tx: &rusqlite::Transaction<'_>, table: Table, item: &Item) -> Result<()
 }
 
 fn remove(tx: &rusqlite::Transaction<'_>, table: Table, key: &Key) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3", params![table.name(), key.pk, key.sk]).map_err(unavailable)?;
+    tx.execute("DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3", params![table.name(), key.pk, key.sk])
+        .map_err(unavailable)?;
     Ok(())
 }
 
-fn check(tx: &rusqlite::Transaction<'_>, table: Table, key: &Key, condition: Option<&Condition>) -> Result<bool, StoreError> {
+fn check(
+    tx: &rusqlite::Transaction<'_>,
+    table: Table,
+    key: &Key,
+    condition: Option<&Condition>,
+) -> Result<bool, StoreError> {
     match condition {
         None => Ok(true),
         Some(c) => Ok(c.holds(read(tx, table, key)?.as_ref())),
@@ -157,7 +172,9 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> Result<bool, StoreErro
 fn op_key(op: &WriteOp) -> Result<(Table, Key), StoreError> {
     Ok(match op {
         WriteOp::Put { table, item, .. } => (*table, key_of(item)?),
-        WriteOp::Update { table, key, .. } | WriteOp::Delete { table, key, .. } | WriteOp::Check { table, key, .. } => (*table, key.clone()),
+        WriteOp::Update { table, key, .. } | WriteOp::Delete { table, key, .. } | WriteOp::Check { table, key, .. } => {
+            (*table, key.clone())
+        }
     })
 }
 
@@ -167,7 +184,8 @@ fn encode_cursor(values: &[String]) -> Cursor {
 }
 
 fn decode_cursor(cursor: &Cursor, parts: usize) -> Result<Vec<String>, StoreError> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cursor.0).map_err(|_| StoreError::InvalidCursor)?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cursor.0).map_err(|_| StoreError::InvalidCursor)?;
     let values: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
     if values.len() != parts {
         return Err(StoreError::InvalidCursor);
@@ -187,7 +205,8 @@ fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
     let after = query.cursor.as_ref().map(|c| decode_cursor(c, sort_cols.len())).transpose()?;
     let order_by = sort_cols.iter().map(|c| format!("{c} {order}")).collect::<Vec<_>>().join(", ");
     let tuple = format!("({})", sort_cols.join(", "));
-    let placeholders = format!("({})", (0..sort_cols.len()).map(|i| format!("?{}", i + 5)).collect::<Vec<_>>().join(", "));
+    let placeholders =
+        format!("({})", (0..sort_cols.len()).map(|i| format!("?{}", i + 5)).collect::<Vec<_>>().join(", "));
     let after_clause = if after.is_some() { format!("AND {tuple} {cmp} {placeholders}") } else { String::new() };
     let sql = format!(
         "SELECT body FROM items WHERE tbl = ?1 AND {partition_col} = ?2 AND substr({sort}, 1, length(?3)) = ?3 {after_clause} \
@@ -230,7 +249,13 @@ impl ItemStore for SqliteStore {
         self.single(WriteOp::Put { table, item, condition }).await.map(|_| ())
     }
 
-    async fn update(&self, table: Table, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        table: Table,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         let key = key.clone();
         self.with_conn(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
@@ -268,7 +293,9 @@ impl ItemStore for SqliteStore {
             for (i, op) in ops.iter().enumerate() {
                 let (table, key) = op_key(op)?;
                 let condition = match op {
-                    WriteOp::Put { condition, .. } | WriteOp::Update { condition, .. } | WriteOp::Delete { condition, .. } => condition.clone(),
+                    WriteOp::Put { condition, .. }
+                    | WriteOp::Update { condition, .. }
+                    | WriteOp::Delete { condition, .. } => condition.clone(),
                     WriteOp::Check { condition, .. } => Some(condition.clone()),
                 };
                 if !check(&tx, table, &key, condition.as_ref())? {

@@ -25,7 +25,10 @@ pub async fn unacknowledged_messages_are_redelivered(queue: &dyn Queue) {
     queue.send(QueueId::Email, "retry me").await.unwrap();
     let first = queue.receive(QueueId::Email, 10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(queue.receive(QueueId::Email, 10, Duration::from_millis(100)).await.unwrap().is_empty(), "visible while in flight");
+    assert!(
+        queue.receive(QueueId::Email, 10, Duration::from_millis(100)).await.unwrap().is_empty(),
+        "visible while in flight"
+    );
     let mut again = Vec::new();
     for _ in 0..10 {
         again = queue.receive(QueueId::Email, 10, Duration::from_secs(1)).await.unwrap();

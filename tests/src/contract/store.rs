@@ -43,15 +43,22 @@ pub async fn conditional_put_fails_without_writing(store: &dyn ItemStore) {
 /// nothing when their condition fails.
 pub async fn conditional_update_semantics(store: &dyn ItemStore) {
     let key = Key::new(unique_pk("UP"), "A");
-    let created = store.update(Table::Users, &key, Update::new().add("count", 2).set("label", "x"), None).await.unwrap();
+    let created =
+        store.update(Table::Users, &key, Update::new().add("count", 2).set("label", "x"), None).await.unwrap();
     assert_eq!(created.get("count"), Some(&json!(2)));
     assert_eq!(created.get("pk"), Some(&json!(key.pk)));
 
-    let failed = store.update(Table::Users, &key, Update::new().add("count", 5), Some(Condition::equals("label", "y"))).await;
+    let failed =
+        store.update(Table::Users, &key, Update::new().add("count", 5), Some(Condition::equals("label", "y"))).await;
     assert_eq!(failed, Err(StoreError::ConditionFailed));
 
     let updated = store
-        .update(Table::Users, &key, Update::new().add("count", -1).remove("label"), Some(Condition::at_least("count", 2)))
+        .update(
+            Table::Users,
+            &key,
+            Update::new().add("count", -1).remove("label"),
+            Some(Condition::at_least("count", 2)),
+        )
         .await
         .unwrap();
     assert_eq!(updated.get("count"), Some(&json!(1)));
@@ -60,10 +67,18 @@ pub async fn conditional_update_semantics(store: &dyn ItemStore) {
     assert_eq!(stored, updated);
 
     let or = Condition::Or(vec![Condition::NotExists, Condition::less_than("count", 1)]);
-    assert_eq!(store.update(Table::Users, &key, Update::new().set("reset", true), Some(or)).await, Err(StoreError::ConditionFailed));
+    assert_eq!(
+        store.update(Table::Users, &key, Update::new().set("reset", true), Some(or)).await,
+        Err(StoreError::ConditionFailed)
+    );
     let missing_attr = Condition::missing("reset");
-    assert!(store.update(Table::Users, &key, Update::new().set("reset", true), Some(missing_attr.clone())).await.is_ok());
-    assert_eq!(store.update(Table::Users, &key, Update::new().set("reset", false), Some(missing_attr)).await, Err(StoreError::ConditionFailed));
+    assert!(
+        store.update(Table::Users, &key, Update::new().set("reset", true), Some(missing_attr.clone())).await.is_ok()
+    );
+    assert_eq!(
+        store.update(Table::Users, &key, Update::new().set("reset", false), Some(missing_attr)).await,
+        Err(StoreError::ConditionFailed)
+    );
 }
 
 /// A conditional delete only deletes when its condition holds.
@@ -71,7 +86,10 @@ pub async fn conditional_delete(store: &dyn ItemStore) {
     let key = Key::new(unique_pk("DEL"), "A");
     assert_eq!(store.delete(Table::Users, &key, Some(Condition::Exists)).await, Err(StoreError::ConditionFailed));
     store.put(Table::Users, item(json!({"pk": key.pk, "sk": "A", "v": 1})), None).await.unwrap();
-    assert_eq!(store.delete(Table::Users, &key, Some(Condition::equals("v", 2))).await, Err(StoreError::ConditionFailed));
+    assert_eq!(
+        store.delete(Table::Users, &key, Some(Condition::equals("v", 2))).await,
+        Err(StoreError::ConditionFailed)
+    );
     assert!(store.get(Table::Users, &key).await.unwrap().is_some());
     store.delete(Table::Users, &key, Some(Condition::Exists)).await.unwrap();
     assert_eq!(store.get(Table::Users, &key).await.unwrap(), None);
@@ -89,12 +107,20 @@ pub async fn transactions_are_all_or_nothing(store: &dyn ItemStore) {
                 update: Update::new().add("balance", -cost),
                 condition: Some(Condition::at_least("balance", cost)),
             },
-            WriteOp::Put { table: Table::Tickets, item: item(json!({"pk": pk, "sk": ticket, "cost": cost})), condition: Some(Condition::NotExists) },
+            WriteOp::Put {
+                table: Table::Tickets,
+                item: item(json!({"pk": pk, "sk": ticket, "cost": cost})),
+                condition: Some(Condition::NotExists),
+            },
         ]
     };
     let result = store.transact(ops(15, "T1")).await;
     assert_eq!(result, Err(StoreError::TransactionCancelled { failed: vec![0] }));
-    assert_eq!(store.get(Table::Tickets, &Key::new(&pk, "T1")).await.unwrap(), None, "ticket written despite failed debit");
+    assert_eq!(
+        store.get(Table::Tickets, &Key::new(&pk, "T1")).await.unwrap(),
+        None,
+        "ticket written despite failed debit"
+    );
     assert_eq!(store.get(Table::Users, &Key::new(&pk, "BAL")).await.unwrap().unwrap()["balance"], json!(10));
 
     store.transact(ops(4, "T1")).await.unwrap();
@@ -123,7 +149,14 @@ pub async fn concurrent_guarded_debits_never_overspend(store: Arc<dyn ItemStore>
         let store = Arc::clone(&store);
         let key = key.clone();
         tokio::spawn(async move {
-            store.update(Table::Points, &key, Update::new().add("balance", -10), Some(Condition::at_least("balance", 10))).await
+            store
+                .update(
+                    Table::Points,
+                    &key,
+                    Update::new().add("balance", -10),
+                    Some(Condition::at_least("balance", 10)),
+                )
+                .await
         })
     });
     let mut succeeded = 0;

@@ -1,7 +1,9 @@
 use serde_json::{Value, json};
 
 use fittrack_tests::both_backends;
-use fittrack_tests::server::{Backend, PASSWORD, Settings, link_token, registration, spawn_app, unique_email, unique_ip};
+use fittrack_tests::server::{
+    Backend, PASSWORD, Settings, link_token, registration, spawn_app, unique_email, unique_ip,
+};
 
 async fn register_verify_login_me_refresh(backend: Backend) {
     let app = spawn_app(Settings::new(backend)).await;
@@ -64,7 +66,9 @@ async fn a_second_registration_never_creates_a_second_account(backend: Backend) 
     let mut attempts = tokio::task::JoinSet::new();
     for _ in 0..4 {
         let (http, url, body) = (app.http.clone(), format!("{}/api/v1/auth/register", app.base), other.clone());
-        attempts.spawn(async move { http.post(url).header("x-forwarded-for", unique_ip()).json(&body).send().await.unwrap().status() });
+        attempts.spawn(async move {
+            http.post(url).header("x-forwarded-for", unique_ip()).json(&body).send().await.unwrap().status()
+        });
     }
     while let Some(status) = attempts.join_next().await {
         assert_eq!(status.unwrap(), 201);
@@ -74,7 +78,9 @@ async fn a_second_registration_never_creates_a_second_account(backend: Backend) 
     let ip = unique_ip();
     let first = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await;
     assert_eq!(first.status(), 200);
-    let second = app.post("/api/v1/auth/login", json!({"email": email, "password": "another perfectly fine passphrase"}), &ip).await;
+    let second = app
+        .post("/api/v1/auth/login", json!({"email": email, "password": "another perfectly fine passphrase"}), &ip)
+        .await;
     assert_eq!(second.status(), 401, "the second registration's password must not exist");
     // One verification email and one notice per duplicate attempt, all to the account's address.
     app.wait_for_email(&email, 5).await;
@@ -95,8 +101,12 @@ async fn registration_validates_every_field_and_changes_nothing() {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "validation_failed");
-    let fields: Vec<(&str, &str)> =
-        problem["errors"].as_array().unwrap().iter().map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap())).collect();
+    let fields: Vec<(&str, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
     for expected in [
         ("email", "invalid_email"),
         ("display_name", "invalid_length"),
@@ -116,7 +126,7 @@ async fn registration_validates_every_field_and_changes_nothing() {
     mississippi["state"] = json!("CA");
     assert_eq!(app.post("/api/v1/auth/register", mississippi, &unique_ip()).await.status(), 201);
     // Only the valid attempt produced mail.
-    assert_eq!(app.wait_for_email(&email, 1).await.contains("Confirm your FitTrack email"), true);
+    assert!(app.wait_for_email(&email, 1).await.contains("Confirm your FitTrack email"));
     assert_eq!(app.emails_to(&format!("To: {email}")).await.len(), 1);
     app.stop().await;
 }

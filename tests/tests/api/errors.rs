@@ -17,16 +17,27 @@ async fn bad_input_gets_problem_details_with_stable_codes() {
     let app = spawn_app(Settings::new(Backend::Embedded)).await;
     let url = format!("{}/api/v1/auth/register", app.base);
     let send = |body: reqwest::Body, content_type: &'static str| {
-        app.http.post(&url).header("content-type", content_type).header("x-forwarded-for", unique_ip()).body(body).send()
+        app.http
+            .post(&url)
+            .header("content-type", content_type)
+            .header("x-forwarded-for", unique_ip())
+            .body(body)
+            .send()
     };
     problem(send("{not json".into(), "application/json").await.unwrap(), 400, "malformed_json").await;
     problem(send(r#"{"email": 5}"#.into(), "application/json").await.unwrap(), 422, "invalid_body").await;
-    problem(send("email=x".into(), "application/x-www-form-urlencoded").await.unwrap(), 415, "unsupported_media_type").await;
+    problem(send("email=x".into(), "application/x-www-form-urlencoded").await.unwrap(), 415, "unsupported_media_type")
+        .await;
     let huge = format!(r#"{{"email": "{}"}}"#, "a".repeat(1024 * 1024 + 10));
     problem(send(huge.into(), "application/json").await.unwrap(), 413, "payload_too_large").await;
     problem(app.http.get(format!("{}/api/v1/nowhere", app.base)).send().await.unwrap(), 404, "not_found").await;
     problem(app.http.get(&url).send().await.unwrap(), 405, "method_not_allowed").await;
-    problem(app.post("/api/v1/auth/social/facebook", json!({"id_token": "x", "nonce": "y"}), &unique_ip()).await, 404, "not_found").await;
+    problem(
+        app.post("/api/v1/auth/social/facebook", json!({"id_token": "x", "nonce": "y"}), &unique_ip()).await,
+        404,
+        "not_found",
+    )
+    .await;
     app.stop().await;
 }
 

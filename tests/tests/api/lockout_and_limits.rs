@@ -40,7 +40,15 @@ async fn unknown_emails_answer_exactly_like_known_ones() {
     for email in [&known, &unknown] {
         let mut statuses = Vec::new();
         for _ in 0..5 {
-            statuses.push(app.post("/api/v1/auth/login", json!({"email": email, "password": "wrong password entirely"}), &unique_ip()).await.status());
+            statuses.push(
+                app.post(
+                    "/api/v1/auth/login",
+                    json!({"email": email, "password": "wrong password entirely"}),
+                    &unique_ip(),
+                )
+                .await
+                .status(),
+            );
         }
         answers.push(statuses);
     }
@@ -58,15 +66,23 @@ async fn per_address_rate_limits_hold(backend: Backend) {
     let ip = unique_ip();
 
     for _ in 0..5 {
-        let status = app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "whatever it is"}), &ip).await.status();
+        let status = app
+            .post("/api/v1/auth/login", json!({"email": unique_email(), "password": "whatever it is"}), &ip)
+            .await
+            .status();
         assert_eq!(status, 401);
     }
-    let limited = app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "whatever it is"}), &ip).await;
+    let limited =
+        app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "whatever it is"}), &ip).await;
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
     assert_eq!(limited.headers()["ratelimit-limit"], "5");
     assert_eq!(limited.json::<Value>().await.unwrap()["code"], "rate_limited");
-    assert_eq!(app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "x"}), &unique_ip()).await.status(), 401, "other addresses are unaffected");
+    assert_eq!(
+        app.post("/api/v1/auth/login", json!({"email": unique_email(), "password": "x"}), &unique_ip()).await.status(),
+        401,
+        "other addresses are unaffected"
+    );
 
     for _ in 0..3 {
         assert_eq!(app.post("/api/v1/auth/register", registration(&unique_email()), &ip).await.status(), 201);
@@ -81,9 +97,15 @@ async fn per_address_rate_limits_hold(backend: Backend) {
     }
     assert_eq!(app.post("/api/v1/auth/forgot-password", json!({"email": unique_email()}), &ip).await.status(), 429);
     for _ in 0..5 {
-        assert_eq!(app.post("/api/v1/auth/reset-password", json!({"token": "nope", "password": PASSWORD}), &ip).await.status(), 400);
+        assert_eq!(
+            app.post("/api/v1/auth/reset-password", json!({"token": "nope", "password": PASSWORD}), &ip).await.status(),
+            400
+        );
     }
-    assert_eq!(app.post("/api/v1/auth/reset-password", json!({"token": "nope", "password": PASSWORD}), &ip).await.status(), 429);
+    assert_eq!(
+        app.post("/api/v1/auth/reset-password", json!({"token": "nope", "password": PASSWORD}), &ip).await.status(),
+        429
+    );
     app.stop().await;
 }
 both_backends!(per_address_rate_limits_hold);

@@ -2,7 +2,9 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use fittrack_tests::both_backends;
-use fittrack_tests::server::{Backend, PASSWORD, Settings, link_token, registration, spawn_app, unique_email, unique_ip};
+use fittrack_tests::server::{
+    Backend, PASSWORD, Settings, link_token, registration, spawn_app, unique_email, unique_ip,
+};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for me";
 
@@ -26,13 +28,21 @@ async fn password_reset_changes_the_password_once_and_signs_out_everywhere(backe
     assert_eq!(weak.status(), 422);
     let ok = app.post("/api/v1/auth/reset-password", json!({"token": token, "password": NEW_PASSWORD}), &ip).await;
     assert_eq!(ok.status(), 200, "a weak attempt must not burn the link");
-    let again = app.post("/api/v1/auth/reset-password", json!({"token": token, "password": "yet another passphrase here"}), &ip).await;
+    let again = app
+        .post("/api/v1/auth/reset-password", json!({"token": token, "password": "yet another passphrase here"}), &ip)
+        .await;
     assert_eq!(again.status(), 400);
 
     assert_eq!(app.get_auth("/api/v1/users/me", session["access_token"].as_str().unwrap()).await.status(), 401);
-    assert_eq!(app.post("/api/v1/auth/refresh", json!({"refresh_token": session["refresh_token"]}), &ip).await.status(), 401);
+    assert_eq!(
+        app.post("/api/v1/auth/refresh", json!({"refresh_token": session["refresh_token"]}), &ip).await.status(),
+        401
+    );
     assert_eq!(app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await.status(), 401);
-    assert_eq!(app.post("/api/v1/auth/login", json!({"email": email, "password": NEW_PASSWORD}), &ip).await.status(), 200);
+    assert_eq!(
+        app.post("/api/v1/auth/login", json!({"email": email, "password": NEW_PASSWORD}), &ip).await.status(),
+        200
+    );
     assert!(app.wait_for_email(&email, 3).await.contains("Your FitTrack password was changed"));
     app.stop().await;
 }

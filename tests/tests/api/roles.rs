@@ -16,10 +16,20 @@ async fn admin_routes_need_the_admin_role() {
     let admin_email = unique_email();
     let accounts = &app.server.as_ref().unwrap().accounts;
     accounts
-        .create_user(NewUser { email: admin_email.clone(), password: PASSWORD.into(), display_name: "Admin".into(), role: Role::Admin })
+        .create_user(NewUser {
+            email: admin_email.clone(),
+            password: PASSWORD.into(),
+            display_name: "Admin".into(),
+            role: Role::Admin,
+        })
         .await
         .unwrap();
-    let admin: Value = app.post("/api/v1/auth/login", json!({"email": admin_email, "password": PASSWORD}), &unique_ip()).await.json().await.unwrap();
+    let admin: Value = app
+        .post("/api/v1/auth/login", json!({"email": admin_email, "password": PASSWORD}), &unique_ip())
+        .await
+        .json()
+        .await
+        .unwrap();
     let admin_access = admin["access_token"].as_str().unwrap();
 
     for i in 0..3 {
@@ -32,7 +42,8 @@ async fn admin_routes_need_the_admin_role() {
     let mut seen = page["items"].as_array().unwrap().len();
     let mut cursor = page["pagination"]["next_cursor"].as_str().map(str::to_owned);
     while let Some(c) = cursor {
-        let next: Value = app.get_auth(&format!("/api/v1/admin/users?limit=2&cursor={c}"), admin_access).await.json().await.unwrap();
+        let next: Value =
+            app.get_auth(&format!("/api/v1/admin/users?limit=2&cursor={c}"), admin_access).await.json().await.unwrap();
         seen += next["items"].as_array().unwrap().len();
         cursor = next["pagination"]["next_cursor"].as_str().map(str::to_owned);
     }
@@ -51,8 +62,14 @@ async fn admin_routes_need_the_admin_role() {
         .await
         .unwrap();
     assert_eq!(promote.status(), 204);
-    let refreshed: Value = app.post("/api/v1/auth/refresh", json!({"refresh_token": user["refresh_token"]}), &unique_ip()).await.json().await.unwrap();
-    let me: Value = app.get_auth("/api/v1/users/me", refreshed["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let refreshed: Value = app
+        .post("/api/v1/auth/refresh", json!({"refresh_token": user["refresh_token"]}), &unique_ip())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me: Value =
+        app.get_auth("/api/v1/users/me", refreshed["access_token"].as_str().unwrap()).await.json().await.unwrap();
     assert_eq!(me["role"], "premium");
     app.stop().await;
 }

@@ -7,7 +7,12 @@ async fn reused_refresh_token_revokes_the_family(backend: Backend) {
     let app = spawn_app(Settings::new(backend)).await;
     let first = app.signed_up_user(&unique_email()).await;
     let ip = unique_ip();
-    let second: Value = app.post("/api/v1/auth/refresh", json!({"refresh_token": first["refresh_token"]}), &ip).await.json().await.unwrap();
+    let second: Value = app
+        .post("/api/v1/auth/refresh", json!({"refresh_token": first["refresh_token"]}), &ip)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(second["refresh_token"].is_string());
 
     // The rotated-out token comes back: someone has a copy. The whole session ends.
@@ -30,21 +35,31 @@ async fn logout_is_immediate_and_logout_all_ends_every_session(backend: Backend)
     let email = unique_email();
     let laptop = app.signed_up_user(&email).await;
     let ip = unique_ip();
-    let phone: Value = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await.json().await.unwrap();
-    let (laptop_access, phone_access) = (laptop["access_token"].as_str().unwrap(), phone["access_token"].as_str().unwrap());
+    let phone: Value =
+        app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await.json().await.unwrap();
+    let (laptop_access, phone_access) =
+        (laptop["access_token"].as_str().unwrap(), phone["access_token"].as_str().unwrap());
 
-    let logout = app.post_auth("/api/v1/auth/logout", laptop_access, json!({"refresh_token": laptop["refresh_token"]})).await;
+    let logout =
+        app.post_auth("/api/v1/auth/logout", laptop_access, json!({"refresh_token": laptop["refresh_token"]})).await;
     assert_eq!(logout.status(), 204);
     // Well before the token's expiry, it no longer works.
     assert_eq!(app.get_auth("/api/v1/users/me", laptop_access).await.status(), 401);
-    assert_eq!(app.post("/api/v1/auth/refresh", json!({"refresh_token": laptop["refresh_token"]}), &ip).await.status(), 401);
+    assert_eq!(
+        app.post("/api/v1/auth/refresh", json!({"refresh_token": laptop["refresh_token"]}), &ip).await.status(),
+        401
+    );
     assert_eq!(app.get_auth("/api/v1/users/me", phone_access).await.status(), 200, "other sessions are untouched");
 
-    let third: Value = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await.json().await.unwrap();
+    let third: Value =
+        app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &ip).await.json().await.unwrap();
     assert_eq!(app.post_auth("/api/v1/auth/logout-all", phone_access, json!({})).await.status(), 204);
     for tokens in [&phone, &third] {
         assert_eq!(app.get_auth("/api/v1/users/me", tokens["access_token"].as_str().unwrap()).await.status(), 401);
-        assert_eq!(app.post("/api/v1/auth/refresh", json!({"refresh_token": tokens["refresh_token"]}), &ip).await.status(), 401);
+        assert_eq!(
+            app.post("/api/v1/auth/refresh", json!({"refresh_token": tokens["refresh_token"]}), &ip).await.status(),
+            401
+        );
     }
     app.stop().await;
 }
@@ -56,7 +71,8 @@ async fn access_tokens_expire_and_verify_against_the_published_key() {
     let tokens = app.signed_up_user(&unique_email()).await;
     let access = tokens["access_token"].as_str().unwrap();
 
-    let jwks: Value = app.http.get(format!("{}/.well-known/jwks.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let jwks: Value =
+        app.http.get(format!("{}/.well-known/jwks.json", app.base)).send().await.unwrap().json().await.unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["alg"], "EdDSA");

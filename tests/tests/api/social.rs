@@ -23,7 +23,8 @@ async fn google_sign_in_creates_then_signs_in(backend: Backend) {
     let created = app.post("/api/v1/auth/social/google", body, &ip).await;
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
-    let me: Value = app.get_auth("/api/v1/users/me", created["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let me: Value =
+        app.get_auth("/api/v1/users/me", created["access_token"].as_str().unwrap()).await.json().await.unwrap();
     assert_eq!(me["email"], email);
     assert_eq!(me["email_verified"], true);
 
@@ -31,7 +32,8 @@ async fn google_sign_in_creates_then_signs_in(backend: Backend) {
     let signed_in = app.post("/api/v1/auth/social/google", json!({"id_token": again, "nonce": "n-2"}), &ip).await;
     assert_eq!(signed_in.status(), 200);
     let signed_in: Value = signed_in.json().await.unwrap();
-    let me_again: Value = app.get_auth("/api/v1/users/me", signed_in["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let me_again: Value =
+        app.get_auth("/api/v1/users/me", signed_in["access_token"].as_str().unwrap()).await.json().await.unwrap();
     assert_eq!(me_again["id"], me["id"]);
     app.stop().await;
 }
@@ -71,12 +73,15 @@ async fn google_links_to_an_existing_verified_account() {
     let app = spawn_app(Settings::new(Backend::Embedded)).await;
     let email = unique_email();
     let tokens = app.signed_up_user(&email).await;
-    let me: Value = app.get_auth("/api/v1/users/me", tokens["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let me: Value =
+        app.get_auth("/api/v1/users/me", tokens["access_token"].as_str().unwrap()).await.json().await.unwrap();
     let id_token = app.google.id_token("google-sub-1", &email.to_uppercase(), "n", json!({}));
-    let linked = app.post("/api/v1/auth/social/google", json!({"id_token": id_token, "nonce": "n"}), &unique_ip()).await;
+    let linked =
+        app.post("/api/v1/auth/social/google", json!({"id_token": id_token, "nonce": "n"}), &unique_ip()).await;
     assert_eq!(linked.status(), 200);
     let linked: Value = linked.json().await.unwrap();
-    let me_google: Value = app.get_auth("/api/v1/users/me", linked["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let me_google: Value =
+        app.get_auth("/api/v1/users/me", linked["access_token"].as_str().unwrap()).await.json().await.unwrap();
     assert_eq!(me_google["id"], me["id"]);
 
     let unverified = app.google.id_token("google-sub-2", &unique_email(), "n", json!({"email_verified": false}));

@@ -179,7 +179,9 @@ impl AccountService {
     async fn rate_limit(&self, action: RateLimitedAction, client: &ClientInfo) -> Result<RateDecision, AccountError> {
         let address = client.address.as_deref().unwrap_or("unknown");
         let client_hash = self.pii.lookup_hash("client-address", address);
-        let decision = ratelimit::hit(self.store.as_ref(), action, &client_hash, self.policy.rate_limits.get(action), self.now()).await?;
+        let decision =
+            ratelimit::hit(self.store.as_ref(), action, &client_hash, self.policy.rate_limits.get(action), self.now())
+                .await?;
         if decision.allowed { Ok(decision) } else { Err(AccountError::RateLimited(decision)) }
     }
 
@@ -191,7 +193,8 @@ impl AccountService {
     }
 
     pub async fn account(&self, user: UserId) -> Result<Account, AccountError> {
-        let record: records::AccountRecord = records::load(self.store.as_ref(), &records::account_key(user)).await?.ok_or(AccountError::NotFound)?;
+        let record: records::AccountRecord =
+            records::load(self.store.as_ref(), &records::account_key(user)).await?.ok_or(AccountError::NotFound)?;
         Ok(record.decrypt(&self.pii)?)
     }
 

@@ -11,7 +11,9 @@ impl AccountService {
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ForgotPassword, client).await?;
         let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
-        let Some(guard) = load::<EmailGuard>(self.store.as_ref(), &email_key(&self.email_hash(&email.canonical()))).await? else {
+        let Some(guard) =
+            load::<EmailGuard>(self.store.as_ref(), &email_key(&self.email_hash(&email.canonical()))).await?
+        else {
             return Ok(());
         };
         let account = self.account(guard.user_id).await?;
@@ -24,16 +26,22 @@ impl AccountService {
     /// Sets a new password with a reset token. The token is consumed in the same transaction as
     /// the password change; every session is revoked and the lockout cleared. Proving control of
     /// the mailbox also verifies the address.
-    pub async fn reset_password(&self, token: &str, new_password: String, client: &ClientInfo) -> Result<(), AccountError> {
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: String,
+        client: &ClientInfo,
+    ) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ResetPassword, client).await?;
         let record = self.find_one_time_token(token, OneTimePurpose::ResetPassword).await?;
         let account_record: AccountRecord =
             load(self.store.as_ref(), &account_key(record.user_id)).await?.ok_or(AccountError::InvalidToken)?;
         let account = account_record.decrypt(&self.pii)?;
         // Checked before the token is consumed, so a weak choice does not burn the link.
-        self.policy.password.check(&new_password, &[&account.email, &account.display_name]).map_err(|rejection| {
-            ValidationErrors::single(self.policy.password.field_error("password", rejection))
-        })?;
+        self.policy
+            .password
+            .check(&new_password, &[&account.email, &account.display_name])
+            .map_err(|rejection| ValidationErrors::single(self.policy.password.field_error("password", rejection)))?;
         let hash = self.passwords.hash(new_password).await.map_err(|e| AccountError::Internal(e.to_string()))?;
         let ops = vec![
             Self::consume_token_op(token),
@@ -43,7 +51,11 @@ impl AccountService {
                 update: Update::new().set("password_hash", hash).set("email_verified", true),
                 condition: Some(Condition::Exists),
             },
-            WriteOp::Delete { table: Table::Users, key: login_failures_key(&account_record.email_hash), condition: None },
+            WriteOp::Delete {
+                table: Table::Users,
+                key: login_failures_key(&account_record.email_hash),
+                condition: None,
+            },
         ];
         match self.store.transact(ops).await {
             Ok(()) => {}

@@ -4,8 +4,8 @@ use serde_json::json;
 use fittrack_domain::{DateOfBirth, DisplayName, EmailAddress, Role, UsState, UserId, ValidationErrors};
 
 use super::records::{
-    ACCOUNTS_INDEX_PARTITION, AccountRecord, EmailGuard, OneTimePurpose, OneTimeRecord, account_key, dob_context, email_context,
-    email_key, load, one_time_key,
+    ACCOUNTS_INDEX_PARTITION, AccountRecord, EmailGuard, OneTimePurpose, OneTimeRecord, account_key, dob_context,
+    email_context, email_key, load, one_time_key,
 };
 use super::{AccountError, AccountService, ClientInfo, epoch, secs};
 use crate::config::RateLimitedAction;
@@ -28,6 +28,18 @@ pub(super) struct ValidRegistration {
     pub display_name: DisplayName,
     pub date_of_birth: DateOfBirth,
     pub state: UsState,
+}
+
+/// Everything a new account is made of, before encryption.
+pub(super) struct AccountDraft<'a> {
+    pub user_id: UserId,
+    pub email: &'a EmailAddress,
+    pub display_name: &'a DisplayName,
+    pub date_of_birth: Option<DateOfBirth>,
+    pub state: Option<UsState>,
+    pub role: Role,
+    pub email_verified: bool,
+    pub password_hash: Option<String>,
 }
 
 /// An account created by an operator (`fittrack admin create-user`).
@@ -53,8 +65,10 @@ impl AccountService {
         let required = |field: &str| FieldError::new(field, "required", "is required");
         let mut errors = ValidationErrors::default();
         let email = errors.collect(email.ok_or_else(|| required("email")).and_then(EmailAddress::parse));
-        let display_name = errors.collect(display_name.ok_or_else(|| required("display_name")).and_then(DisplayName::parse));
-        let dob = errors.collect(date_of_birth.ok_or_else(|| required("date_of_birth")).and_then(|d| DateOfBirth::parse(d, today)));
+        let display_name =
+            errors.collect(display_name.ok_or_else(|| required("display_name")).and_then(DisplayName::parse));
+        let dob = errors
+            .collect(date_of_birth.ok_or_else(|| required("date_of_birth")).and_then(|d| DateOfBirth::parse(d, today)));
         let state = errors.collect(state.ok_or_else(|| required("state")).and_then(UsState::parse));
         if let Some(state) = state {
             errors.collect(self.policy.eligibility.check_state(state));
@@ -77,19 +91,23 @@ impl AccountService {
             .map_err(|rejection| ValidationErrors::single(self.policy.password.field_error("password", rejection)))
     }
 
-    pub(super) fn new_account_record(
-        &self,
-        user_id: UserId,
-        email: &EmailAddress,
-        display_name: &DisplayName,
-        dob: Option<DateOfBirth>,
-        state: Option<UsState>,
-        role: Role,
-        email_verified: bool,
-        password_hash: Option<String>,
-    ) -> AccountRecord {
+    /// Encrypts the personal fields of a new account into its stored form.
+    pub(super) fn new_account_record(&self, draft: AccountDraft<'_>) -> AccountRecord {
+        let AccountDraft {
+            user_id,
+            email,
+            display_name,
+            date_of_birth: dob,
+            state,
+            role,
+            email_verified,
+            password_hash,
+        } = draft;
         let created_at = epoch(self.now());
-        let (pk, sk) = { let k = account_key(user_id); (k.pk, k.sk) };
+        let (pk, sk) = {
+            let k = account_key(user_id);
+            (k.pk, k.sk)
+        };
         AccountRecord {
             pk,
             sk,
@@ -139,18 +157,19 @@ impl AccountService {
             (Err(errors), _) | (_, Err(errors)) => return Err(errors.into()),
         };
 
-        let password_hash = self.passwords.hash(request.password).await.map_err(|e| AccountError::Internal(e.to_string()))?;
+        let password_hash =
+            self.passwords.hash(request.password).await.map_err(|e| AccountError::Internal(e.to_string()))?;
         let user_id = UserId::generate();
-        let record = self.new_account_record(
+        let record = self.new_account_record(AccountDraft {
             user_id,
-            &valid.email,
-            &valid.display_name,
-            Some(valid.date_of_birth),
-            Some(valid.state),
-            fittrack_domain::Role::User,
-            false,
-            Some(password_hash),
-        );
+            email: &valid.email,
+            display_name: &valid.display_name,
+            date_of_birth: Some(valid.date_of_birth),
+            state: Some(valid.state),
+            role: Role::User,
+            email_verified: false,
+            password_hash: Some(password_hash),
+        });
         match self.store.transact(self.create_account_ops(&record)?).await {
             Ok(()) => {
                 tracing::info!(user_id = %user_id, "account registered");
@@ -180,7 +199,8 @@ impl AccountService {
             OneTimePurpose::ResetPassword => self.policy.reset_ttl,
         };
         let key = one_time_key(&token.hash);
-        let record = OneTimeRecord { pk: key.pk, sk: key.sk, user_id, purpose, expires_at: epoch(self.now()) + secs(ttl) };
+        let record =
+            OneTimeRecord { pk: key.pk, sk: key.sk, user_id, purpose, expires_at: epoch(self.now()) + secs(ttl) };
         self.store.put(Table::Users, to_item(&record)?, Some(Condition::NotExists)).await?;
         Ok(token.secret)
     }
@@ -192,9 +212,14 @@ impl AccountService {
     }
 
     /// Looks up a one-time token without consuming it.
-    pub(super) async fn find_one_time_token(&self, token: &str, purpose: OneTimePurpose) -> Result<OneTimeRecord, AccountError> {
-        let record: OneTimeRecord =
-            load(self.store.as_ref(), &one_time_key(&crate::crypto::hash_token(token))).await?.ok_or(AccountError::InvalidToken)?;
+    pub(super) async fn find_one_time_token(
+        &self,
+        token: &str,
+        purpose: OneTimePurpose,
+    ) -> Result<OneTimeRecord, AccountError> {
+        let record: OneTimeRecord = load(self.store.as_ref(), &one_time_key(&crate::crypto::hash_token(token)))
+            .await?
+            .ok_or(AccountError::InvalidToken)?;
         if record.purpose != purpose || record.expires_at <= epoch(self.now()) {
             return Err(AccountError::InvalidToken);
         }
@@ -203,7 +228,11 @@ impl AccountService {
 
     /// The delete that consumes a one-time token: it only succeeds once.
     pub(super) fn consume_token_op(token: &str) -> WriteOp {
-        WriteOp::Delete { table: Table::Users, key: one_time_key(&crate::crypto::hash_token(token)), condition: Some(Condition::Exists) }
+        WriteOp::Delete {
+            table: Table::Users,
+            key: one_time_key(&crate::crypto::hash_token(token)),
+            condition: Some(Condition::Exists),
+        }
     }
 
     pub async fn verify_email(&self, token: &str) -> Result<(), AccountError> {
@@ -232,7 +261,9 @@ impl AccountService {
     pub async fn resend_verification(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ResendVerification, client).await?;
         let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
-        let Some(guard) = load::<EmailGuard>(self.store.as_ref(), &email_key(&self.email_hash(&email.canonical()))).await? else {
+        let Some(guard) =
+            load::<EmailGuard>(self.store.as_ref(), &email_key(&self.email_hash(&email.canonical()))).await?
+        else {
             return Ok(());
         };
         let account = self.account(guard.user_id).await?;
@@ -254,7 +285,16 @@ impl AccountService {
         errors.into_result()?;
         let hash = self.passwords.hash(new.password).await.map_err(|e| AccountError::Internal(e.to_string()))?;
         let user_id = UserId::generate();
-        let record = self.new_account_record(user_id, &email, &display_name, None, None, new.role, true, Some(hash));
+        let record = self.new_account_record(AccountDraft {
+            user_id,
+            email: &email,
+            display_name: &display_name,
+            date_of_birth: None,
+            state: None,
+            role: new.role,
+            email_verified: true,
+            password_hash: Some(hash),
+        });
         match self.store.transact(self.create_account_ops(&record)?).await {
             Ok(()) => Ok(user_id),
             Err(StoreError::TransactionCancelled { .. }) => Err(AccountError::AlreadyExists),
@@ -263,7 +303,12 @@ impl AccountService {
     }
 
     /// Changes a user's role (admins only). Takes effect at the user's next token refresh.
-    pub async fn set_role(&self, caller: &super::AuthenticatedUser, user: UserId, role: Role) -> Result<(), AccountError> {
+    pub async fn set_role(
+        &self,
+        caller: &super::AuthenticatedUser,
+        user: UserId,
+        role: Role,
+    ) -> Result<(), AccountError> {
         self.require_role(caller, Role::Admin)?;
         let update = Update::new().set("role", json!(role));
         match self.store.update(Table::Users, &account_key(user), update, Some(Condition::Exists)).await {

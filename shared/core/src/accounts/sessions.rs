@@ -5,8 +5,8 @@ use serde::Serialize;
 use fittrack_domain::{EmailAddress, Role, UserId, ValidationErrors};
 
 use super::records::{
-    AccountRecord, EmailGuard, RefreshRecord, RefreshStatus, SessionRecord, account_key, email_key, load, login_failures_key,
-    refresh_key, session_key,
+    AccountRecord, EmailGuard, RefreshRecord, RefreshStatus, SessionRecord, account_key, email_key, load,
+    login_failures_key, refresh_key, session_key,
 };
 use super::{AccountError, AccountService, ClientInfo, epoch, secs};
 use crate::config::RateLimitedAction;
@@ -105,20 +105,45 @@ impl AccountService {
         let session_id = uuid::Uuid::new_v4().to_string();
         let expires_at = now + secs(self.policy.refresh_token_ttl);
         let key = session_key(user_id, &session_id);
-        let session = SessionRecord { pk: key.pk, sk: key.sk, session_id: session_id.clone(), user_id, revoked: false, created_at: now, expires_at };
+        let session = SessionRecord {
+            pk: key.pk,
+            sk: key.sk,
+            session_id: session_id.clone(),
+            user_id,
+            revoked: false,
+            created_at: now,
+            expires_at,
+        };
         let refresh = OpaqueToken::generate();
         let rkey = refresh_key(&refresh.hash);
-        let refresh_record = RefreshRecord { pk: rkey.pk, sk: rkey.sk, user_id, session_id: session_id.clone(), status: RefreshStatus::Active, expires_at };
+        let refresh_record = RefreshRecord {
+            pk: rkey.pk,
+            sk: rkey.sk,
+            user_id,
+            session_id: session_id.clone(),
+            status: RefreshStatus::Active,
+            expires_at,
+        };
         self.store
             .transact(vec![
                 WriteOp::Put { table: Table::Users, item: to_item(&session)?, condition: Some(Condition::NotExists) },
-                WriteOp::Put { table: Table::Users, item: to_item(&refresh_record)?, condition: Some(Condition::NotExists) },
+                WriteOp::Put {
+                    table: Table::Users,
+                    item: to_item(&refresh_record)?,
+                    condition: Some(Condition::NotExists),
+                },
             ])
             .await?;
         self.tokens(user_id, &session_id, role, refresh.secret)
     }
 
-    fn tokens(&self, user_id: UserId, session_id: &str, role: Role, refresh_token: String) -> Result<TokenPair, AccountError> {
+    fn tokens(
+        &self,
+        user_id: UserId,
+        session_id: &str,
+        role: Role,
+        refresh_token: String,
+    ) -> Result<TokenPair, AccountError> {
         let now = epoch(self.now());
         let ttl = self.policy.access_token_ttl;
         let claims = AccessClaims {
@@ -138,7 +163,8 @@ impl AccountService {
     /// is ever presented again, someone holds a stolen copy, so the whole session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AccountError> {
         let old_key = refresh_key(&hash_token(refresh_token));
-        let record: RefreshRecord = load(self.store.as_ref(), &old_key).await?.ok_or(AccountError::InvalidRefreshToken)?;
+        let record: RefreshRecord =
+            load(self.store.as_ref(), &old_key).await?.ok_or(AccountError::InvalidRefreshToken)?;
         let now = epoch(self.now());
         if record.expires_at <= now {
             return Err(AccountError::InvalidRefreshToken);
@@ -146,16 +172,19 @@ impl AccountService {
         if record.status == RefreshStatus::Rotated {
             return Err(self.reuse_detected(&record).await);
         }
-        let session: SessionRecord =
-            load(self.store.as_ref(), &session_key(record.user_id, &record.session_id)).await?.ok_or(AccountError::InvalidRefreshToken)?;
+        let session: SessionRecord = load(self.store.as_ref(), &session_key(record.user_id, &record.session_id))
+            .await?
+            .ok_or(AccountError::InvalidRefreshToken)?;
         if session.revoked || session.expires_at <= now {
             return Err(AccountError::InvalidRefreshToken);
         }
-        let account: AccountRecord = load(self.store.as_ref(), &account_key(record.user_id)).await?.ok_or(AccountError::InvalidRefreshToken)?;
+        let account: AccountRecord =
+            load(self.store.as_ref(), &account_key(record.user_id)).await?.ok_or(AccountError::InvalidRefreshToken)?;
 
         let next = OpaqueToken::generate();
         let next_key = refresh_key(&next.hash);
-        let next_record = RefreshRecord { pk: next_key.pk, sk: next_key.sk, status: RefreshStatus::Active, ..record.clone() };
+        let next_record =
+            RefreshRecord { pk: next_key.pk, sk: next_key.sk, status: RefreshStatus::Active, ..record.clone() };
         let ops = vec![
             WriteOp::Update {
                 table: Table::Users,
@@ -173,7 +202,9 @@ impl AccountService {
         match self.store.transact(ops).await {
             Ok(()) => self.tokens(record.user_id, &record.session_id, account.role, next.secret),
             // A concurrent refresh with the same token won the race: this one is the reuse.
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(self.reuse_detected(&record).await),
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                Err(self.reuse_detected(&record).await)
+            }
             Err(StoreError::TransactionCancelled { .. }) => Err(AccountError::InvalidRefreshToken),
             Err(e) => Err(e.into()),
         }
@@ -189,7 +220,8 @@ impl AccountService {
 
     async fn revoke_session(&self, user_id: UserId, session_id: &str) -> Result<(), AccountError> {
         let update = Update::new().set("revoked", true);
-        match self.store.update(Table::Users, &session_key(user_id, session_id), update, Some(Condition::Exists)).await {
+        match self.store.update(Table::Users, &session_key(user_id, session_id), update, Some(Condition::Exists)).await
+        {
             Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -200,8 +232,9 @@ impl AccountService {
     pub async fn authenticate(&self, access_token: &str) -> Result<AuthenticatedUser, AccountError> {
         let claims = self.jwt.verify(access_token).map_err(|_: JwtError| AccountError::Unauthenticated)?;
         let user_id: UserId = claims.sub.parse().map_err(|_| AccountError::Unauthenticated)?;
-        let session: SessionRecord =
-            load(self.store.as_ref(), &session_key(user_id, &claims.sid)).await?.ok_or(AccountError::Unauthenticated)?;
+        let session: SessionRecord = load(self.store.as_ref(), &session_key(user_id, &claims.sid))
+            .await?
+            .ok_or(AccountError::Unauthenticated)?;
         if session.revoked || session.expires_at <= epoch(self.now()) {
             return Err(AccountError::Unauthenticated);
         }
@@ -211,12 +244,12 @@ impl AccountService {
     /// Ends the caller's session, and the session of `refresh_token` if it is another of theirs.
     pub async fn logout(&self, caller: &AuthenticatedUser, refresh_token: Option<&str>) -> Result<(), AccountError> {
         self.revoke_session(caller.user_id, &caller.session_id).await?;
-        if let Some(token) = refresh_token {
-            if let Some(record) = load::<RefreshRecord>(self.store.as_ref(), &refresh_key(&hash_token(token))).await? {
-                if record.user_id == caller.user_id && record.session_id != caller.session_id {
-                    self.revoke_session(record.user_id, &record.session_id).await?;
-                }
-            }
+        let other = match refresh_token {
+            Some(token) => load::<RefreshRecord>(self.store.as_ref(), &refresh_key(&hash_token(token))).await?,
+            None => None,
+        };
+        if let Some(record) = other.filter(|r| r.user_id == caller.user_id && r.session_id != caller.session_id) {
+            self.revoke_session(record.user_id, &record.session_id).await?;
         }
         tracing::info!(user_id = %caller.user_id, "signed out");
         Ok(())
@@ -229,7 +262,12 @@ impl AccountService {
         loop {
             let page = self
                 .store
-                .query(Query::partition(Table::Users, format!("USER#{user_id}")).sort_prefix("SESSION#").limit(100).after(cursor))
+                .query(
+                    Query::partition(Table::Users, format!("USER#{user_id}"))
+                        .sort_prefix("SESSION#")
+                        .limit(100)
+                        .after(cursor),
+                )
                 .await?;
             for item in page.items {
                 let session: SessionRecord = crate::ports::from_item(item)?;

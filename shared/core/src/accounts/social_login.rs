@@ -3,6 +3,7 @@ use serde::Deserialize;
 use fittrack_domain::{EmailAddress, Role, UserId};
 
 use super::records::{AccountRecord, EmailGuard, SocialLink, account_key, email_key, load, social_key};
+use super::registration::AccountDraft;
 use super::{AccountError, AccountService, ClientInfo, TokenPair};
 use crate::config::RateLimitedAction;
 use crate::ports::{Condition, StoreError, Table, Update, WriteOp, to_item};
@@ -50,7 +51,9 @@ impl AccountService {
         }
 
         let email = match (&identity.email, identity.email_verified) {
-            (Some(email), true) => EmailAddress::parse(email).map_err(|_| SocialError::Rejected("unusable email".into()))?,
+            (Some(email), true) => {
+                EmailAddress::parse(email).map_err(|_| SocialError::Rejected("unusable email".into()))?
+            }
             _ => return Err(SocialError::Rejected("the provider did not verify an email address".into()).into()),
         };
         let email_hash = self.email_hash(&email.canonical());
@@ -66,16 +69,16 @@ impl AccountService {
             request.state.as_deref(),
         )?;
         let user_id = UserId::generate();
-        let record = self.new_account_record(
+        let record = self.new_account_record(AccountDraft {
             user_id,
-            &valid.email,
-            &valid.display_name,
-            Some(valid.date_of_birth),
-            Some(valid.state),
-            Role::User,
-            true,
-            None,
-        );
+            email: &valid.email,
+            display_name: &valid.display_name,
+            date_of_birth: Some(valid.date_of_birth),
+            state: Some(valid.state),
+            role: Role::User,
+            email_verified: true,
+            password_hash: None,
+        });
         let mut ops = self.create_account_ops(&record)?;
         let link = SocialLink { pk: link_key.pk, sk: link_key.sk, user_id };
         ops.push(WriteOp::Put { table: Table::Users, item: to_item(&link)?, condition: Some(Condition::NotExists) });
@@ -95,7 +98,8 @@ impl AccountService {
     /// the mailbox (a pre-registration takeover attempt), so the password is removed and its
     /// sessions revoked; the mailbox owner can set a password later through a reset.
     async fn link_existing(&self, identity: &SocialIdentity, user_id: UserId) -> Result<Role, AccountError> {
-        let account: AccountRecord = load(self.store.as_ref(), &account_key(user_id)).await?.ok_or(AccountError::NotFound)?;
+        let account: AccountRecord =
+            load(self.store.as_ref(), &account_key(user_id)).await?.ok_or(AccountError::NotFound)?;
         let mut update = Update::new().set("email_verified", true);
         if !account.email_verified {
             update = update.remove("password_hash");
@@ -104,7 +108,12 @@ impl AccountService {
         let link = SocialLink { pk: link_key.pk, sk: link_key.sk, user_id };
         let ops = vec![
             WriteOp::Put { table: Table::Users, item: to_item(&link)?, condition: Some(Condition::NotExists) },
-            WriteOp::Update { table: Table::Users, key: account_key(user_id), update, condition: Some(Condition::Exists) },
+            WriteOp::Update {
+                table: Table::Users,
+                key: account_key(user_id),
+                update,
+                condition: Some(Condition::Exists),
+            },
         ];
         self.store.transact(ops).await.map_err(|e| match e {
             StoreError::TransactionCancelled { .. } => AccountError::AlreadyExists,

@@ -133,7 +133,9 @@ mod tests {
         assert!(keys.verify(&other.sign(&claims(60)).unwrap()).is_err());
         let token = keys.sign(&claims(60)).unwrap();
         let mut parts: Vec<&str> = token.split('.').collect();
-        let forged = b64(br#"{"sub":"u2","sid":"s1","role":"admin","iat":0,"exp":9999999999,"iss":"fittrack","aud":"fittrack-api"}"#);
+        let forged = b64(
+            br#"{"sub":"u2","sid":"s1","role":"admin","iat":0,"exp":9999999999,"iss":"fittrack","aud":"fittrack-api"}"#,
+        );
         parts[1] = &forged;
         assert!(keys.verify(&parts.join(".")).is_err());
         assert!(JwtKeys::from_pkcs8("bm90IGEga2V5").is_err());

@@ -12,7 +12,7 @@ pub use jwt::{AccessClaims, JwtError, JwtKeys, generate_signing_key};
 pub mod jwt_constants {
     pub use super::jwt::{AUDIENCE, ISSUER};
 }
-pub use password::{PasswordHasher, PasswordHashError};
+pub use password::{PasswordHashError, PasswordHasher};
 pub use pii::{PiiCipher, PiiError, generate_pii_key};
 pub use tokens::{OpaqueToken, hash_token};
 

@@ -50,7 +50,8 @@ impl PasswordHasher {
     }
 
     fn hash_blocking(&self, password: &str) -> Result<String, PasswordHashError> {
-        let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| PasswordHashError::Hashing(e.to_string()))?;
+        let salt =
+            SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| PasswordHashError::Hashing(e.to_string()))?;
         self.argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -62,17 +63,22 @@ impl PasswordHasher {
         let stored = match stored {
             Some(s) => s,
             None => {
-                dummy = self.dummy.get_or_init(|| self.hash_blocking(&super::b64(&random_bytes::<16>())).unwrap_or_default());
+                dummy = self
+                    .dummy
+                    .get_or_init(|| self.hash_blocking(&super::b64(&random_bytes::<16>())).unwrap_or_default());
                 dummy.as_str()
             }
         };
         // The stored PHC string carries its own parameters, so old hashes keep verifying.
-        PasswordHash::new(stored).is_ok_and(|parsed| self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(stored)
+            .is_ok_and(|parsed| self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
     }
 
     pub async fn hash(&self, password: String) -> Result<String, PasswordHashError> {
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || hasher.hash_blocking(&password)).await.map_err(|_| PasswordHashError::Aborted)?
+        tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
+            .await
+            .map_err(|_| PasswordHashError::Aborted)?
     }
 
     /// Verifies `password` against `stored`; with `None` (no such user, or an account without a

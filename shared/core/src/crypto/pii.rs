@@ -43,7 +43,8 @@ impl PiiCipher {
             prk.expand(&info, hkdf::HKDF_SHA256).and_then(|okm| okm.fill(&mut out)).map_err(|_| PiiError::BadKey)?;
             Ok(out)
         };
-        let aead = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &derive(b"aes-256-gcm v1")?).map_err(|_| PiiError::BadKey)?);
+        let aead =
+            LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &derive(b"aes-256-gcm v1")?).map_err(|_| PiiError::BadKey)?);
         let lookup = hmac::Key::new(hmac::HMAC_SHA256, &derive(b"hmac-lookup v1")?);
         Ok(Self { aead, lookup })
     }
@@ -54,7 +55,11 @@ impl PiiCipher {
         let mut buf = plaintext.as_bytes().to_vec();
         // Sealing only fails for inputs over GCM's 64 GiB limit.
         self.aead
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(context.as_bytes()), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(context.as_bytes()),
+                &mut buf,
+            )
             .expect("AES-GCM input within limits");
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&buf);

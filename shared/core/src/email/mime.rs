@@ -27,7 +27,11 @@ impl Sender {
             .from(self.0.clone())
             .to(to)
             .subject(&email.subject)
-            .multipart(MultiPart::alternative().singlepart(part(ContentType::TEXT_PLAIN, &email.text)).singlepart(part(ContentType::TEXT_HTML, &email.html)))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, &email.text))
+                    .singlepart(part(ContentType::TEXT_HTML, &email.html)),
+            )
             .map_err(|e| MailError::Rejected(e.to_string()))?;
         Ok(message.formatted())
     }
@@ -46,4 +50,3 @@ fn part(content_type: ContentType, text: &str) -> SinglePart {
     };
     SinglePart::builder().header(content_type).body(body)
 }
-

@@ -62,19 +62,28 @@ impl EmailTemplate {
 }
 
 impl EmailJob {
-    pub fn new(template: EmailTemplate, to: impl Into<String>, display_name: impl Into<String>, link: impl Into<String>) -> Self {
+    pub fn new(
+        template: EmailTemplate,
+        to: impl Into<String>,
+        display_name: impl Into<String>,
+        link: impl Into<String>,
+    ) -> Self {
         Self { template, to: to.into(), display_name: display_name.into(), link: link.into() }
     }
 
     pub fn render(&self) -> Result<OutgoingEmail, askama::Error> {
         let (d, l) = (self.display_name.as_str(), self.link.as_str());
         let (subject, text, html) = match self.template {
-            EmailTemplate::VerifyEmail => {
-                ("Confirm your FitTrack email", VerifyText { display_name: d, link: l }.render()?, VerifyHtml { display_name: d, link: l }.render()?)
-            }
-            EmailTemplate::PasswordReset => {
-                ("Reset your FitTrack password", ResetText { display_name: d, link: l }.render()?, ResetHtml { display_name: d, link: l }.render()?)
-            }
+            EmailTemplate::VerifyEmail => (
+                "Confirm your FitTrack email",
+                VerifyText { display_name: d, link: l }.render()?,
+                VerifyHtml { display_name: d, link: l }.render()?,
+            ),
+            EmailTemplate::PasswordReset => (
+                "Reset your FitTrack password",
+                ResetText { display_name: d, link: l }.render()?,
+                ResetHtml { display_name: d, link: l }.render()?,
+            ),
             EmailTemplate::AccountExists => (
                 "You already have a FitTrack account",
                 ExistsText { display_name: d, link: l }.render()?,
@@ -129,7 +138,12 @@ mod tests {
 
     #[test]
     fn renders_both_alternatives_and_escapes_html() {
-        let job = EmailJob::new(EmailTemplate::VerifyEmail, "jo@example.com", "<Jo & co>", "https://app.example/verify-email?token=abc");
+        let job = EmailJob::new(
+            EmailTemplate::VerifyEmail,
+            "jo@example.com",
+            "<Jo & co>",
+            "https://app.example/verify-email?token=abc",
+        );
         let email = job.render().unwrap();
         assert!(email.text.contains("Hi <Jo & co>,"));
         assert!(email.text.contains("token=abc"));

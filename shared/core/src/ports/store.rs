@@ -189,7 +189,15 @@ pub struct Query {
 
 impl Query {
     pub fn partition(table: Table, partition: impl Into<String>) -> Self {
-        Self { table, index: None, partition: partition.into(), sort_prefix: None, ascending: true, limit: 100, cursor: None }
+        Self {
+            table,
+            index: None,
+            partition: partition.into(),
+            sort_prefix: None,
+            ascending: true,
+            limit: 100,
+            cursor: None,
+        }
     }
     pub fn on_index(mut self, index: Index) -> Self {
         self.index = Some(index);
@@ -264,7 +272,13 @@ pub trait ItemStore: Send + Sync {
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError>;
     async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError>;
     /// Returns the item as it is after the update.
-    async fn update(&self, table: Table, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError>;
+    async fn update(
+        &self,
+        table: Table,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError>;
     async fn delete(&self, table: Table, key: &Key, condition: Option<Condition>) -> Result<(), StoreError>;
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;

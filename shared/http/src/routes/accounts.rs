@@ -37,11 +37,17 @@ pub fn router() -> Router<AppState> {
 /// The same words whether or not the address has an account.
 const MAYBE_SENT: &str = "If the address belongs to an account, we have sent it an email.";
 
-async fn register(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<RegisterRequest>) -> ApiResult<impl IntoResponse> {
+async fn register(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<impl IntoResponse> {
     state.accounts.register(body, &client).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"status": "verification_pending", "message": "Check your inbox for a link to confirm your email address."})),
+        Json(
+            json!({"status": "verification_pending", "message": "Check your inbox for a link to confirm your email address."}),
+        ),
     ))
 }
 
@@ -50,7 +56,10 @@ struct TokenBody {
     token: String,
 }
 
-async fn verify_email(State(state): State<AppState>, ApiJson(body): ApiJson<TokenBody>) -> ApiResult<Json<serde_json::Value>> {
+async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> ApiResult<Json<serde_json::Value>> {
     state.accounts.verify_email(&body.token).await?;
     Ok(Json(json!({"status": "verified"})))
 }
@@ -60,7 +69,11 @@ struct EmailBody {
     email: String,
 }
 
-async fn resend_verification(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<EmailBody>) -> ApiResult<impl IntoResponse> {
+async fn resend_verification(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> ApiResult<impl IntoResponse> {
     state.accounts.resend_verification(&body.email, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "message": MAYBE_SENT}))))
 }
@@ -71,7 +84,11 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Json<TokenPair>> {
+async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Json<TokenPair>> {
     Ok(Json(state.accounts.login(&body.email, body.password, &client).await?))
 }
 
@@ -91,12 +108,17 @@ struct LogoutBody {
 }
 
 /// The body is optional: without one, only the caller's own session ends.
-async fn logout(State(state): State<AppState>, CurrentUser(user): CurrentUser, raw: axum::body::Bytes) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    raw: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
     let body: LogoutBody = if raw.iter().all(u8::is_ascii_whitespace) {
         LogoutBody::default()
     } else {
-        serde_json::from_slice(&raw)
-            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON").detail(e.to_string()))?
+        serde_json::from_slice(&raw).map_err(|e| {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON").detail(e.to_string())
+        })?
     };
     state.accounts.logout(&user, body.refresh_token.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -107,7 +129,11 @@ async fn logout_all(State(state): State<AppState>, CurrentUser(user): CurrentUse
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn forgot_password(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<EmailBody>) -> ApiResult<impl IntoResponse> {
+async fn forgot_password(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> ApiResult<impl IntoResponse> {
     state.accounts.forgot_password(&body.email, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "message": MAYBE_SENT}))))
 }
@@ -118,7 +144,11 @@ struct ResetBody {
     password: String,
 }
 
-async fn reset_password(State(state): State<AppState>, Client(client): Client, ApiJson(body): ApiJson<ResetBody>) -> ApiResult<Json<serde_json::Value>> {
+async fn reset_password(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> ApiResult<Json<serde_json::Value>> {
     state.accounts.reset_password(&body.token, body.password, &client).await?;
     Ok(Json(json!({"status": "password_reset", "message": "Your password was changed and every session signed out."})))
 }
@@ -179,7 +209,9 @@ async fn set_role(
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
-    let role: Role = body.role.parse().map_err(|e: FieldError| ApiError::from(fittrack_core::AccountError::Validation(ValidationErrors::single(e))))?;
+    let role: Role = body.role.parse().map_err(|e: FieldError| {
+        ApiError::from(fittrack_core::AccountError::Validation(ValidationErrors::single(e)))
+    })?;
     state.accounts.set_role(&admin, user, role).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,8 @@ async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>,
         Ok(()) => Ok(Json(json!({"status": "ok", "checks": {"store": "ok"}}))),
         Err(error) => {
             tracing::error!(%error, "readiness check failed");
-            Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready").detail("The store does not answer."))
+            Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready")
+                .detail("The store does not answer."))
         }
     }
 }
