@@ -19,6 +19,9 @@ trap 'infra/scripts/emulator.sh stop' EXIT
 echo "   $AWS_ENDPOINT_URL"
 
 echo "== cargo test"
-cargo test --workspace --locked --all-targets
-echo "== doc tests"
-cargo test --workspace --locked --doc
+log="$(mktemp)"
+cargo test --workspace --locked --all-targets 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"

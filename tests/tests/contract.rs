@@ -123,3 +123,62 @@ async fn in_process_queue_dead_letters_after_max_receives() {
     assert_eq!(q.dead_letters(QueueId::Email), ["poison"]);
     assert_eq!(q.depth(QueueId::Email), 0);
 }
+
+mod ledger_properties {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use fittrack_core::ports::{Condition, ItemStore, Key, Query, StoreError, Table, Update, WriteOp};
+    use fittrack_local::SqliteStore;
+
+    /// One attempted balance change: credit or debit, amount, and an idempotency key (repeats
+    /// model retries of the same cause).
+    fn change() -> impl Strategy<Value = (bool, i64, u8)> {
+        (any::<bool>(), 1i64..60, 0u8..25)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever the sequence of credits, debits and retries, the balance equals the sum of the
+        /// ledger, never goes negative, and each cause is booked at most once.
+        #[test]
+        fn balance_and_ledger_stay_in_step(changes in prop::collection::vec(change(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let store = SqliteStore::in_memory().unwrap();
+                let balance_key = Key::new("USER#p", "BALANCE");
+                store.put(Table::Points, json!({"pk": "USER#p", "sk": "BALANCE", "balance": 0}).as_object().cloned().unwrap(), None).await.unwrap();
+                let (mut model, mut booked) = (0i64, HashSet::new());
+                for (credit, amount, cause) in changes {
+                    let delta = if credit { amount } else { -amount };
+                    let guard = if credit { Condition::Exists } else { Condition::at_least("balance", amount) };
+                    let entry = json!({"pk": "USER#p", "sk": format!("LEDGER#{cause:03}"), "amount": delta});
+                    let ops = vec![
+                        WriteOp::Update { table: Table::Points, key: balance_key.clone(), update: Update::new().add("balance", delta), condition: Some(guard) },
+                        WriteOp::Put { table: Table::Points, item: entry.as_object().cloned().unwrap(), condition: Some(Condition::NotExists) },
+                    ];
+                    let expected_ok = !booked.contains(&cause) && (credit || model >= amount);
+                    match store.transact(ops).await {
+                        Ok(()) => {
+                            assert!(expected_ok, "booked a change the rules forbid");
+                            model += delta;
+                            booked.insert(cause);
+                        }
+                        Err(StoreError::TransactionCancelled { .. }) => assert!(!expected_ok, "refused an allowed change"),
+                        Err(other) => panic!("{other:?}"),
+                    }
+                }
+                let balance = store.get(Table::Points, &balance_key).await.unwrap().unwrap()["balance"].as_i64().unwrap();
+                let ledger = store.query(Query::partition(Table::Points, "USER#p").sort_prefix("LEDGER#").limit(1000)).await.unwrap();
+                let sum: i64 = ledger.items.iter().map(|i| i["amount"].as_i64().unwrap()).sum();
+                assert_eq!(balance, model);
+                assert_eq!(balance, sum);
+                assert!(balance >= 0);
+                assert_eq!(ledger.items.len(), booked.len());
+            });
+        }
+    }
+}

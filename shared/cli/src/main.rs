@@ -121,7 +121,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(|e| e.to_string())?;
                 input.trim_end_matches(['\r', '\n']).to_owned()
             } else {
-                fittrack_cli::local_keys::generated()["FITTRACK_PII_KEY"].clone()
+                // 256 random bits, base64url: far past any strength check.
+                fittrack_core::crypto::OpaqueToken::generate().secret
             };
             let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
             let options = ServeOptions {

@@ -84,6 +84,26 @@ pub fn wrap(router: Router) -> Router {
 mod tests {
     use super::*;
 
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_500_problem_with_a_request_id() {
+        async fn boom() -> &'static str {
+            panic!("bug")
+        }
+        let router = wrap(Router::new().route("/boom", get(boom)));
+        let response = router.oneshot(axum::http::Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert!(response.headers().contains_key(&REQUEST_ID));
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert!(!problem.to_string().contains("bug"), "panic messages stay in the logs");
+    }
+
     #[test]
     fn request_ids_must_be_short_and_plain() {
         assert_eq!(valid_request_id(&HeaderValue::from_static("abc-123_x.y:z")).as_deref(), Some("abc-123_x.y:z"));
