@@ -18,7 +18,7 @@ lint:
 emulator:
 	"$$(infra/scripts/tools.sh)/moto_server" -H 127.0.0.1 -p 5005
 
-# Release zips of every function (target/lambda/<function>/bootstrap.zip). ARCH=x86_64 if the
+# Release zips of every function (target/lambda/<function>/bootstrap.zip). ARCH=x86-64 if the
 # aarch64 target is not installed.
 ARCH ?= arm64
 lambda:

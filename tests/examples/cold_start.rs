@@ -2,7 +2,7 @@
 //! of the Lambda Runtime API (the same HTTP protocol the Lambda service speaks to `bootstrap`).
 //!
 //! ```sh
-//! make lambda ARCH=x86_64                   # or: cargo build --release -p accounts-api
+//! make lambda ARCH=x86-64                   # or: cargo build --release -p accounts-api
 //! eval "$(infra/scripts/emulator.sh start)" # /health/ready makes a first DynamoDB call
 //! cargo run --release -p fittrack-tests --example cold_start -- target/lambda/accounts-api/bootstrap 20
 //! ```

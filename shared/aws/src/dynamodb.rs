@@ -237,9 +237,7 @@ impl ItemStore for DynamoStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        if ops.is_empty() || ops.len() > 100 {
-            return Err(StoreError::Invalid("a transaction has 1 to 100 operations".into()));
-        }
+        WriteOp::validate_transaction(&ops)?;
         let items = ops.iter().map(|op| transact_item(self, op)).collect::<Result<Vec<_>, _>>()?;
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),

@@ -169,15 +169,6 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> Result<bool, StoreErro
     Ok(true)
 }
 
-fn op_key(op: &WriteOp) -> Result<(Table, Key), StoreError> {
-    Ok(match op {
-        WriteOp::Put { table, item, .. } => (*table, key_of(item)?),
-        WriteOp::Update { table, key, .. } | WriteOp::Delete { table, key, .. } | WriteOp::Check { table, key, .. } => {
-            (*table, key.clone())
-        }
-    })
-}
-
 /// Cursor: base64url of the JSON array of sort values after which the next page starts.
 fn encode_cursor(values: &[String]) -> Cursor {
     Cursor(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(values).unwrap_or_default()))
@@ -278,27 +269,14 @@ impl ItemStore for SqliteStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        if ops.is_empty() || ops.len() > 100 {
-            return Err(StoreError::Invalid("a transaction has 1 to 100 operations".into()));
-        }
-        let keys = ops.iter().map(op_key).collect::<Result<Vec<_>, _>>()?;
-        let distinct: std::collections::HashSet<_> = keys.iter().collect();
-        if distinct.len() != keys.len() {
-            return Err(StoreError::Invalid("a transaction may touch each item once".into()));
-        }
+        WriteOp::validate_transaction(&ops)?;
         self.with_conn(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             // Check every condition first (as DynamoDB does), then write.
             let mut failed = Vec::new();
             for (i, op) in ops.iter().enumerate() {
-                let (table, key) = op_key(op)?;
-                let condition = match op {
-                    WriteOp::Put { condition, .. }
-                    | WriteOp::Update { condition, .. }
-                    | WriteOp::Delete { condition, .. } => condition.clone(),
-                    WriteOp::Check { condition, .. } => Some(condition.clone()),
-                };
-                if !check(&tx, table, &key, condition.as_ref())? {
+                let (table, key) = op.target()?;
+                if !check(&tx, table, &key, op.condition())? {
                     failed.push(i);
                 }
             }

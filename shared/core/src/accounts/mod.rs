@@ -198,6 +198,16 @@ impl AccountService {
         Ok(record.decrypt(&self.pii)?)
     }
 
+    /// The account registered under `email` (parsed and compared case-insensitively), if any.
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, AccountError> {
+        let email = fittrack_domain::EmailAddress::parse(email).map_err(ValidationErrors::single)?;
+        let guard_key = records::email_key(&self.email_hash(&email.canonical()));
+        match records::load::<records::EmailGuard>(self.store.as_ref(), &guard_key).await? {
+            Some(guard) => Ok(Some(self.account(guard.user_id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Admin-only use cases take the caller and check the role here, so no route can forget it.
     fn require_role(&self, caller: &AuthenticatedUser, role: Role) -> Result<(), AccountError> {
         if caller.role >= role { Ok(()) } else { Err(AccountError::Forbidden) }

@@ -1,6 +1,6 @@
-use fittrack_domain::{EmailAddress, ValidationErrors};
+use fittrack_domain::ValidationErrors;
 
-use super::records::{AccountRecord, EmailGuard, OneTimePurpose, account_key, email_key, load, login_failures_key};
+use super::records::{AccountRecord, OneTimePurpose, account_key, load, login_failures_key};
 use super::{AccountError, AccountService, ClientInfo};
 use crate::config::RateLimitedAction;
 use crate::email::{EmailJob, EmailTemplate};
@@ -10,13 +10,7 @@ impl AccountService {
     /// Emails a reset link if the address has an account. Answers the same either way.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ForgotPassword, client).await?;
-        let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
-        let Some(guard) =
-            load::<EmailGuard>(self.store.as_ref(), &email_key(&self.email_hash(&email.canonical()))).await?
-        else {
-            return Ok(());
-        };
-        let account = self.account(guard.user_id).await?;
+        let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
         let token = self.issue_one_time_token(account.id, OneTimePurpose::ResetPassword).await?;
         let link = self.link("reset-password", &token);
         tracing::info!(user_id = %account.id, "password reset requested");

@@ -260,13 +260,7 @@ impl AccountService {
     /// says whether it had one.
     pub async fn resend_verification(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ResendVerification, client).await?;
-        let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
-        let Some(guard) =
-            load::<EmailGuard>(self.store.as_ref(), &email_key(&self.email_hash(&email.canonical()))).await?
-        else {
-            return Ok(());
-        };
-        let account = self.account(guard.user_id).await?;
+        let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
         if !account.email_verified {
             self.send_verification(account.id, &account.email, &account.display_name).await?;
         }

@@ -238,6 +238,42 @@ pub enum WriteOp {
     Check { table: Table, key: Key, condition: Condition },
 }
 
+impl WriteOp {
+    /// The table and key the operation writes or checks.
+    pub fn target(&self) -> Result<(Table, Key), StoreError> {
+        Ok(match self {
+            WriteOp::Put { table, item, .. } => (*table, key_of(item)?),
+            WriteOp::Update { table, key, .. }
+            | WriteOp::Delete { table, key, .. }
+            | WriteOp::Check { table, key, .. } => (*table, key.clone()),
+        })
+    }
+
+    /// The condition the operation carries, if any.
+    pub fn condition(&self) -> Option<&Condition> {
+        match self {
+            WriteOp::Put { condition, .. } | WriteOp::Update { condition, .. } | WriteOp::Delete { condition, .. } => {
+                condition.as_ref()
+            }
+            WriteOp::Check { condition, .. } => Some(condition),
+        }
+    }
+
+    /// DynamoDB's limits, enforced on every backend: 1 to 100 operations, each on its own item.
+    pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
+        if ops.is_empty() || ops.len() > 100 {
+            return Err(StoreError::Invalid("a transaction has 1 to 100 operations".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for op in ops {
+            if !seen.insert(op.target()?) {
+                return Err(StoreError::Invalid("a transaction may touch each item once".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
     #[error("the condition of a write did not hold")]
