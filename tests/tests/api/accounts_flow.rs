@@ -149,3 +149,58 @@ async fn personal_data_is_encrypted_at_rest() {
     assert!(!text.contains("1990-04-12"), "date of birth stored in clear");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_embedded_store_and_development_keys_survive_a_restart() {
+    use fittrack_cli::{ServeOptions, StoreChoice};
+    use fittrack_core::app::BuildOptions;
+    use fittrack_core::crypto::PasswordHasher;
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let start = || async {
+        let config = fittrack_cli::serve::local_config(data_dir.path()).unwrap();
+        let options = ServeOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.path().to_path_buf(),
+            store: StoreChoice::Embedded,
+            visibility_timeout: std::time::Duration::from_millis(500),
+        };
+        let build = BuildOptions { passwords: PasswordHasher::with_cost(256, 1), ..BuildOptions::default() };
+        fittrack_cli::start(options, config, build).await.unwrap()
+    };
+    let http = reqwest::Client::new();
+    let email = unique_email();
+    let login = json!({"email": email, "password": PASSWORD});
+
+    let first = start().await;
+    let base = format!("http://{}", first.addr);
+    assert_eq!(
+        http.post(format!("{base}/api/v1/auth/register")).json(&registration(&email)).send().await.unwrap().status(),
+        201
+    );
+    let mut token = None;
+    for _ in 0..100 {
+        if let Some(entry) = std::fs::read_dir(&first.outbox).ok().and_then(|mut d| d.next()) {
+            token = Some(link_token(&std::fs::read_to_string(entry.unwrap().path()).unwrap()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let verify = json!({"token": token.expect("verification email")});
+    assert_eq!(http.post(format!("{base}/api/v1/auth/verify-email")).json(&verify).send().await.unwrap().status(), 200);
+    let tokens: Value =
+        http.post(format!("{base}/api/v1/auth/login")).json(&login).send().await.unwrap().json().await.unwrap();
+    first.stop().await;
+
+    let second = start().await;
+    let base = format!("http://{}", second.addr);
+    let me = http
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the session and the signing key outlive the process");
+    assert_eq!(http.post(format!("{base}/api/v1/auth/login")).json(&login).send().await.unwrap().status(), 200);
+    second.stop().await;
+}
