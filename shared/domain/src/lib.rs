@@ -6,14 +6,20 @@
 //! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
 //! - [`password`]: the password strength policy.
+//! - [`tier`]: the 30 competition tiers (sex × age bracket × fitness level).
+//! - [`points`]: the points rate table, caps and streaks, and the competition day.
 //! - [`validation`]: field-level errors shared by every parser.
 
 pub mod account;
 pub mod eligibility;
 pub mod password;
+pub mod points;
+pub mod tier;
 pub mod validation;
 
 pub use account::{DateOfBirth, DisplayName, EmailAddress, Role, UsState, UserId};
 pub use eligibility::EligibilityPolicy;
 pub use password::{PasswordPolicy, PasswordRejection};
+pub use points::{DayActivity, DayPoints, RateTable, competition_day};
+pub use tier::{AgeBracket, FitnessLevel, Sex, Tier};
 pub use validation::{FieldError, ValidationErrors};
