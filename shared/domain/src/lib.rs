@@ -6,6 +6,7 @@
 //! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
 //! - [`password`]: the password strength policy.
+//! - [`profile`]: the competition profile and display preferences.
 //! - [`tier`]: the 30 competition tiers (sex × age bracket × fitness level).
 //! - [`points`]: the points rate table, caps and streaks, and the competition day.
 //! - [`validation`]: field-level errors shared by every parser.
@@ -14,6 +15,7 @@ pub mod account;
 pub mod eligibility;
 pub mod password;
 pub mod points;
+pub mod profile;
 pub mod tier;
 pub mod validation;
 

@@ -95,6 +95,20 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// A signed-in caller whose profile places them in a tier: the gate in front of every feature
+/// route (everything but auth, profile, health and `/users/me`).
+pub struct CompleteProfile(pub AuthenticatedUser);
+
+impl FromRequestParts<AppState> for CompleteProfile {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        state.accounts.require_complete_profile(user.user_id).await?;
+        Ok(Self(user))
+    }
+}
+
 /// The minimum role a route needs, as a type.
 pub trait MinimumRole {
     const ROLE: Role;

@@ -23,5 +23,6 @@ pub struct AppState {
 
 /// Every route of the accounts function, with the shared middleware.
 pub fn app(state: AppState) -> Router {
-    middleware::wrap(routes::accounts::router().merge(routes::health::router()).with_state(state))
+    let routes = routes::accounts::router().merge(routes::profiles::router()).merge(routes::health::router());
+    middleware::wrap(routes.with_state(state))
 }

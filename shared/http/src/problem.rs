@@ -186,6 +186,16 @@ impl From<AccountError> for ApiError {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", "Sign-in provider unavailable")
                     .retry_after(Duration::from_secs(5))
             }
+            E::ProfileIncomplete { missing } => {
+                Problem::new(StatusCode::FORBIDDEN, "profile_incomplete", "Profile incomplete")
+                    .detail("Complete your profile at PUT /api/v1/users/me/profile to use this feature.")
+                    .errors(
+                        missing
+                            .into_iter()
+                            .map(|f| FieldError::new(f, "required", "is required for a competition tier"))
+                            .collect(),
+                    )
+            }
             E::NotFound => Problem::not_found(),
             E::AlreadyExists => Problem::new(StatusCode::CONFLICT, "conflict", "Already exists"),
             E::Store(e) => store_problem(&e),

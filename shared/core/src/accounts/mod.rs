@@ -5,6 +5,7 @@
 //! embedded store. Each public method is one use case; handlers call exactly one.
 
 mod admin;
+mod profile;
 pub mod records;
 mod recovery;
 mod registration;
@@ -27,7 +28,8 @@ use crate::ratelimit::{self, RateDecision};
 use crate::social::{IdTokenVerifier, SocialError, SocialProvider};
 
 pub use admin::{AccountSummary, AccountsPage};
-pub use records::Account;
+pub use profile::{ProfileUpdate, PublicProfile, TierSummary};
+pub use records::{Account, ProfileView, TierView};
 pub use registration::{NewUser, RegisterRequest};
 pub use sessions::{AuthenticatedUser, TokenPair};
 pub use social_login::{SocialLoginRequest, SocialOutcome};
@@ -90,6 +92,8 @@ pub enum AccountError {
     Forbidden,
     #[error("social sign-in failed: {0}")]
     Social(#[from] SocialError),
+    #[error("profile incomplete")]
+    ProfileIncomplete { missing: Vec<&'static str> },
     #[error("not found")]
     NotFound,
     #[error("account already exists")]

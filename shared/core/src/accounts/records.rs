@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use fittrack_domain::{Role, UsState, UserId};
+use fittrack_domain::profile::{ProfileSettings, Units};
+use fittrack_domain::{FitnessLevel, Role, Sex, Tier, UsState, UserId};
 
 use crate::crypto::PiiCipher;
 use crate::ports::{ItemStore, Key, StoreError, Table, from_item};
@@ -53,6 +54,11 @@ pub struct AccountRecord {
     pub created_at: i64,
     pub gsi1pk: String,
     pub gsi1sk: String,
+    #[serde(default)]
+    pub profile: ProfileSettings,
+    /// The tier as last computed (kept in step with the per-tier user counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_code: Option<String>,
 }
 
 /// What the rest of the product sees of an account: decrypted, without secrets.
@@ -66,6 +72,38 @@ pub struct Account {
     pub role: Role,
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
+    pub profile: ProfileView,
+    pub tier: Option<TierView>,
+}
+
+/// Profile settings with their defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileView {
+    pub sex: Option<Sex>,
+    pub fitness_level: Option<FitnessLevel>,
+    pub time_zone: String,
+    pub units: Units,
+    pub public_profile: bool,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierView {
+    pub code: String,
+    pub name: String,
+}
+
+impl TierView {
+    pub fn of(tier: Tier) -> Self {
+        Self { code: tier.code(), name: tier.display_name() }
+    }
+}
+
+/// The partition holding one counter item per tier, so all 30 counts are one query.
+pub const TIER_COUNTS_PARTITION: &str = "TIERCOUNTS";
+
+pub fn tier_count_key(code: &str) -> Key {
+    Key::new(TIER_COUNTS_PARTITION, code)
 }
 
 pub fn email_context(user: UserId) -> String {
@@ -90,11 +128,20 @@ impl AccountRecord {
             id: self.user_id,
             email,
             display_name: self.display_name.clone(),
-            date_of_birth,
             state: self.state,
             role: self.role,
             email_verified: self.email_verified,
             created_at: DateTime::from_timestamp(self.created_at, 0).unwrap_or_default(),
+            profile: ProfileView {
+                sex: self.profile.sex,
+                fitness_level: self.profile.fitness_level,
+                time_zone: self.profile.time_zone.clone().unwrap_or_else(|| "America/New_York".to_owned()),
+                units: self.profile.units.unwrap_or_default(),
+                public_profile: self.profile.public_profile.unwrap_or(false),
+                complete: self.profile.missing_for_tier(date_of_birth.is_some()).is_empty(),
+            },
+            tier: self.tier_code.as_deref().and_then(|c| c.parse::<Tier>().ok()).map(TierView::of),
+            date_of_birth,
         })
     }
 }

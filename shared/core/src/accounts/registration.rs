@@ -123,6 +123,8 @@ impl AccountService {
             created_at,
             gsi1pk: ACCOUNTS_INDEX_PARTITION.to_owned(),
             gsi1sk: format!("{created_at:012}#{user_id}"),
+            profile: Default::default(),
+            tier_code: None,
         }
     }
 

@@ -1,0 +1,68 @@
+//! `/api/v1/users/me/profile*`, `/api/v1/users/{id}/public` and `/api/v1/tiers*`.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use fittrack_core::accounts::{Account, ProfileUpdate, PublicProfile, TierSummary};
+use fittrack_domain::UserId;
+
+use crate::AppState;
+use crate::extract::{ApiJson, CompleteProfile, CurrentUser};
+use crate::problem::{ApiResult, Problem};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users/me/profile", axum::routing::put(replace_profile).patch(patch_profile))
+        .route("/api/v1/users/me/profile/complete", get(profile_complete))
+        .route("/api/v1/users/{id}/public", get(public_profile))
+        .route("/api/v1/tiers", get(tiers))
+        .route("/api/v1/tiers/{code}", get(tier))
+}
+
+async fn replace_profile(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(state.accounts.update_profile(user.user_id, body, true).await?))
+}
+
+async fn patch_profile(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(state.accounts.update_profile(user.user_id, body, false).await?))
+}
+
+async fn profile_complete(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Value>> {
+    let missing = match state.accounts.require_complete_profile(user.user_id).await {
+        Ok(_) => Vec::new(),
+        Err(fittrack_core::AccountError::ProfileIncomplete { missing }) => missing,
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Json(json!({"complete": missing.is_empty(), "missing": missing})))
+}
+
+async fn public_profile(
+    State(state): State<AppState>,
+    CompleteProfile(_): CompleteProfile,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PublicProfile>> {
+    let id: UserId = id.parse().map_err(|_| Problem::not_found())?;
+    Ok(Json(state.accounts.public_profile(id).await?))
+}
+
+async fn tiers(State(state): State<AppState>, CompleteProfile(_): CompleteProfile) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"items": state.accounts.tiers().await?})))
+}
+
+async fn tier(
+    State(state): State<AppState>,
+    CompleteProfile(_): CompleteProfile,
+    Path(code): Path<String>,
+) -> ApiResult<Json<TierSummary>> {
+    Ok(Json(state.accounts.tier(&code).await?))
+}

@@ -1,0 +1,128 @@
+use serde_json::{Value, json};
+
+use fittrack_tests::both_backends;
+use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app, unique_email};
+
+fn full_profile() -> Value {
+    json!({"display_name": "Ada L", "sex": "female", "fitness_level": "advanced", "time_zone": "America/Chicago",
+        "units": "metric", "public_profile": true})
+}
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Value) -> reqwest::Response {
+    app.http.request(method, format!("{}{path}", app.base)).bearer_auth(token).json(&body).send().await.unwrap()
+}
+
+async fn count(app: &TestApp, token: &str, code: &str) -> i64 {
+    let tier: Value = app.get_auth(&format!("/api/v1/tiers/{code}"), token).await.json().await.unwrap();
+    tier["user_count"].as_i64().unwrap()
+}
+
+async fn a_complete_profile_places_the_user_in_a_tier(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let tokens = app.signed_up_user(&unique_email()).await;
+    let token = tokens["access_token"].as_str().unwrap();
+
+    let gated = app.get_auth("/api/v1/tiers", token).await;
+    assert_eq!(gated.status(), 403);
+    let problem: Value = gated.json().await.unwrap();
+    assert_eq!(problem["code"], "profile_incomplete");
+    let status: Value = app.get_auth("/api/v1/users/me/profile/complete", token).await.json().await.unwrap();
+    assert_eq!(status, json!({"complete": false, "missing": ["sex", "fitness_level"]}));
+
+    let partial = send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", token, json!({"sex": "female"})).await;
+    assert_eq!(partial.status(), 422, "PUT replaces the whole profile");
+
+    let me: Value =
+        send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", token, full_profile()).await.json().await.unwrap();
+    assert_eq!(me["tier"]["code"], "F-30-39-ADV", "born 1990-04-12: 30-39");
+    assert_eq!(me["profile"]["time_zone"], "America/Chicago");
+    assert_eq!(me["profile"]["complete"], true);
+    assert_eq!(me["display_name"], "Ada L");
+
+    let tiers: Value = app.get_auth("/api/v1/tiers", token).await.json().await.unwrap();
+    assert_eq!(tiers["items"].as_array().unwrap().len(), 30);
+    assert_eq!(count(&app, token, "F-30-39-ADV").await, 1);
+
+    let me: Value =
+        send(&app, reqwest::Method::PATCH, "/api/v1/users/me/profile", token, json!({"fitness_level": "beginner"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(me["tier"]["code"], "F-30-39-BEG");
+    assert_eq!(me["profile"]["units"], "metric", "PATCH leaves other fields alone");
+    assert_eq!(count(&app, token, "F-30-39-ADV").await, 0);
+    assert_eq!(count(&app, token, "F-30-39-BEG").await, 1);
+
+    let bad = send(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/users/me/profile",
+        token,
+        json!({"sex": "other", "time_zone": "Mars/Olympus", "date_of_birth": "1991-01-01"}),
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let codes: Vec<String> = bad.json::<Value>().await.unwrap()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes, ["invalid_choice", "invalid_time_zone", "immutable"]);
+    let unchanged: Value = app.get_auth("/api/v1/users/me", token).await.json().await.unwrap();
+    assert_eq!(unchanged["tier"]["code"], "F-30-39-BEG");
+    assert_eq!(app.get_auth("/api/v1/tiers/X-00-00-NOPE", token).await.status(), 404);
+    app.stop().await;
+}
+both_backends!(a_complete_profile_places_the_user_in_a_tier);
+
+#[tokio::test]
+async fn public_profiles_honour_privacy() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let viewer = app.signed_up_user(&unique_email()).await;
+    let viewer = viewer["access_token"].as_str().unwrap();
+    send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", viewer, full_profile()).await;
+    let subject = app.signed_up_user(&unique_email()).await;
+    let subject = subject["access_token"].as_str().unwrap();
+    let mut private = full_profile();
+    private["public_profile"] = json!(false);
+    private["display_name"] = json!("Grace H");
+    let me: Value =
+        send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", subject, private).await.json().await.unwrap();
+    let path = format!("/api/v1/users/{}/public", me["id"].as_str().unwrap());
+
+    assert_eq!(app.get_auth(&path, viewer).await.status(), 404, "private by choice");
+    send(&app, reqwest::Method::PATCH, "/api/v1/users/me/profile", subject, json!({"public_profile": true})).await;
+    let public: Value = app.get_auth(&path, viewer).await.json().await.unwrap();
+    assert_eq!(
+        public,
+        json!({"id": me["id"], "display_name": "Grace H", "tier": {"code": "F-30-39-ADV", "name": "Women 30–39 · Advanced"}})
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_profile_changes_keep_tier_counts_exact() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let tokens = app.signed_up_user(&unique_email()).await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", &token, full_profile()).await;
+    let mut changes = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let level = ["beginner", "intermediate", "advanced"][i % 3];
+        let (http, url, token) = (app.http.clone(), format!("{}/api/v1/users/me/profile", app.base), token.clone());
+        changes.spawn(async move {
+            http.patch(url).bearer_auth(token).json(&json!({"fitness_level": level})).send().await.unwrap().status()
+        });
+    }
+    while let Some(status) = changes.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    let tiers: Value = app.get_auth("/api/v1/tiers", &token).await.json().await.unwrap();
+    let total: i64 = tiers["items"].as_array().unwrap().iter().map(|t| t["user_count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 1, "one user is counted in exactly one tier");
+    let me: Value = app.get_auth("/api/v1/users/me", &token).await.json().await.unwrap();
+    assert_eq!(count(&app, &token, me["tier"]["code"].as_str().unwrap()).await, 1);
+    app.stop().await;
+}
