@@ -116,9 +116,17 @@ async fn concurrent_profile_changes_keep_tier_counts_exact() {
             http.patch(url).bearer_auth(token).json(&json!({"fitness_level": level})).send().await.unwrap().status()
         });
     }
+    let mut applied = 0;
     while let Some(status) = changes.join_next().await {
-        assert_eq!(status.unwrap(), 200);
+        // Under this much contention on one item an update may give up with 503 (Retry-After);
+        // what must never happen is a miscount.
+        match status.unwrap().as_u16() {
+            200 => applied += 1,
+            503 => {}
+            other => panic!("unexpected status {other}"),
+        }
     }
+    assert!(applied > 0);
     let tiers: Value = app.get_auth("/api/v1/tiers", &token).await.json().await.unwrap();
     let total: i64 = tiers["items"].as_array().unwrap().iter().map(|t| t["user_count"].as_i64().unwrap()).sum();
     assert_eq!(total, 1, "one user is counted in exactly one tier");

@@ -38,8 +38,9 @@ pub struct TierSummary {
     pub user_count: i64,
 }
 
-/// Concurrent updates of the same profile retry this often before answering 503.
-const MAX_ATTEMPTS: usize = 5;
+/// Concurrent updates of the same profile retry this often (with a growing pause) before
+/// answering 503.
+const MAX_ATTEMPTS: u64 = 8;
 
 impl AccountService {
     pub async fn update_profile(
@@ -48,11 +49,13 @@ impl AccountService {
         update: ProfileUpdate,
         replace: bool,
     ) -> Result<Account, AccountError> {
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 1..=MAX_ATTEMPTS {
             let record: AccountRecord =
                 load(self.store.as_ref(), &account_key(user)).await?.ok_or(AccountError::NotFound)?;
             match self.try_update_profile(record, &update, replace).await {
-                Err(AccountError::Store(StoreError::TransactionCancelled { .. })) => continue,
+                Err(AccountError::Store(StoreError::TransactionCancelled { .. } | StoreError::Contention)) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                }
                 other => return other,
             }
         }
