@@ -4,6 +4,7 @@
 //! services in `fittrack-core` call these rules, and the property tests live beside them.
 //!
 //! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
+//! - [`activity`]: the activity model of every tracker, de-duplication and priority.
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
 //! - [`password`]: the password strength policy.
 //! - [`profile`]: the competition profile and display preferences.
@@ -12,6 +13,7 @@
 //! - [`validation`]: field-level errors shared by every parser.
 
 pub mod account;
+pub mod activity;
 pub mod eligibility;
 pub mod password;
 pub mod points;
