@@ -182,3 +182,115 @@ mod ledger_properties {
         }
     }
 }
+
+/// The points ledger on both stores: idempotent day bookings, exact corrections, and
+/// `balance == sum(ledger)` with one outbox event per entry under concurrent retries.
+mod ledger {
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+
+    use fittrack_core::clock::SystemClock;
+    use fittrack_core::points::{Booking, EntryKind, PointsLedger};
+    use fittrack_core::ports::{ItemStore, Query, Table};
+    use fittrack_domain::{DayPoints, UserId};
+    use fittrack_local::SqliteStore;
+    use fittrack_tests::emulator;
+
+    fn points(total: u32) -> DayPoints {
+        DayPoints { steps: total, total, ..DayPoints::default() }
+    }
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, n).unwrap()
+    }
+
+    async fn outbox_events(store: &dyn ItemStore, user: UserId) -> usize {
+        let mut count = 0;
+        for shard in 0..16 {
+            let page =
+                store.query(Query::partition(Table::Points, format!("OUTBOX#{shard}")).limit(1000)).await.unwrap();
+            count += page.items.iter().filter(|i| i["user_id"] == user.to_string()).count();
+        }
+        count
+    }
+
+    async fn books_only_differences(store: Arc<dyn ItemStore>) {
+        let ledger = PointsLedger::new(store.clone(), Arc::new(SystemClock));
+        let user = UserId::generate();
+        assert_eq!(
+            ledger.book_day(user, day(1), &points(100)).await.unwrap(),
+            Booking::Booked { amount: 100, balance_after: 100 }
+        );
+        assert_eq!(
+            ledger.book_day(user, day(1), &points(100)).await.unwrap(),
+            Booking::Unchanged,
+            "a re-sync books nothing"
+        );
+        assert_eq!(
+            ledger.book_day(user, day(1), &points(150)).await.unwrap(),
+            Booking::Booked { amount: 50, balance_after: 150 }
+        );
+        assert_eq!(
+            ledger.book_day(user, day(1), &points(120)).await.unwrap(),
+            Booking::Booked { amount: -30, balance_after: 120 }
+        );
+        let balance = ledger.balance(user).await.unwrap();
+        assert_eq!((balance.balance, balance.lifetime_earned, balance.seq), (120, 150, 3));
+        let (entries, _) = ledger.entries(user, 10, None).await.unwrap();
+        assert_eq!(
+            entries.iter().map(|e| (e.seq, e.amount, e.balance_after)).collect::<Vec<_>>(),
+            [(3, -30, 120), (2, 50, 150), (1, 100, 100)]
+        );
+        assert_eq!(entries[0].kind, EntryKind::Correction);
+        assert_eq!(outbox_events(store.as_ref(), user).await, 3);
+    }
+
+    async fn concurrent_retries_never_double_count(store: Arc<dyn ItemStore>, workers: usize) {
+        let ledger = PointsLedger::new(store.clone(), Arc::new(SystemClock));
+        let user = UserId::generate();
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in 0..workers {
+            let ledger = ledger.clone();
+            tasks.spawn(async move {
+                // Every worker books every day: the same sync delivered many times, in different orders.
+                for n in 0..6u32 {
+                    let d = (n + worker as u32) % 6 + 1;
+                    ledger.book_day(user, day(d), &points(d * 10)).await.unwrap();
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        let balance = ledger.balance(user).await.unwrap();
+        assert_eq!(balance.balance, (1..=6).map(|d| d * 10).sum::<u32>() as i64);
+        let (entries, _) = ledger.entries(user, 100, None).await.unwrap();
+        assert_eq!(entries.len(), 6, "one entry per day, whatever the retries");
+        assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), balance.balance);
+        let mut seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+        seqs.sort();
+        assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+        assert_eq!(outbox_events(store.as_ref(), user).await, 6);
+    }
+
+    #[tokio::test]
+    async fn sqlite_books_only_differences() {
+        books_only_differences(Arc::new(SqliteStore::in_memory().unwrap())).await;
+    }
+
+    #[tokio::test]
+    async fn dynamodb_books_only_differences() {
+        books_only_differences(Arc::new(emulator::dynamo_store().await.0)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_concurrent_retries_never_double_count() {
+        concurrent_retries_never_double_count(Arc::new(SqliteStore::in_memory().unwrap()), 8).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn dynamodb_concurrent_retries_never_double_count() {
+        concurrent_retries_never_double_count(Arc::new(emulator::dynamo_store().await.0), 4).await;
+    }
+}

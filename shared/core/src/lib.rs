@@ -4,6 +4,7 @@
 //! - [`ports`]: the traits the outside world must implement (item store, queue, mailer), each
 //!   with a documented contract that `tests/contract` checks against every adapter.
 //! - [`accounts`]: the accounts use cases (registration, sessions, recovery, social sign-in).
+//! - [`points`]: the points ledger (balances, entries, day bookings, outbox events).
 //! - [`email`]: email jobs, their templates, and the worker logic that delivers them.
 //! - [`crypto`], [`social`], [`ratelimit`]: the security building blocks.
 //! - [`config`]: the one typed configuration, read once; [`clock`]: time as a dependency.
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod email;
+pub mod points;
 pub mod ports;
 pub mod ratelimit;
 pub mod social;
