@@ -294,3 +294,144 @@ mod ledger {
         concurrent_retries_never_double_count(Arc::new(emulator::dynamo_store().await.0), 4).await;
     }
 }
+
+/// The points engine on both stores: activity records in, days recomputed, differences booked.
+mod engine {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Duration, NaiveDate, Utc};
+    use proptest::prelude::*;
+
+    use fittrack_core::clock::SystemClock;
+    use fittrack_core::points::PointsEngine;
+    use fittrack_core::ports::ItemStore;
+    use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes, day_totals, deduplicate};
+    use fittrack_domain::{RateTable, UserId, competition_day};
+    use fittrack_local::SqliteStore;
+    use fittrack_tests::emulator;
+
+    /// Noon in New York on the `n`th day of June 2026.
+    fn noon(n: u32) -> DateTime<Utc> {
+        format!("2026-06-{n:02}T16:00:00Z").parse().unwrap()
+    }
+
+    fn walk(source: &str, id: &str, day: u32, minute: i64, steps: u32) -> Activity {
+        Activity {
+            source: source.into(),
+            source_id: id.into(),
+            kind: ActivityKind::Walk,
+            start: noon(day) + Duration::minutes(minute),
+            end: noon(day) + Duration::minutes(minute + 30),
+            steps,
+            minutes: IntensityMinutes { moderate: 30, ..Default::default() },
+            workout: true,
+            received_at: noon(day),
+        }
+    }
+
+    fn engine(store: Arc<dyn ItemStore>) -> PointsEngine {
+        PointsEngine::new(store, Arc::new(SystemClock), RateTable::default())
+    }
+
+    async fn resyncs_book_nothing_and_late_data_books_the_difference(store: Arc<dyn ItemStore>) {
+        let engine = engine(store);
+        let user = UserId::generate();
+        let first = [walk("strava", "a", 1, 0, 4_000)];
+        let booked = engine.ingest(user, None, &first).await.unwrap();
+        // 40 for steps, 60 for 30 moderate minutes, 50 for the workout.
+        assert_eq!(engine.ledger().balance(user).await.unwrap().balance, 150);
+        assert_eq!(booked.len(), 1);
+        assert!(engine.ingest(user, None, &first).await.unwrap().is_empty(), "a re-sync books nothing");
+        // The watch saw the same walk: it overlaps, so it counts once, and the richer record (it
+        // also has light minutes) replaces the other: 50 + 60 + 10 + 50.
+        let mut watch = walk("google_health", "w", 1, 5, 5_200);
+        watch.minutes.light = 10;
+        engine.ingest(user, None, &[watch]).await.unwrap();
+        assert_eq!(engine.ledger().balance(user).await.unwrap().balance, 170);
+        // A late, separate walk that day books only its own points: 11,200 steps (110 + goal 100),
+        // 60 moderate and 10 light minutes (130), two workouts (100).
+        engine.ingest(user, None, &[walk("strava", "b", 1, 120, 6_000)]).await.unwrap();
+        let balance = engine.ledger().balance(user).await.unwrap();
+        assert_eq!(balance.balance, 110 + 100 + 130 + 100);
+        let (entries, _) = engine.ledger().entries(user, 50, None).await.unwrap();
+        assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), balance.balance);
+    }
+
+    #[tokio::test]
+    async fn sqlite_resyncs_book_nothing_and_late_data_books_the_difference() {
+        resyncs_book_nothing_and_late_data_books_the_difference(Arc::new(SqliteStore::in_memory().unwrap())).await;
+    }
+
+    #[tokio::test]
+    async fn dynamodb_resyncs_book_nothing_and_late_data_books_the_difference() {
+        resyncs_book_nothing_and_late_data_books_the_difference(Arc::new(emulator::dynamo_store().await.0)).await;
+    }
+
+    #[tokio::test]
+    async fn a_week_of_activity_pays_one_streak_bonus_whatever_the_order() {
+        let engine = engine(Arc::new(SqliteStore::in_memory().unwrap()));
+        let user = UserId::generate();
+        for day in [3u32, 1, 7, 5, 2, 8, 6, 4] {
+            engine.ingest(user, None, &[walk("device", &format!("d{day}"), day, 0, 10_000)]).await.unwrap();
+        }
+        // Each day: 100 steps + 100 goal + 60 minutes + 50 workout = 310; plus one 250 streak bonus.
+        assert_eq!(engine.ledger().balance(user).await.unwrap().balance, 8 * 310 + 250);
+        let before = engine.ledger().balance(user).await.unwrap();
+        for day in 1..=8u32 {
+            engine.ingest(user, None, &[walk("device", &format!("d{day}"), day, 0, 10_000)]).await.unwrap();
+        }
+        assert_eq!(engine.ledger().balance(user).await.unwrap(), before, "re-syncing a week changes nothing");
+    }
+
+    /// What the whole history is worth, computed directly from the domain rules.
+    fn oracle(records: &[Activity]) -> i64 {
+        let rates = RateTable::default();
+        let counted = deduplicate(records, None);
+        let days: BTreeSet<NaiveDate> = counted.iter().map(|a| competition_day(a.start)).collect();
+        let totals: BTreeMap<NaiveDate, _> = days.iter().map(|d| (*d, day_totals(&counted, *d))).collect();
+        let active: BTreeSet<NaiveDate> = totals.iter().filter(|(_, t)| rates.is_active(t)).map(|(d, _)| *d).collect();
+        totals.iter().map(|(d, t)| i64::from(rates.day_points(t, rates.completes_streak(&active, *d)).total)).sum()
+    }
+
+    fn record() -> impl Strategy<Value = Activity> {
+        (0usize..2, 0u8..8, 1u32..12, 0i64..600, 0u32..9_000, any::<bool>()).prop_map(
+            |(source, id, day, minute, steps, workout)| {
+                let mut a = walk(["strava", "device"][source], &format!("r{id}-{day}"), day, minute - 300, steps);
+                a.workout = workout;
+                a
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// However records are split into syncs and ordered, the balance ends where the rules say.
+        #[test]
+        fn the_balance_does_not_depend_on_how_records_arrive(
+            records in prop::collection::vec(record(), 1..25),
+            split in 1usize..6,
+            reverse in any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let expected = oracle(&records);
+            let balance = runtime.block_on(async {
+                let engine = engine(Arc::new(SqliteStore::in_memory().unwrap()));
+                let user = UserId::generate();
+                let mut ordered = records.clone();
+                if reverse {
+                    ordered.reverse();
+                }
+                for batch in ordered.chunks(split) {
+                    engine.ingest(user, None, batch).await.unwrap();
+                }
+                let balance = engine.ledger().balance(user).await.unwrap();
+                let (entries, _) = engine.ledger().entries(user, 1000, None).await.unwrap();
+                assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), balance.balance);
+                balance.balance
+            });
+            prop_assert_eq!(balance, expected);
+        }
+    }
+}

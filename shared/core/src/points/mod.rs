@@ -9,6 +9,10 @@
 //! never count twice. Each entry also writes an outbox event in the same transaction, so the
 //! event exists exactly when the entry does (a relay publishes it to the leaderboard queue).
 
+mod engine;
+
+pub use engine::{EngineError, PointsEngine};
+
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -66,13 +70,13 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
-fn user_partition(user: UserId) -> String {
+pub(crate) fn user_partition(user: UserId) -> String {
     format!("USER#{user}")
 }
 fn balance_key(user: UserId) -> Key {
     Key::new(user_partition(user), "BALANCE")
 }
-fn day_key(user: UserId, day: NaiveDate) -> Key {
+pub(crate) fn day_key(user: UserId, day: NaiveDate) -> Key {
     Key::new(user_partition(user), format!("DAY#{day}"))
 }
 fn entry_sk(seq: u64) -> String {

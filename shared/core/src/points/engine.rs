@@ -1,0 +1,227 @@
+//! From activity records to booked points: store the records (idempotently, by the tracker's
+//! id), then recompute every affected day from everything stored for it — de-duplicated by
+//! priority, scored by the rate table, streaks included — and book the difference.
+//!
+//! Because each day is recomputed from the full set of its records, the result does not depend on
+//! how records were split into syncs or in what order they arrived.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use fittrack_domain::activity::{Activity, day_totals, deduplicate};
+use fittrack_domain::{RateTable, UserId, competition_day};
+
+use super::{Booking, LedgerError, PointsLedger, user_partition};
+use crate::clock::Clock;
+use crate::ports::{Key, Query, StoreError, Table, from_item, to_item};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How far back a streak is looked for: a run longer than this pays as if it were this long.
+const STREAK_LOOKBACK_DAYS: u32 = 400;
+
+fn activity_key(user: UserId, day: NaiveDate, record: &Activity) -> Key {
+    Key::new(user_partition(user), format!("ACT#{day}#{}#{}", record.source, record.source_id))
+}
+
+/// Where a tracker's record is stored, so a correction that moves it to another day removes the old copy.
+fn activity_ref_key(user: UserId, record: &Activity) -> Key {
+    Key::new(user_partition(user), format!("ACTREF#{}#{}", record.source, record.source_id))
+}
+
+/// A record as stored: the newest version the tracker sent, and when its first version arrived.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredActivity {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    activity: Activity,
+    first_received_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Whether a booked day earned activity points of its own (what makes it count for a streak).
+fn booked_day_was_active(item: &crate::ports::Item) -> bool {
+    let points: fittrack_domain::DayPoints =
+        item.get("points").cloned().and_then(|p| serde_json::from_value(p).ok()).unwrap_or_default();
+    points.steps + points.active_minutes + points.workouts > 0
+}
+
+#[derive(Clone)]
+pub struct PointsEngine {
+    ledger: PointsLedger,
+    store: Arc<dyn crate::ports::ItemStore>,
+    rates: RateTable,
+}
+
+impl PointsEngine {
+    pub fn new(store: Arc<dyn crate::ports::ItemStore>, clock: Arc<dyn Clock>, rates: RateTable) -> Self {
+        Self { ledger: PointsLedger::new(Arc::clone(&store), clock), store, rates }
+    }
+
+    pub fn ledger(&self) -> &PointsLedger {
+        &self.ledger
+    }
+
+    /// Stores `records` and books every day they change. Returns the bookings made, by day.
+    pub async fn ingest(
+        &self,
+        user: UserId,
+        primary_source: Option<&str>,
+        records: &[Activity],
+    ) -> Result<Vec<(NaiveDate, Booking)>, EngineError> {
+        let mut affected = BTreeSet::new();
+        for record in records {
+            if let Some(day) = self.store_record(user, record).await? {
+                affected.extend(day);
+            }
+        }
+        // A changed day can start, extend or break a streak, which changes the bonus of every
+        // later day in the same run of active days: recompute those too.
+        let mut days = affected.clone();
+        for day in &affected {
+            let mut next = day.succ_opt();
+            while let Some(d) = next {
+                match self.store.get(Table::Points, &super::day_key(user, d)).await? {
+                    Some(item) if booked_day_was_active(&item) => {
+                        days.insert(d);
+                        next = d.succ_opt();
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let mut bookings = Vec::new();
+        for day in days {
+            let counted = deduplicate(&self.records_of(user, day).await?, primary_source);
+            let activity = day_totals(&counted, day);
+            let mut active = self.active_days_before(user, day).await?;
+            if self.rates.is_active(&activity) {
+                active.insert(day);
+            }
+            let points = self.rates.day_points(&activity, self.rates.completes_streak(&active, day));
+            let booking = self.ledger.book_day(user, day, &points).await?;
+            if booking != Booking::Unchanged {
+                bookings.push((day, booking));
+            }
+        }
+        Ok(bookings)
+    }
+
+    /// Stores a record unless a newer version of it is already stored (the same rule as
+    /// [`deduplicate`], so the stored set never depends on arrival order). Returns the days whose
+    /// records changed: the record's day, and the day it moved from if a correction moved it.
+    async fn store_record(&self, user: UserId, record: &Activity) -> Result<Option<Vec<NaiveDate>>, EngineError> {
+        let day = competition_day(record.start);
+        let reference_key = activity_ref_key(user, record);
+        let reference = self.store.get(Table::Points, &reference_key).await?;
+        let stored_day = reference.and_then(|r| r.get("day")?.as_str()?.parse::<NaiveDate>().ok());
+        let stored = match stored_day {
+            Some(d) => self
+                .store
+                .get(Table::Points, &activity_key(user, d, record))
+                .await?
+                .map(from_item::<StoredActivity>)
+                .transpose()?,
+            None => None,
+        };
+        let first_received_at =
+            stored.as_ref().map_or(record.received_at, |s| s.first_received_at.min(record.received_at));
+        let newer =
+            stored.as_ref().is_none_or(|s| (record.received_at, record) > (s.activity.received_at, &s.activity));
+        if !newer {
+            if stored.as_ref().is_some_and(|s| s.first_received_at != first_received_at) {
+                // An older copy arrived late: only its arrival time matters (for priority).
+                let key = activity_key(user, stored_day.unwrap_or(day), record);
+                self.store
+                    .update(
+                        Table::Points,
+                        &key,
+                        crate::ports::Update::new()
+                            .set("first_received_at", serde_json::to_value(first_received_at).unwrap_or_default()),
+                        None,
+                    )
+                    .await?;
+                return Ok(Some(vec![stored_day.unwrap_or(day)]));
+            }
+            return Ok(None);
+        }
+        let mut changed = vec![day];
+        if let Some(old) = stored_day.filter(|old| *old != day) {
+            self.store.delete(Table::Points, &activity_key(user, old, record), None).await?;
+            changed.push(old);
+        }
+        let key = activity_key(user, day, record);
+        let stored = StoredActivity { pk: key.pk, sk: key.sk, activity: record.clone(), first_received_at };
+        self.store.put(Table::Points, to_item(&stored)?, None).await?;
+        let reference = serde_json::json!({"pk": reference_key.pk, "sk": reference_key.sk, "day": day.to_string()});
+        self.store.put(Table::Points, to_item(&reference)?, None).await?;
+        Ok(Some(changed))
+    }
+
+    async fn records_of(&self, user: UserId, day: NaiveDate) -> Result<Vec<Activity>, EngineError> {
+        let mut records = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = Query::partition(Table::Points, user_partition(user))
+                .sort_prefix(format!("ACT#{day}#"))
+                .limit(500)
+                .after(cursor);
+            let page = self.store.query(query).await?;
+            for item in page.items {
+                let stored: StoredActivity = from_item(item)?;
+                // Priority between trackers goes by when a record first arrived.
+                records.push(Activity { received_at: stored.first_received_at, ..stored.activity });
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+
+    /// The consecutive active days that end the day before `day`, from the booked days.
+    async fn active_days_before(&self, user: UserId, day: NaiveDate) -> Result<BTreeSet<NaiveDate>, EngineError> {
+        let mut active = BTreeSet::new();
+        let mut expected = day.pred_opt();
+        let mut cursor = None;
+        'pages: loop {
+            let query = Query::partition(Table::Points, user_partition(user))
+                .sort_prefix("DAY#")
+                .descending()
+                .limit(100)
+                .after(cursor);
+            let page = self.store.query(query).await?;
+            for item in &page.items {
+                let Some(booked_day) =
+                    item.get("sk").and_then(|s| s.as_str()?.strip_prefix("DAY#")?.parse::<NaiveDate>().ok())
+                else {
+                    continue;
+                };
+                if booked_day >= day {
+                    continue;
+                }
+                if Some(booked_day) != expected
+                    || !booked_day_was_active(item)
+                    || active.len() as u32 >= STREAK_LOOKBACK_DAYS
+                {
+                    break 'pages;
+                }
+                active.insert(booked_day);
+                expected = booked_day.pred_opt();
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Ok(active)
+    }
+}
