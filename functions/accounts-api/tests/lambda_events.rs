@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, account_service};
+use fittrack_core::app::{BuildOptions, account_service, points_engine};
 use fittrack_core::config::{RateLimit, RateLimitedAction};
 use fittrack_core::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
-use fittrack_http::{AppState, app};
+use fittrack_http::{AppState, accounts_app};
 use fittrack_local::{InProcessQueue, SqliteStore};
 
 const FIXTURE: &str = include_str!("fixtures/apigw_v2_register.json");
@@ -25,14 +25,10 @@ fn router() -> Router {
     .unwrap();
     config.rate_limits.0.insert(RateLimitedAction::Register, RateLimit::per(2, 60));
     let options = BuildOptions { passwords: PasswordHasher::with_cost(256, 1), ..BuildOptions::default() };
-    let accounts = account_service(
-        &config,
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        Arc::new(InProcessQueue::default()),
-        options,
-    )
-    .unwrap();
-    app(AppState { accounts, trust_forwarded_for: config.trust_forwarded_for })
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let points = points_engine(store.clone(), &options);
+    let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), options).unwrap();
+    accounts_app(AppState { accounts, points, trust_forwarded_for: config.trust_forwarded_for })
 }
 
 fn register_event(source_ip: &str, body: &Value) -> lambda_http::Request {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use fittrack_core::app::{BuildOptions, account_service};
+use fittrack_core::app::{BuildOptions, account_service, points_engine};
 use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
 use fittrack_core::{AccountService, Config};
 use fittrack_http::{AppState, app};
@@ -111,6 +111,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let outbox = options.data_dir.join("outbox");
     let mailer: Arc<dyn Mailer> =
         Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
+    let points = points_engine(Arc::clone(&store), &build);
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -123,7 +124,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let router = app(AppState { accounts: accounts.clone(), trust_forwarded_for: config.trust_forwarded_for });
+    let router = app(AppState { accounts: accounts.clone(), points, trust_forwarded_for: config.trust_forwarded_for });
     let mut server_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {
         let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -61,3 +61,8 @@ pub fn account_service(
         apple: IdTokenVerifier::new(SocialProvider::Apple, config.apple.clone(), http),
     }))
 }
+
+/// The points engine on `store`, with FitTrack's rate table.
+pub fn points_engine(store: Arc<dyn ItemStore>, options: &BuildOptions) -> crate::points::PointsEngine {
+    crate::points::PointsEngine::new(store, Arc::clone(&options.clock), fittrack_domain::RateTable::default())
+}

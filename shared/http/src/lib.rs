@@ -12,17 +12,33 @@ pub mod routes;
 
 use axum::Router;
 use fittrack_core::AccountService;
+use fittrack_core::points::PointsEngine;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: AccountService,
+    pub points: PointsEngine,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
 }
 
-/// Every route of the accounts function, with the shared middleware.
-pub fn app(state: AppState) -> Router {
+/// The accounts function: auth, users and profiles, tiers, admin users, JWKS and health.
+pub fn accounts_app(state: AppState) -> Router {
     let routes = routes::accounts::router().merge(routes::profiles::router()).merge(routes::health::router());
+    middleware::wrap(routes.with_state(state))
+}
+
+/// The points function: device ingestion, balance and ledger, and health.
+pub fn points_app(state: AppState) -> Router {
+    middleware::wrap(routes::points::router().merge(routes::health::router()).with_state(state))
+}
+
+/// Every route of every function, as `fittrack serve` mounts them.
+pub fn app(state: AppState) -> Router {
+    let routes = routes::accounts::router()
+        .merge(routes::profiles::router())
+        .merge(routes::points::router())
+        .merge(routes::health::router());
     middleware::wrap(routes.with_state(state))
 }

@@ -4,6 +4,7 @@
 mod accounts_flow;
 mod errors;
 mod lockout_and_limits;
+mod points;
 mod profiles;
 mod recovery;
 mod roles;

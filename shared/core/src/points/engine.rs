@@ -57,13 +57,18 @@ fn booked_day_was_active(item: &crate::ports::Item) -> bool {
 #[derive(Clone)]
 pub struct PointsEngine {
     ledger: PointsLedger,
-    store: Arc<dyn crate::ports::ItemStore>,
+    pub(super) store: Arc<dyn crate::ports::ItemStore>,
+    clock: Arc<dyn Clock>,
     rates: RateTable,
 }
 
 impl PointsEngine {
     pub fn new(store: Arc<dyn crate::ports::ItemStore>, clock: Arc<dyn Clock>, rates: RateTable) -> Self {
-        Self { ledger: PointsLedger::new(Arc::clone(&store), clock), store, rates }
+        Self { ledger: PointsLedger::new(Arc::clone(&store), Arc::clone(&clock)), store, clock, rates }
+    }
+
+    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn ledger(&self) -> &PointsLedger {

@@ -10,8 +10,10 @@
 //! event exists exactly when the entry does (a relay publishes it to the leaderboard queue).
 
 mod engine;
+pub mod ingest;
 
 pub use engine::{EngineError, PointsEngine};
+pub use ingest::{IngestBatch, IngestError, IngestReceipt};
 
 use std::sync::Arc;
 

@@ -1,3 +1,4 @@
 pub mod accounts;
 pub mod health;
+pub mod points;
 pub mod profiles;

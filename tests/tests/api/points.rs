@@ -1,0 +1,109 @@
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use fittrack_tests::both_backends;
+use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app, unique_email};
+
+async fn complete_user(app: &TestApp) -> String {
+    let tokens = app.signed_up_user(&unique_email()).await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let profile = json!({"display_name": "Walker", "sex": "male", "fitness_level": "intermediate",
+        "time_zone": "America/New_York", "units": "imperial", "public_profile": false});
+    let response = app
+        .http
+        .put(format!("{}/api/v1/users/me/profile", app.base))
+        .bearer_auth(&token)
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    token
+}
+
+fn walk(id: &str, hours_ago: i64, steps: u32) -> Value {
+    let start = Utc::now() - Duration::hours(hours_ago);
+    json!({"id": id, "kind": "walk", "start": start, "end": start + Duration::minutes(30), "steps": steps,
+        "moderate_minutes": 30, "workout": true})
+}
+
+async fn upload(app: &TestApp, token: &str, batch: &Value) -> reqwest::Response {
+    app.http.post(format!("{}/api/v1/ingest/batches", app.base)).bearer_auth(token).json(batch).send().await.unwrap()
+}
+
+async fn device_batches_earn_points_once(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let token = complete_user(&app).await;
+    let batch = json!({"batch_id": "b-1", "source": "health_connect", "device_id": "pixel-9",
+        "records": [walk("r1", 3, 3_000), walk("r2", 2, 2_000)]});
+
+    let first = upload(&app, &token, &batch).await;
+    assert_eq!(first.status(), 201);
+    let receipt: Value = first.json().await.unwrap();
+    let booked = receipt["points_booked"].as_i64().unwrap();
+    assert!(booked >= 2 * (20 + 60 + 50), "two walks earn their points: {receipt}");
+    assert_eq!(receipt["records"], 2);
+
+    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert_eq!(balance["balance"].as_i64().unwrap(), booked);
+
+    // The app retries the same upload: nothing more is booked.
+    let again = upload(&app, &token, &batch).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!((again["duplicate"].as_bool(), again["points_booked"].as_i64()), (Some(true), Some(0)));
+    // The same records in a new batch (a re-sync) book nothing either.
+    let mut resync = batch.clone();
+    resync["batch_id"] = json!("b-2");
+    let resync: Value = upload(&app, &token, &resync).await.json().await.unwrap();
+    assert_eq!(resync["points_booked"], 0);
+    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert_eq!(balance["balance"].as_i64().unwrap(), booked);
+
+    let mut reused = batch.clone();
+    reused["records"] = json!([walk("r3", 1, 500)]);
+    let conflict = upload(&app, &token, &reused).await;
+    assert_eq!(conflict.status(), 409);
+    assert_eq!(conflict.json::<Value>().await.unwrap()["code"], "batch_conflict");
+
+    let ledger: Value = app.get_auth("/api/v1/points/transactions?limit=1", &token).await.json().await.unwrap();
+    assert_eq!(ledger["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        ledger["items"][0]["balance_after"].as_i64().unwrap(),
+        booked,
+        "newest first, with the balance after it"
+    );
+    let all: Value = app.get_auth("/api/v1/points/transactions?limit=100", &token).await.json().await.unwrap();
+    let sum: i64 = all["items"].as_array().unwrap().iter().map(|e| e["amount"].as_i64().unwrap()).sum();
+    assert_eq!(sum, booked, "balance == sum(ledger)");
+    app.stop().await;
+}
+both_backends!(device_batches_earn_points_once);
+
+#[tokio::test]
+async fn invalid_batches_change_nothing_and_incomplete_profiles_are_gated() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let tokens = app.signed_up_user(&unique_email()).await;
+    let incomplete = tokens["access_token"].as_str().unwrap();
+    let batch = json!({"batch_id": "b-1", "source": "health_connect", "device_id": "pixel-9", "records": [walk("r1", 3, 3_000)]});
+    let gated = upload(&app, incomplete, &batch).await;
+    assert_eq!(gated.status(), 403);
+    assert_eq!(gated.json::<Value>().await.unwrap()["code"], "profile_incomplete");
+
+    let token = complete_user(&app).await;
+    let mut future = walk("r2", -2, 100);
+    future["kind"] = json!("teleport");
+    let bad = json!({"batch_id": "b-2", "source": "health_connect", "device_id": "pixel-9", "records": [walk("r1", 3, 3_000), future]});
+    let response = upload(&app, &token, &bad).await;
+    assert_eq!(response.status(), 422);
+    let fields: Vec<String> = response.json::<Value>().await.unwrap()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["records[1].kind", "records[1].end"]);
+    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert_eq!(balance["balance"], 0, "nothing of an invalid batch is stored");
+    app.stop().await;
+}
