@@ -66,6 +66,25 @@ async fn device_batches_earn_points_once(backend: Backend) {
     assert_eq!(conflict.status(), 409);
     assert_eq!(conflict.json::<Value>().await.unwrap()["code"], "batch_conflict");
 
+    let activities: Value = app.get_auth("/api/v1/activities", &token).await.json().await.unwrap();
+    let items = activities["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "re-sent records are stored once: {activities}");
+    assert!(items.iter().all(|a| a["counted"] == true && a["source"] == "health_connect"));
+    assert!(items[0]["start"].as_str() > items[1]["start"].as_str(), "newest first");
+    let runs: Value = app.get_auth("/api/v1/activities?kind=run", &token).await.json().await.unwrap();
+    assert!(runs["items"].as_array().unwrap().is_empty());
+    let paged: Value = app.get_auth("/api/v1/activities?limit=1", &token).await.json().await.unwrap();
+    let cursor = paged["pagination"]["next_cursor"].as_str().unwrap().to_owned();
+    let rest: Value =
+        app.get_auth(&format!("/api/v1/activities?limit=1&cursor={cursor}"), &token).await.json().await.unwrap();
+    assert_eq!(rest["items"][0], items[1]);
+    assert_eq!(rest["pagination"]["has_more"], false);
+    let summary: Value = app.get_auth("/api/v1/activities/summary", &token).await.json().await.unwrap();
+    assert_eq!(summary["week"]["steps"], 5_000);
+    assert_eq!(summary["week"]["workouts"], 2);
+    assert_eq!(summary["week"]["points"].as_i64().unwrap(), booked);
+    assert_eq!(app.get_auth("/api/v1/activities?from=2026-01-01&to=2026-03-01", &token).await.status(), 422);
+
     let ledger: Value = app.get_auth("/api/v1/points/transactions?limit=1", &token).await.json().await.unwrap();
     assert_eq!(ledger["items"].as_array().unwrap().len(), 1);
     assert_eq!(

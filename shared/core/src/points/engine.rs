@@ -71,6 +71,11 @@ impl PointsEngine {
         self.clock.now()
     }
 
+    /// Today's competition day.
+    pub fn today(&self) -> NaiveDate {
+        competition_day(self.clock.now())
+    }
+
     pub fn ledger(&self) -> &PointsLedger {
         &self.ledger
     }
@@ -228,5 +233,73 @@ impl PointsEngine {
             }
         }
         Ok(active)
+    }
+}
+
+/// Totals over a span of competition days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PeriodSummary {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub steps: u64,
+    pub active_minutes: u64,
+    pub workouts: u64,
+    pub points: i64,
+}
+
+/// A stored record and whether it counted (or lost to an overlapping record of higher priority).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ListedActivity {
+    #[serde(flatten)]
+    pub activity: Activity,
+    pub counted: bool,
+}
+
+impl PointsEngine {
+    /// Every stored record of the days `from..=to`, newest first.
+    pub async fn activities(
+        &self,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ListedActivity>, EngineError> {
+        let mut listed = Vec::new();
+        let mut day = to;
+        while day >= from {
+            let records = self.records_of(user, day).await?;
+            let counted = deduplicate(&records, None);
+            listed.extend(records.into_iter().map(|activity| {
+                let counted = counted.iter().any(|c| c.source == activity.source && c.source_id == activity.source_id);
+                ListedActivity { activity, counted }
+            }));
+            match day.pred_opt() {
+                Some(previous) => day = previous,
+                None => break,
+            }
+        }
+        listed.sort_by(|a, b| b.activity.start.cmp(&a.activity.start));
+        Ok(listed)
+    }
+
+    /// Steps, minutes, workouts (what counted) and points booked over `from..=to`.
+    pub async fn summary(&self, user: UserId, from: NaiveDate, to: NaiveDate) -> Result<PeriodSummary, EngineError> {
+        let mut summary = PeriodSummary { from, to, steps: 0, active_minutes: 0, workouts: 0, points: 0 };
+        let mut day = from;
+        while day <= to {
+            let counted = deduplicate(&self.records_of(user, day).await?, None);
+            let totals = day_totals(&counted, day);
+            summary.steps += u64::from(totals.steps);
+            summary.active_minutes += u64::from(totals.light_minutes)
+                + u64::from(totals.moderate_minutes)
+                + u64::from(totals.vigorous_minutes);
+            summary.workouts += u64::from(totals.workouts);
+            let booked = self.store.get(Table::Points, &super::day_key(user, day)).await?;
+            summary.points += booked.and_then(|d| d.get("total").and_then(|t| t.as_i64())).unwrap_or(0);
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        Ok(summary)
     }
 }

@@ -12,7 +12,7 @@
 mod engine;
 pub mod ingest;
 
-pub use engine::{EngineError, PointsEngine};
+pub use engine::{EngineError, ListedActivity, PeriodSummary, PointsEngine};
 pub use ingest::{IngestBatch, IngestError, IngestReceipt};
 
 use std::sync::Arc;

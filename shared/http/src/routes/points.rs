@@ -4,6 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{Datelike, Days, NaiveDate};
+use fittrack_domain::activity::ActivityKind;
+use fittrack_domain::{FieldError, ValidationErrors};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/ingest/batches", post(ingest))
         .route("/api/v1/points/balance", get(balance))
         .route("/api/v1/points/transactions", get(transactions))
+        .route("/api/v1/activities", get(activities))
+        .route("/api/v1/activities/summary", get(summary))
 }
 
 fn ingest_problem(error: IngestError) -> ApiError {
@@ -79,4 +84,73 @@ async fn transactions(
         "items": items,
         "pagination": {"limit": limit, "next_cursor": next_cursor, "has_more": next_cursor.is_some()},
     })))
+}
+
+/// At most this many days per activities request.
+const MAX_SPAN_DAYS: i64 = 31;
+
+#[derive(Deserialize)]
+struct ActivityParams {
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    #[serde(default)]
+    kind: Option<ActivityKind>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+fn engine_problem(error: fittrack_core::points::EngineError) -> ApiError {
+    ingest_problem(IngestError::Engine(error))
+}
+
+fn invalid(field: &str, code: &'static str, message: &str) -> ApiError {
+    AccountError::Validation(ValidationErrors::single(FieldError::new(field, code, message))).into()
+}
+
+/// Activities of a date range (default: the last 7 competition days), newest first, optionally
+/// of one kind; each says whether it counted or lost to an overlapping record.
+async fn activities(
+    State(state): State<AppState>,
+    CompleteProfile(user): CompleteProfile,
+    ApiQuery(params): ApiQuery<ActivityParams>,
+) -> ApiResult<Json<Value>> {
+    let to = params.to.unwrap_or_else(|| state.points.today());
+    let from = params.from.unwrap_or(to - Days::new(6));
+    if from > to || (to - from).num_days() >= MAX_SPAN_DAYS {
+        return Err(invalid("from", "invalid_range", "must not be after `to`, and at most 31 days before it"));
+    }
+    let limit = params.limit.unwrap_or(50).clamp(1, 200) as usize;
+    // The cursor is the position in this range's list; opaque to clients.
+    let offset = match params.cursor.as_deref() {
+        Some(c) => c
+            .strip_prefix("o")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| invalid("cursor", "invalid_cursor", "is not a cursor from this API"))?,
+        None => 0,
+    };
+    let listed = state.points.activities(user.user_id, from, to).await.map_err(engine_problem)?;
+    let matching: Vec<_> = listed.into_iter().filter(|a| params.kind.is_none_or(|k| a.activity.kind == k)).collect();
+    let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
+    let next_cursor = (offset + page.len() < matching.len()).then(|| format!("o{}", offset + page.len()));
+    Ok(Json(json!({
+        "items": page,
+        "pagination": {"limit": limit, "next_cursor": next_cursor, "has_more": next_cursor.is_some()},
+    })))
+}
+
+/// Today, the last 7 days and the month so far, in competition days.
+async fn summary(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
+    let today = state.points.today();
+    let month_start = today.with_day(1).unwrap_or(today);
+    let points = &state.points;
+    let (day, week, month) = (
+        points.summary(user.user_id, today, today).await.map_err(engine_problem)?,
+        points.summary(user.user_id, today - Days::new(6), today).await.map_err(engine_problem)?,
+        points.summary(user.user_id, month_start, today).await.map_err(engine_problem)?,
+    );
+    Ok(Json(json!({"today": day, "week": week, "month": month})))
 }
