@@ -277,7 +277,7 @@ impl PointsEngine {
                 None => break,
             }
         }
-        listed.sort_by(|a, b| b.activity.start.cmp(&a.activity.start));
+        listed.sort_by_key(|a| std::cmp::Reverse(a.activity.start));
         Ok(listed)
     }
 
