@@ -2,11 +2,13 @@
 //!
 //! - [`problem`]: the one mapping from application errors to RFC 7807 responses.
 //! - [`extract`]: JSON bodies with problem rejections, the authenticated caller, the client address.
+//! - [`pagination`]: `?limit=&cursor=` in, `{items, pagination}` out, on every list.
 //! - [`middleware`]: request ids, JSON access logs, security headers, panics as 500s, body limit.
 //! - [`routes`]: one router per resource group; [`app`] merges them with the middleware.
 
 pub mod extract;
 pub mod middleware;
+pub mod pagination;
 pub mod problem;
 pub mod routes;
 

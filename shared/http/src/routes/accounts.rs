@@ -15,6 +15,7 @@ use fittrack_domain::{FieldError, Role, UserId, ValidationErrors};
 
 use crate::AppState;
 use crate::extract::{Admin, ApiJson, ApiQuery, Client, CurrentUser, RequireRole};
+use crate::pagination::PageParams;
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub fn router() -> Router<AppState> {
@@ -173,14 +174,6 @@ async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Ap
     Ok(Json(state.accounts.account(user.user_id).await?))
 }
 
-#[derive(Deserialize)]
-struct PageParams {
-    #[serde(default)]
-    limit: Option<u32>,
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
 async fn list_users(
     State(state): State<AppState>,
     RequireRole(admin, _): RequireRole<Admin>,
@@ -191,10 +184,7 @@ async fn list_users(
         return Err(validation("limit", "out_of_range", "must be between 1 and 100"));
     }
     let page = state.accounts.list_accounts(&admin, limit, params.cursor).await?;
-    Ok(Json(json!({
-        "items": page.items,
-        "pagination": {"limit": limit, "next_cursor": page.next_cursor, "has_more": page.next_cursor.is_some()},
-    })))
+    Ok(Json(crate::pagination::page(&page.items, limit, page.next_cursor)))
 }
 
 #[derive(Deserialize)]

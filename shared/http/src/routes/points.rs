@@ -16,6 +16,7 @@ use fittrack_core::ports::Cursor;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CompleteProfile};
+use crate::pagination::{PageParams, page};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub fn router() -> Router<AppState> {
@@ -60,14 +61,6 @@ async fn balance(State(state): State<AppState>, CompleteProfile(user): CompleteP
     Ok(Json(json!({"balance": balance.balance, "lifetime_earned": balance.lifetime_earned})))
 }
 
-#[derive(Deserialize)]
-struct PageParams {
-    #[serde(default)]
-    limit: Option<u32>,
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
 async fn transactions(
     State(state): State<AppState>,
     CompleteProfile(user): CompleteProfile,
@@ -79,11 +72,7 @@ async fn transactions(
             fittrack_core::points::LedgerError::Store(s) => ApiError::from(AccountError::Store(s)),
             other => ingest_problem(IngestError::Engine(other.into())),
         })?;
-    let next_cursor = next.map(|c| c.0);
-    Ok(Json(json!({
-        "items": items,
-        "pagination": {"limit": limit, "next_cursor": next_cursor, "has_more": next_cursor.is_some()},
-    })))
+    Ok(Json(page(&items, limit, next.map(|c| c.0))))
 }
 
 /// At most this many days per activities request.
@@ -134,12 +123,9 @@ async fn activities(
     };
     let listed = state.points.activities(user.user_id, from, to).await.map_err(engine_problem)?;
     let matching: Vec<_> = listed.into_iter().filter(|a| params.kind.is_none_or(|k| a.activity.kind == k)).collect();
-    let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
-    let next_cursor = (offset + page.len() < matching.len()).then(|| format!("o{}", offset + page.len()));
-    Ok(Json(json!({
-        "items": page,
-        "pagination": {"limit": limit, "next_cursor": next_cursor, "has_more": next_cursor.is_some()},
-    })))
+    let items: Vec<_> = matching.iter().skip(offset).take(limit).collect();
+    let next_cursor = (offset + items.len() < matching.len()).then(|| format!("o{}", offset + items.len()));
+    Ok(Json(page(&items, limit as u32, next_cursor)))
 }
 
 /// Today, the last 7 days and the month so far, in competition days.
