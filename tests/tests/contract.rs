@@ -50,6 +50,10 @@ macro_rules! store_contract {
                 store::index_queries_are_ordered_and_paginated(make().await.as_ref()).await;
             }
             #[tokio::test]
+            async fn queries_bounded_above() {
+                store::queries_bounded_above(make().await.as_ref()).await;
+            }
+            #[tokio::test]
             async fn rejects_forged_cursors() {
                 store::rejects_forged_cursors(make().await.as_ref()).await;
             }

@@ -202,6 +202,7 @@ impl ItemStore for DynamoStore {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        query.validate()?;
         let mut expr = Expression::default();
         let (partition_attr, sort_attr) = match query.index {
             None => ("pk", "sk"),
@@ -209,6 +210,9 @@ impl ItemStore for DynamoStore {
         };
         let mut key_condition =
             format!("{} = {}", expr.name(partition_attr), expr.value(&query.partition.clone().into())?);
+        if let Some(bound) = &query.sort_below {
+            key_condition.push_str(&format!(" AND {} < {}", expr.name(sort_attr), expr.value(&bound.clone().into())?));
+        }
         if let Some(prefix) = &query.sort_prefix {
             key_condition.push_str(&format!(
                 " AND begins_with({}, {})",

@@ -185,6 +185,7 @@ fn decode_cursor(cursor: &Cursor, parts: usize) -> Result<Vec<String>, StoreErro
 }
 
 fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
+    query.validate()?;
     let (order, cmp) = if query.ascending { ("ASC", ">") } else { ("DESC", "<") };
     let prefix = query.sort_prefix.clone().unwrap_or_default();
     let limit = i64::from(query.limit.max(1));
@@ -199,15 +200,28 @@ fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
     let placeholders =
         format!("({})", (0..sort_cols.len()).map(|i| format!("?{}", i + 5)).collect::<Vec<_>>().join(", "));
     let after_clause = if after.is_some() { format!("AND {tuple} {cmp} {placeholders}") } else { String::new() };
+    // ?5.. hold the cursor; the upper bound goes last.
+    let bound_index = 5 + sort_cols.len();
+    let below_clause =
+        if query.sort_below.is_some() { format!("AND {} < ?{bound_index}", sort_cols[0]) } else { String::new() };
     let sql = format!(
-        "SELECT body FROM items WHERE tbl = ?1 AND {partition_col} = ?2 AND substr({sort}, 1, length(?3)) = ?3 {after_clause} \
+        "SELECT body FROM items WHERE tbl = ?1 AND {partition_col} = ?2 AND substr({sort}, 1, length(?3)) = ?3 {after_clause} {below_clause} \
          ORDER BY {order_by} LIMIT ?4",
         sort = sort_cols[0],
     );
     let mut stmt = conn.prepare(&sql).map_err(unavailable)?;
     let mut values: Vec<rusqlite::types::Value> =
         vec![query.table.name().to_owned().into(), query.partition.clone().into(), prefix.into(), (limit + 1).into()];
-    values.extend(after.unwrap_or_default().into_iter().map(rusqlite::types::Value::from));
+    // Placeholders ?5.. are the cursor values; without a cursor they are only filled (and never
+    // read) when the bound after them is used.
+    match after {
+        Some(after) => values.extend(after.into_iter().map(rusqlite::types::Value::from)),
+        None if query.sort_below.is_some() => values.extend(vec![rusqlite::types::Value::Null; sort_cols.len()]),
+        None => {}
+    }
+    if let Some(bound) = &query.sort_below {
+        values.push(bound.clone().into());
+    }
     let bodies: Vec<String> = stmt
         .query_map(rusqlite::params_from_iter(values), |r| r.get(0))
         .map_err(unavailable)?

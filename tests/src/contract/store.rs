@@ -231,3 +231,25 @@ pub async fn rejects_forged_cursors(store: &dyn ItemStore) {
     let query = Query::partition(Table::Users, unique_pk("C")).after(Some(Cursor("not-a-cursor!".into())));
     assert_eq!(store.query(query).await, Err(StoreError::InvalidCursor));
 }
+
+/// An upper bound on the sort key selects what sorts before it (the "due before now" pattern),
+/// on the base table and on the index, and pages like any query.
+pub async fn queries_bounded_above(store: &dyn ItemStore) {
+    let pk = unique_pk("DUE");
+    for due in [5, 1, 9, 3, 7] {
+        store
+            .put(
+                Table::Users,
+                item(json!({"pk": pk, "sk": format!("{due:04}"), "gsi1pk": pk, "gsi1sk": format!("{due:04}")})),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let base = Query::partition(Table::Users, &pk).sort_below("0006").limit(2);
+    assert_eq!(collect_pages(store, base).await, ["0001", "0003", "0005"]);
+    let index = Query::partition(Table::Users, &pk).on_index(Index::Gsi1).sort_below("0004").limit(1);
+    assert_eq!(collect_pages(store, index).await, ["0001", "0003"]);
+    let both = Query::partition(Table::Users, &pk).sort_prefix("0").sort_below("0004");
+    assert!(matches!(store.query(both).await, Err(StoreError::Invalid(_))));
+}

@@ -182,6 +182,9 @@ pub struct Query {
     pub partition: String,
     /// Only items whose sort key starts with this.
     pub sort_prefix: Option<String>,
+    /// Only items whose sort key sorts strictly before this (not together with `sort_prefix`:
+    /// DynamoDB takes one sort-key condition).
+    pub sort_below: Option<String>,
     pub ascending: bool,
     pub limit: u32,
     pub cursor: Option<Cursor>,
@@ -194,6 +197,7 @@ impl Query {
             index: None,
             partition: partition.into(),
             sort_prefix: None,
+            sort_below: None,
             ascending: true,
             limit: 100,
             cursor: None,
@@ -207,6 +211,19 @@ impl Query {
         self.sort_prefix = Some(prefix.into());
         self
     }
+    pub fn sort_below(mut self, bound: impl Into<String>) -> Self {
+        self.sort_below = Some(bound.into());
+        self
+    }
+
+    /// Rejects what DynamoDB cannot express.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.sort_prefix.is_some() && self.sort_below.is_some() {
+            return Err(StoreError::Invalid("a query takes a sort prefix or an upper bound, not both".into()));
+        }
+        Ok(())
+    }
+
     pub fn descending(mut self) -> Self {
         self.ascending = false;
         self
