@@ -78,10 +78,9 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let passwords = if settings.owasp_hashing { PasswordHasher::owasp() } else { PasswordHasher::with_cost(256, 1) };
     let options = ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.path().to_path_buf(),
-        store,
         visibility_timeout: Duration::from_millis(500),
+        sync_tick: Duration::from_millis(200),
+        ..ServeOptions::new("127.0.0.1:0".parse().unwrap(), data_dir.path().to_path_buf(), store)
     };
     let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords })
         .await

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -98,12 +97,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { addr } => {
             let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
-            let options = ServeOptions {
-                addr,
-                data_dir: cli.data_dir.clone(),
-                store,
-                visibility_timeout: Duration::from_secs(30),
-            };
+            let options = ServeOptions::new(addr, cli.data_dir.clone(), store);
             let server =
                 fittrack_cli::start(options, config, BuildOptions::default()).await.map_err(|e| e.to_string())?;
             eprintln!("FitTrack is listening on http://{}", server.addr);
@@ -125,12 +119,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 fittrack_core::crypto::OpaqueToken::generate().secret
             };
             let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
-            let options = ServeOptions {
-                addr: "127.0.0.1:0".parse().map_err(|_| "address")?,
-                data_dir: cli.data_dir,
-                store,
-                visibility_timeout: Duration::from_secs(30),
-            };
+            let options = ServeOptions::new(([127, 0, 0, 1], 0).into(), cli.data_dir, store);
             let store = open_store(&options, &config).await.map_err(|e| e.to_string())?;
             let accounts =
                 account_service(&config, store, Arc::new(InProcessQueue::default()), BuildOptions::default())

@@ -11,10 +11,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use fittrack_core::app::{BuildOptions, account_service, points_engine};
-use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
+use fittrack_core::config::RateLimitedAction;
+use fittrack_core::ports::{ItemStore, Mailer, Queue, Table, TrackerProvider};
+use fittrack_core::sync::{SyncSchedule, SyncService};
 use fittrack_core::{AccountService, Config};
 use fittrack_http::{AppState, app};
-use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
+use fittrack_local::{InProcessQueue, OutboxMailer, SimulatedTracker, SqliteStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -31,6 +33,25 @@ pub struct ServeOptions {
     pub store: StoreChoice,
     /// How long a failed queue message stays invisible before it is retried.
     pub visibility_timeout: Duration,
+    /// How often each tracker connection is synced.
+    pub sync_interval: Duration,
+    /// How often the scheduler looks for connections due (the EventBridge rate on AWS).
+    pub sync_tick: Duration,
+}
+
+impl ServeOptions {
+    /// Production-like timings: retries after 30 s, each tracker synced every 15 minutes, the
+    /// scheduler looking every minute.
+    pub fn new(addr: SocketAddr, data_dir: PathBuf, store: StoreChoice) -> Self {
+        Self {
+            addr,
+            data_dir,
+            store,
+            visibility_timeout: Duration::from_secs(30),
+            sync_interval: Duration::from_secs(15 * 60),
+            sync_tick: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +68,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub outbox: PathBuf,
     pub accounts: AccountService,
+    pub sync: SyncService,
     pub queue: Arc<InProcessQueue>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -112,19 +134,38 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let mailer: Arc<dyn Mailer> =
         Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
     let points = points_engine(Arc::clone(&store), &build);
+    let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(SimulatedTracker)];
+    let sync = SyncService::new(
+        Arc::clone(&store),
+        Arc::clone(&queue) as Arc<dyn Queue>,
+        points.clone(),
+        trackers,
+        Arc::clone(&build.clock),
+        SyncSchedule {
+            interval: options.sync_interval,
+            manual_limit: config.rate_limits.get(RateLimitedAction::ManualSync),
+        },
+    );
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(crate::workers::run_email_worker(
-        Arc::clone(&queue) as Arc<dyn Queue>,
-        mailer,
-        shutdown_rx.clone(),
-    ))];
+    let shared_queue = Arc::clone(&queue) as Arc<dyn Queue>;
+    let mut tasks = vec![
+        tokio::spawn(crate::workers::run_email_worker(Arc::clone(&shared_queue), mailer, shutdown_rx.clone())),
+        tokio::spawn(crate::workers::run_sync_worker(shared_queue, sync.clone(), shutdown_rx.clone())),
+        tokio::spawn(crate::workers::run_sync_schedule(sync.clone(), options.sync_tick, shutdown_rx.clone())),
+    ];
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let router = app(AppState { accounts: accounts.clone(), points, trust_forwarded_for: config.trust_forwarded_for });
+    let state = AppState {
+        accounts: accounts.clone(),
+        points,
+        sync: Some(sync.clone()),
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
+    let router = app(state);
     let mut server_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {
         let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -135,5 +176,5 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             tracing::error!(%error, "server failed");
         }
     }));
-    Ok(RunningServer { addr, outbox, accounts, queue, shutdown, tasks })
+    Ok(RunningServer { addr, outbox, accounts, sync, queue, shutdown, tasks })
 }

@@ -39,11 +39,19 @@ pub enum RateLimitedAction {
     ForgotPassword,
     ResetPassword,
     ResendVerification,
+    /// A user asking for a tracker sync now (keyed by user, not address).
+    ManualSync,
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 5] =
-        [Self::Register, Self::Login, Self::ForgotPassword, Self::ResetPassword, Self::ResendVerification];
+    pub const ALL: [Self; 6] = [
+        Self::Register,
+        Self::Login,
+        Self::ForgotPassword,
+        Self::ResetPassword,
+        Self::ResendVerification,
+        Self::ManualSync,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +60,7 @@ impl RateLimitedAction {
             Self::ForgotPassword => "forgot_password",
             Self::ResetPassword => "reset_password",
             Self::ResendVerification => "resend_verification",
+            Self::ManualSync => "manual_sync",
         }
     }
 }
@@ -68,6 +77,7 @@ impl Default for RateLimits {
             (ForgotPassword, RateLimit::per(3, 3600)),
             (ResetPassword, RateLimit::per(5, 3600)),
             (ResendVerification, RateLimit::per(3, 3600)),
+            (ManualSync, RateLimit::per(6, 3600)),
         ]))
     }
 }

@@ -5,6 +5,7 @@
 //!   with a documented contract that `tests/contract` checks against every adapter.
 //! - [`accounts`]: the accounts use cases (registration, sessions, recovery, social sign-in).
 //! - [`points`]: the points ledger (balances, entries, day bookings, outbox events).
+//! - [`sync`]: tracker connections, the scheduled fan-out and the sync worker's job.
 //! - [`email`]: email jobs, their templates, and the worker logic that delivers them.
 //! - [`crypto`], [`social`], [`ratelimit`]: the security building blocks.
 //! - [`config`]: the one typed configuration, read once; [`clock`]: time as a dependency.
@@ -20,6 +21,7 @@ pub mod points;
 pub mod ports;
 pub mod ratelimit;
 pub mod social;
+pub mod sync;
 pub mod telemetry;
 
 pub use accounts::{AccountError, AccountService};

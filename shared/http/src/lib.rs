@@ -15,12 +15,15 @@ pub mod routes;
 use axum::Router;
 use fittrack_core::AccountService;
 use fittrack_core::points::PointsEngine;
+use fittrack_core::sync::SyncService;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: AccountService,
     pub points: PointsEngine,
+    /// Tracker connections; `fittrack serve` has them, the Lambda functions of this release not yet.
+    pub sync: Option<SyncService>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
 }
@@ -41,6 +44,7 @@ pub fn app(state: AppState) -> Router {
     let routes = routes::accounts::router()
         .merge(routes::profiles::router())
         .merge(routes::points::router())
+        .merge(routes::connections::router())
         .merge(routes::health::router());
     middleware::wrap(routes.with_state(state))
 }

@@ -94,19 +94,19 @@ impl IntoResponse for Problem {
     }
 }
 
-/// The error type of every handler.
+/// The error type of every handler (boxed: handlers' `Result`s stay small).
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.0.into_response()
+        (*self.0).into_response()
     }
 }
 
 impl From<Problem> for ApiError {
     fn from(p: Problem) -> Self {
-        Self(p)
+        Self(Box::new(p))
     }
 }
 
@@ -209,7 +209,7 @@ impl From<AccountError> for ApiError {
                     .retry_after(Duration::from_secs(1))
             }
         };
-        Self(p)
+        Self(Box::new(p))
     }
 }
 

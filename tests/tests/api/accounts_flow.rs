@@ -159,12 +159,8 @@ async fn the_embedded_store_and_development_keys_survive_a_restart() {
     let data_dir = tempfile::tempdir().unwrap();
     let start = || async {
         let config = fittrack_cli::serve::local_config(data_dir.path()).unwrap();
-        let options = ServeOptions {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.path().to_path_buf(),
-            store: StoreChoice::Embedded,
-            visibility_timeout: std::time::Duration::from_millis(500),
-        };
+        let options =
+            ServeOptions::new("127.0.0.1:0".parse().unwrap(), data_dir.path().to_path_buf(), StoreChoice::Embedded);
         let build = BuildOptions { passwords: PasswordHasher::with_cost(256, 1), ..BuildOptions::default() };
         fittrack_cli::start(options, config, build).await.unwrap()
     };

@@ -5,9 +5,11 @@
 pub mod mailer;
 pub mod queue;
 pub mod store;
+pub mod tracker;
 
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use queue::{Queue, QueueError, QueueId, ReceivedMessage};
 pub use store::{
     Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
 };
+pub use tracker::{TrackerError, TrackerProvider};

@@ -8,12 +8,15 @@ use async_trait::async_trait;
 pub enum QueueId {
     /// Email jobs for the email worker.
     Email,
+    /// One job per user and tracker for the sync worker.
+    Sync,
 }
 
 impl QueueId {
     pub fn name(self) -> &'static str {
         match self {
             QueueId::Email => "email",
+            QueueId::Sync => "sync",
         }
     }
 }

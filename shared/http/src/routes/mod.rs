@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod connections;
 pub mod health;
 pub mod points;
 pub mod profiles;
