@@ -36,6 +36,8 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// Use the production argon2 cost (slow); otherwise a cheap one.
     pub owasp_hashing: bool,
+    /// How often the local scheduler runs the sync fan-out.
+    pub sync_tick: Duration,
 }
 
 impl Settings {
@@ -43,7 +45,7 @@ impl Settings {
         // Generous limits, so only the tests about limits meet them.
         let relaxed =
             RateLimits(RateLimitedAction::ALL.into_iter().map(|action| (action, RateLimit::per(1000, 60))).collect());
-        Self { backend, rate_limits: relaxed, owasp_hashing: false }
+        Self { backend, rate_limits: relaxed, owasp_hashing: false, sync_tick: Duration::from_secs(2) }
     }
 }
 
@@ -79,7 +81,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     let passwords = if settings.owasp_hashing { PasswordHasher::owasp() } else { PasswordHasher::with_cost(256, 1) };
     let options = ServeOptions {
         visibility_timeout: Duration::from_millis(500),
-        sync_tick: Duration::from_millis(200),
+        sync_tick: settings.sync_tick,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap(), data_dir.path().to_path_buf(), store)
     };
     let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords })

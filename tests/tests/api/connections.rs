@@ -30,12 +30,12 @@ async fn balance(app: &TestApp, token: &str) -> i64 {
 }
 
 async fn the_simulated_tracker_earns_points_within_one_sync_tick(backend: Backend) {
-    let app = spawn_app(Settings::new(backend)).await;
+    let app = spawn_app(Settings { sync_tick: Duration::from_millis(200), ..Settings::new(backend) }).await;
     let token = complete_user(&app).await;
     let connected = post(&app, "/api/v1/connections/simulated/initiate", &token).await;
     assert_eq!(connected.status(), 201);
 
-    // The local scheduler ticks every 200 ms in tests; a new connection is due at once.
+    // The local scheduler ticks every 200 ms here; a new connection is due at once.
     let mut synced = false;
     for _ in 0..100 {
         let connections: Value = app.get_auth("/api/v1/connections", &token).await.json().await.unwrap();
