@@ -3,7 +3,7 @@
 
 # Every API and worker in one process, on the embedded store; emails land in .fittrack/outbox.
 run:
-	cargo run --release -p fittrack-cli --bin fittrack -- serve
+	cargo run -p fittrack-cli --bin fittrack -- serve
 
 # Everything CI checks: fmt, clippy, cfn-lint, and all tests (starts the AWS emulator itself).
 test:
