@@ -166,6 +166,24 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// A signed-up user whose profile is complete (past the profile gate); returns the access token.
+    pub async fn user_with_profile(&self) -> String {
+        let tokens = self.signed_up_user(&unique_email()).await;
+        let token = tokens["access_token"].as_str().unwrap().to_owned();
+        let profile = json!({"display_name": "Test User", "sex": "female", "fitness_level": "intermediate",
+            "time_zone": "America/Denver", "units": "metric", "public_profile": false});
+        let response = self
+            .http
+            .put(format!("{}/api/v1/users/me/profile", self.base))
+            .bearer_auth(&token)
+            .json(&profile)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        token
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;

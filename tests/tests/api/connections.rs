@@ -1,24 +1,9 @@
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use fittrack_tests::both_backends;
-use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app, unique_email};
-
-async fn complete_user(app: &TestApp) -> String {
-    let tokens = app.signed_up_user(&unique_email()).await;
-    let token = tokens["access_token"].as_str().unwrap().to_owned();
-    let profile = json!({"display_name": "Sim User", "sex": "female", "fitness_level": "beginner",
-        "time_zone": "America/Denver", "units": "metric", "public_profile": false});
-    app.http
-        .put(format!("{}/api/v1/users/me/profile", app.base))
-        .bearer_auth(&token)
-        .json(&profile)
-        .send()
-        .await
-        .unwrap();
-    token
-}
+use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app};
 
 async fn post(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
     app.http.post(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap()
@@ -31,7 +16,7 @@ async fn balance(app: &TestApp, token: &str) -> i64 {
 
 async fn the_simulated_tracker_earns_points_within_one_sync_tick(backend: Backend) {
     let app = spawn_app(Settings { sync_tick: Duration::from_millis(200), ..Settings::new(backend) }).await;
-    let token = complete_user(&app).await;
+    let token = app.user_with_profile().await;
     let connected = post(&app, "/api/v1/connections/simulated/initiate", &token).await;
     assert_eq!(connected.status(), 201);
 

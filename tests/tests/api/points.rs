@@ -4,23 +4,6 @@ use serde_json::{Value, json};
 use fittrack_tests::both_backends;
 use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app, unique_email};
 
-async fn complete_user(app: &TestApp) -> String {
-    let tokens = app.signed_up_user(&unique_email()).await;
-    let token = tokens["access_token"].as_str().unwrap().to_owned();
-    let profile = json!({"display_name": "Walker", "sex": "male", "fitness_level": "intermediate",
-        "time_zone": "America/New_York", "units": "imperial", "public_profile": false});
-    let response = app
-        .http
-        .put(format!("{}/api/v1/users/me/profile", app.base))
-        .bearer_auth(&token)
-        .json(&profile)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    token
-}
-
 fn walk(id: &str, hours_ago: i64, steps: u32) -> Value {
     let start = Utc::now() - Duration::hours(hours_ago);
     json!({"id": id, "kind": "walk", "start": start, "end": start + Duration::minutes(30), "steps": steps,
@@ -33,7 +16,7 @@ async fn upload(app: &TestApp, token: &str, batch: &Value) -> reqwest::Response 
 
 async fn device_batches_earn_points_once(backend: Backend) {
     let app = spawn_app(Settings::new(backend)).await;
-    let token = complete_user(&app).await;
+    let token = app.user_with_profile().await;
     let batch = json!({"batch_id": "b-1", "source": "health_connect", "device_id": "pixel-9",
         "records": [walk("r1", 3, 3_000), walk("r2", 2, 2_000)]});
 
@@ -109,7 +92,7 @@ async fn invalid_batches_change_nothing_and_incomplete_profiles_are_gated() {
     assert_eq!(gated.status(), 403);
     assert_eq!(gated.json::<Value>().await.unwrap()["code"], "profile_incomplete");
 
-    let token = complete_user(&app).await;
+    let token = app.user_with_profile().await;
     let mut future = walk("r2", -2, 100);
     future["kind"] = json!("teleport");
     let bad = json!({"batch_id": "b-2", "source": "health_connect", "device_id": "pixel-9", "records": [walk("r1", 3, 3_000), future]});
