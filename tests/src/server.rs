@@ -74,6 +74,12 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
             config.points_table = names[&fittrack_core::ports::Table::Points].clone();
             config.tickets_table = names[&fittrack_core::ports::Table::Tickets].clone();
             crate::emulator::sdk_config().await;
+            // The server loads its AWS settings from the environment, as it does in production.
+            assert!(
+                std::env::var_os("AWS_ENDPOINT_URL").is_some() && std::env::var_os("AWS_ACCESS_KEY_ID").is_some(),
+                "DynamoDB tests need the emulator settings in the environment: run `make test`, or \
+                 eval \"$(infra/scripts/emulator.sh start)\" first"
+            );
             StoreChoice::DynamoDb { create_tables: true }
         }
     };
