@@ -128,6 +128,7 @@ pub struct Config {
     pub points_table: String,
     pub tickets_table: String,
     pub email_queue_url: Option<String>,
+    pub sync_queue_url: Option<String>,
     pub email_from: String,
 }
 
@@ -183,6 +184,7 @@ impl Config {
             points_table: or("FITTRACK_POINTS_TABLE", "fittrack-points"),
             tickets_table: or("FITTRACK_TICKETS_TABLE", "fittrack-tickets"),
             email_queue_url: get("FITTRACK_EMAIL_QUEUE_URL"),
+            sync_queue_url: get("FITTRACK_SYNC_QUEUE_URL"),
             email_from: or("FITTRACK_EMAIL_FROM", "FitTrack <no-reply@fittrack.example>"),
         })
     }

@@ -1,0 +1,39 @@
+//! The sync worker invoked with an SQS event.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::json;
+
+use fittrack_core::Config;
+use fittrack_core::ports::{ItemStore, Queue, TrackerProvider};
+use fittrack_domain::UserId;
+use fittrack_local::{InProcessQueue, SimulatedTracker, SqliteStore};
+
+fn record(id: &str, body: &str) -> serde_json::Value {
+    json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body, "attributes": {}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fittrack-sync", "awsRegion": "us-east-1"})
+}
+
+#[tokio::test]
+async fn syncs_good_jobs_and_reports_malformed_ones() {
+    let config = Config::from_lookup(|_| None).unwrap();
+    let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
+    let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(SimulatedTracker)];
+    let sync = sync_worker::sync_service(&config, store, queue, trackers);
+    let user = UserId::generate();
+    sync.connect(user, "simulated").await.unwrap();
+    let good = json!({"user_id": user, "provider": "simulated"}).to_string();
+    let gone = json!({"user_id": UserId::generate(), "provider": "simulated"}).to_string();
+    let event: SqsEvent = serde_json::from_value(json!({"Records": [
+        record("m-good", &good), record("m-bad", "{not json"), record("m-gone", &gone),
+    ]}))
+    .unwrap();
+
+    let response = sync_worker::handle(event, &sync).await;
+
+    assert_eq!(serde_json::to_value(&response).unwrap(), json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]}));
+    let connection = sync.connection(user, "simulated").await.unwrap();
+    assert!(connection.last_synced_to.is_some(), "the good job synced");
+}
