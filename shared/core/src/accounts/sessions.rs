@@ -10,8 +10,7 @@ use super::records::{
 };
 use super::{AccountError, AccountService, ClientInfo, epoch, secs};
 use crate::config::RateLimitedAction;
-use crate::crypto::{AccessClaims, OpaqueToken, hash_token};
-use crate::crypto::{JwtError, jwt_constants};
+use crate::crypto::{AccessClaims, JwtError, OpaqueToken, hash_token, jwt_constants};
 use crate::ports::{Condition, Query, StoreError, Table, Update, WriteOp, to_item};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,9 +79,9 @@ impl AccountService {
         let counted = async {
             let fresh_window = Update::new().set("failures", 1).set("expires_at", now + window).remove("locked_until");
             let expired = Condition::Or(vec![Condition::NotExists, Condition::less_than("expires_at", now + 1)]);
-            let item = match self.store.update(crate::ports::Table::Users, &key, fresh_window, Some(expired)).await {
+            let item = match self.store.update(Table::Users, &key, fresh_window, Some(expired)).await {
                 Err(StoreError::ConditionFailed) => {
-                    self.store.update(crate::ports::Table::Users, &key, Update::new().add("failures", 1), None).await?
+                    self.store.update(Table::Users, &key, Update::new().add("failures", 1), None).await?
                 }
                 other => other?,
             };
@@ -90,7 +89,7 @@ impl AccountService {
             if failures >= self.policy.max_failed_logins {
                 let until = now + secs(self.policy.lockout);
                 let lock = Update::new().set("locked_until", until).set("expires_at", until).set("failures", 0);
-                self.store.update(crate::ports::Table::Users, &key, lock, None).await?;
+                self.store.update(Table::Users, &key, lock, None).await?;
                 tracing::warn!("login locked after repeated failed passwords");
                 return Ok::<_, StoreError>(AccountError::AccountLocked { retry_after: self.policy.lockout });
             }
