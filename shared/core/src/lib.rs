@@ -5,6 +5,7 @@
 //!   with a documented contract that `tests/contract` checks against every adapter.
 //! - [`accounts`]: the accounts use cases (registration, sessions, recovery, social sign-in).
 //! - [`points`]: the points ledger (balances, entries, day bookings, outbox events).
+//! - [`antigaming`]: shared-device flags and the admins' review queue.
 //! - [`sync`]: tracker connections, the scheduled fan-out and the sync worker's job.
 //! - [`email`]: email jobs, their templates, and the worker logic that delivers them.
 //! - [`crypto`], [`social`], [`ratelimit`]: the security building blocks.
@@ -12,6 +13,7 @@
 //! - [`app`]: wiring a ready-to-use [`AccountService`] from a config and adapters.
 
 pub mod accounts;
+pub mod antigaming;
 pub mod app;
 pub mod clock;
 pub mod config;

@@ -109,3 +109,64 @@ async fn invalid_batches_change_nothing_and_incomplete_profiles_are_gated() {
     assert_eq!(balance["balance"], 0, "nothing of an invalid batch is stored");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_device_feeding_two_accounts_lands_in_the_review_queue() {
+    use fittrack_core::accounts::NewUser;
+    use fittrack_domain::Role;
+    use fittrack_tests::server::{PASSWORD, unique_ip};
+
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let (first, second) = (app.user_with_profile().await, app.user_with_profile().await);
+    for (token, batch_id) in [(&first, "b-a"), (&first, "b-b"), (&second, "b-c")] {
+        let batch = json!({"batch_id": batch_id, "source": "healthkit", "device_id": "shared-iphone",
+            "records": [walk(&format!("r-{batch_id}"), 2, 1_000)]});
+        assert_eq!(upload(&app, token, &batch).await.status(), 201, "flagged accounts keep uploading");
+    }
+    assert_eq!(app.get_auth("/api/v1/admin/reviews", &first).await.status(), 403);
+
+    let admin_email = unique_email();
+    let accounts = &app.server.as_ref().unwrap().accounts;
+    let admin = NewUser {
+        email: admin_email.clone(),
+        password: PASSWORD.into(),
+        display_name: "Admin".into(),
+        role: Role::Admin,
+    };
+    accounts.create_user(admin).await.unwrap();
+    let login: Value = app
+        .post("/api/v1/auth/login", json!({"email": admin_email, "password": PASSWORD}), &unique_ip())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin = login["access_token"].as_str().unwrap();
+
+    let open: Value = app.get_auth("/api/v1/admin/reviews", admin).await.json().await.unwrap();
+    let items = open["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "one review per account sharing the device, opened once: {open}");
+    assert!(items.iter().all(|r| r["reason"] == "shared_device" && r["related_users"].as_array().unwrap().len() == 1));
+
+    let id = items[0]["id"].as_str().unwrap();
+    let resolve = |id: String| {
+        let (http, url, token) =
+            (app.http.clone(), format!("{}/api/v1/admin/reviews/{id}/resolve", app.base), admin.to_owned());
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({"resolution": "cleared", "note": "family tablet"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let resolved = resolve(id.to_owned()).await;
+    assert_eq!(resolved.status(), 200);
+    assert_eq!(resolved.json::<Value>().await.unwrap()["status"], "resolved");
+    assert_eq!(resolve(id.to_owned()).await.status(), 404, "a review is resolved once");
+    let open: Value = app.get_auth("/api/v1/admin/reviews", admin).await.json().await.unwrap();
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+    let done: Value = app.get_auth("/api/v1/admin/reviews?status=resolved", admin).await.json().await.unwrap();
+    assert_eq!(done["items"][0]["resolution"], "cleared");
+    app.stop().await;
+}

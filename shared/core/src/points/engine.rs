@@ -57,6 +57,7 @@ fn booked_day_was_active(item: &crate::ports::Item) -> bool {
 #[derive(Clone)]
 pub struct PointsEngine {
     ledger: PointsLedger,
+    antigaming: crate::antigaming::AntiGaming,
     pub(super) store: Arc<dyn crate::ports::ItemStore>,
     clock: Arc<dyn Clock>,
     rates: RateTable,
@@ -64,7 +65,13 @@ pub struct PointsEngine {
 
 impl PointsEngine {
     pub fn new(store: Arc<dyn crate::ports::ItemStore>, clock: Arc<dyn Clock>, rates: RateTable) -> Self {
-        Self { ledger: PointsLedger::new(Arc::clone(&store), Arc::clone(&clock)), store, clock, rates }
+        Self {
+            ledger: PointsLedger::new(Arc::clone(&store), Arc::clone(&clock)),
+            antigaming: crate::antigaming::AntiGaming::new(Arc::clone(&store), Arc::clone(&clock)),
+            store,
+            clock,
+            rates,
+        }
     }
 
     pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -78,6 +85,10 @@ impl PointsEngine {
 
     pub fn ledger(&self) -> &PointsLedger {
         &self.ledger
+    }
+
+    pub fn antigaming(&self) -> &crate::antigaming::AntiGaming {
+        &self.antigaming
     }
 
     /// Stores `records` and books every day they change. Returns the bookings made, by day.

@@ -193,6 +193,8 @@ impl PointsEngine {
             receipt.duplicate = true;
             return Ok(receipt);
         }
+        // Flags (never blocks) a device that feeds several accounts.
+        self.antigaming().record_device(user, &batch.device_id).await?;
         let bookings = self.ingest(user, primary_source, &activities).await?;
         let points_booked = bookings
             .iter()

@@ -1,6 +1,6 @@
 //! `/api/v1/ingest/batches` (device push) and `/api/v1/points/*`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,11 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use fittrack_core::AccountError;
+use fittrack_core::antigaming::{Resolution, Review, ReviewError, ReviewStatus};
 use fittrack_core::points::{IngestBatch, IngestError, IngestReceipt};
 use fittrack_core::ports::Cursor;
 
 use crate::AppState;
-use crate::extract::{ApiJson, ApiQuery, CompleteProfile};
+use crate::extract::{Admin, ApiJson, ApiQuery, CompleteProfile, RequireRole};
 use crate::pagination::{PageParams, page};
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -26,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/points/transactions", get(transactions))
         .route("/api/v1/activities", get(activities))
         .route("/api/v1/activities/summary", get(summary))
+        .route("/api/v1/admin/reviews", get(reviews))
+        .route("/api/v1/admin/reviews/{id}/resolve", post(resolve_review))
 }
 
 fn ingest_problem(error: IngestError) -> ApiError {
@@ -139,4 +142,56 @@ async fn summary(State(state): State<AppState>, CompleteProfile(user): CompleteP
         points.summary(user.user_id, month_start, today).await.map_err(engine_problem)?,
     );
     Ok(Json(json!({"today": day, "week": week, "month": month})))
+}
+
+#[derive(Deserialize)]
+struct ReviewParams {
+    #[serde(default)]
+    status: Option<ReviewStatus>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// The review queue (admins): open reviews oldest first, or resolved ones newest first.
+async fn reviews(
+    State(state): State<AppState>,
+    RequireRole(_, _): RequireRole<Admin>,
+    ApiQuery(params): ApiQuery<ReviewParams>,
+) -> ApiResult<Json<Value>> {
+    let limit = params.limit.unwrap_or(25).clamp(1, 100);
+    let status = params.status.unwrap_or(ReviewStatus::Open);
+    let (items, next) = state
+        .points
+        .antigaming()
+        .reviews(status, limit, params.cursor.map(Cursor))
+        .await
+        .map_err(|e| ApiError::from(AccountError::Store(e)))?;
+    Ok(Json(page(&items, limit, next.map(|c| c.0))))
+}
+
+#[derive(Deserialize)]
+struct ResolveBody {
+    resolution: Resolution,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn resolve_review(
+    State(state): State<AppState>,
+    RequireRole(admin, _): RequireRole<Admin>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ResolveBody>,
+) -> ApiResult<Json<Review>> {
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(invalid("note", "too_long", "must be at most 1,000 characters"));
+    }
+    let review = state.points.antigaming().resolve(&id, body.resolution, admin.user_id, body.note).await.map_err(
+        |e| match e {
+            ReviewError::NotFound => ApiError::from(Problem::not_found().detail("No open review has this id.")),
+            ReviewError::Store(s) => AccountError::Store(s).into(),
+        },
+    )?;
+    Ok(Json(review))
 }
