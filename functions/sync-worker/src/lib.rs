@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue};
+use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue, sqs_events};
 use fittrack_core::Config;
 use fittrack_core::app::{BuildOptions, points_engine};
 use fittrack_core::config::RateLimitedAction;
@@ -40,14 +40,5 @@ pub fn sync_service(
 }
 
 pub async fn handle(event: SqsEvent, sync: &SyncService) -> SqsBatchResponse {
-    let batch: Vec<(&str, &str)> = event
-        .records
-        .iter()
-        .filter_map(|r| Some((r.message_id.as_deref()?, r.body.as_deref().unwrap_or_default())))
-        .collect();
-    let mut response = SqsBatchResponse::default();
-    for id in sync.run_batch(&batch).await {
-        response.add_failure(id);
-    }
-    response
+    sqs_events::failures(sync.run_batch(&sqs_events::records(&event)).await)
 }

@@ -9,6 +9,8 @@ mod expression;
 pub mod provisioning;
 mod ses;
 mod sqs;
+#[cfg(feature = "sqs-events")]
+pub mod sqs_events;
 
 pub use dynamodb::DynamoStore;
 pub use ses::SesMailer;
