@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use fittrack_domain::profile::{parse_fitness_level, parse_sex, parse_time_zone, parse_units};
+use fittrack_domain::profile::{ProfileSettings, parse_fitness_level, parse_sex, parse_time_zone, parse_units};
 use fittrack_domain::{DateOfBirth, DisplayName, FieldError, Tier, UserId, ValidationErrors};
 
 use super::records::{AccountRecord, TIER_COUNTS_PARTITION, TierView, account_key, dob_context, load, tier_count_key};
@@ -180,11 +180,12 @@ impl AccountService {
         if account.profile.complete {
             return Ok(account);
         }
-        let record: AccountRecord =
-            load(self.store.as_ref(), &account_key(user)).await?.ok_or(AccountError::NotFound)?;
-        Err(AccountError::ProfileIncomplete {
-            missing: record.profile.missing_for_tier(account.date_of_birth.is_some()),
-        })
+        let settings = ProfileSettings {
+            sex: account.profile.sex,
+            fitness_level: account.profile.fitness_level,
+            ..ProfileSettings::default()
+        };
+        Err(AccountError::ProfileIncomplete { missing: settings.missing_for_tier(account.date_of_birth.is_some()) })
     }
 
     /// Display name and tier of a user who made their profile public; others are not found.
