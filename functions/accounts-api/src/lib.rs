@@ -22,5 +22,5 @@ pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildEr
     // (and has no permission on the points table).
     let points = points_engine(store.clone(), &options);
     let accounts = account_service(config, store, queue, options)?;
-    Ok(accounts_app(AppState { accounts, points, sync: None, trust_forwarded_for: config.trust_forwarded_for }))
+    Ok(accounts_app(AppState::new(config, accounts, points)))
 }

@@ -28,7 +28,7 @@ fn router() -> Router {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let points = points_engine(store.clone(), &options);
     let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), options).unwrap();
-    accounts_app(AppState { accounts, points, sync: None, trust_forwarded_for: config.trust_forwarded_for })
+    accounts_app(AppState::new(&config, accounts, points))
 }
 
 fn register_event(source_ip: &str, body: &Value) -> lambda_http::Request {

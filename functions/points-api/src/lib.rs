@@ -18,5 +18,5 @@ pub fn aws_app(config: &Config, sdk: &SdkConfig, queue: Arc<dyn Queue>) -> Resul
     let options = BuildOptions::default();
     let points = points_engine(store.clone(), &options);
     let accounts = account_service(config, store, queue, options)?;
-    Ok(points_app(AppState { accounts, points, sync: None, trust_forwarded_for: config.trust_forwarded_for }))
+    Ok(points_app(AppState::new(config, accounts, points)))
 }

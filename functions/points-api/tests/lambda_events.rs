@@ -36,7 +36,7 @@ async fn points_routes_answer_through_lambda_and_require_a_session() {
     let options = BuildOptions::default();
     let points = points_engine(store.clone(), &options);
     let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), options).unwrap();
-    let app = points_app(AppState { accounts, points, sync: None, trust_forwarded_for: false });
+    let app = points_app(AppState::new(&config, accounts, points));
 
     let response = app.clone().oneshot(event("GET", "/api/v1/points/balance", None)).await.unwrap();
     assert_eq!(response.status(), 401);

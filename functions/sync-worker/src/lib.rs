@@ -4,24 +4,35 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue, sqs_events};
 use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, points_engine};
-use fittrack_core::config::RateLimitedAction;
+use fittrack_core::app::BuildOptions;
 use fittrack_core::ports::{ItemStore, Queue, QueueId, Table, TrackerProvider};
-use fittrack_core::sync::{SyncSchedule, SyncService};
+use fittrack_core::sync::{FanOut, SyncService};
 
-/// The sync service on AWS adapters, with the trackers this deployment offers.
-pub fn aws_sync(config: &Config, sdk: &SdkConfig, trackers: Vec<Arc<dyn TrackerProvider>>) -> SyncService {
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn aws_adapters(config: &Config, sdk: &SdkConfig) -> (Arc<dyn ItemStore>, Arc<dyn Queue>) {
     let tables =
         HashMap::from([(Table::Users, config.users_table.clone()), (Table::Points, config.points_table.clone())]);
     let store: Arc<dyn ItemStore> = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));
     let urls = config.sync_queue_url.iter().map(|url| (QueueId::Sync, url.clone())).collect();
     let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(SqsClient::new(sdk), urls));
-    sync_service(config, store, queue, trackers)
+    (store, queue)
+}
+
+/// The sync service on AWS adapters, with the trackers this deployment offers.
+pub fn aws_sync(config: &Config, sdk: &SdkConfig) -> Result<SyncService, Error> {
+    let (store, queue) = aws_adapters(config, sdk);
+    sync_service(config, store, queue, fittrack_trackers::configured(&config.trackers)?)
+}
+
+/// The fan-out on AWS adapters: no keys, no trackers.
+pub fn aws_fan_out(config: &Config, sdk: &SdkConfig) -> FanOut {
+    let (store, queue) = aws_adapters(config, sdk);
+    FanOut { store, queue, clock: BuildOptions::default().clock }
 }
 
 pub fn sync_service(
@@ -29,14 +40,8 @@ pub fn sync_service(
     store: Arc<dyn ItemStore>,
     queue: Arc<dyn Queue>,
     trackers: Vec<Arc<dyn TrackerProvider>>,
-) -> SyncService {
-    let options = BuildOptions::default();
-    let engine = points_engine(Arc::clone(&store), &options);
-    let schedule = SyncSchedule {
-        interval: Duration::from_secs(15 * 60),
-        manual_limit: config.rate_limits.get(RateLimitedAction::ManualSync),
-    };
-    SyncService::new(store, queue, engine, trackers, options.clock, schedule)
+) -> Result<SyncService, Error> {
+    Ok(fittrack_core::app::sync_service(config, store, queue, trackers, &BuildOptions::default())?)
 }
 
 pub async fn handle(event: SqsEvent, sync: &SyncService) -> SqsBatchResponse {

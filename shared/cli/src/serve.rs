@@ -10,13 +10,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use fittrack_core::app::{BuildOptions, account_service, points_engine};
-use fittrack_core::config::RateLimitedAction;
-use fittrack_core::ports::{ItemStore, Mailer, Queue, Table, TrackerProvider};
-use fittrack_core::sync::{SyncSchedule, SyncService};
+use fittrack_core::app::{BuildOptions, account_service, points_engine, sync_service};
+use fittrack_core::config::TrackerConfig;
+use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
+use fittrack_core::sync::SyncService;
 use fittrack_core::{AccountService, Config};
 use fittrack_http::{AppState, app};
-use fittrack_local::{InProcessQueue, OutboxMailer, SimulatedTracker, SqliteStore};
+use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -33,24 +33,15 @@ pub struct ServeOptions {
     pub store: StoreChoice,
     /// How long a failed queue message stays invisible before it is retried.
     pub visibility_timeout: Duration,
-    /// How often each tracker connection is synced.
-    pub sync_interval: Duration,
     /// How often the scheduler looks for connections due (the EventBridge rate on AWS).
     pub sync_tick: Duration,
 }
 
 impl ServeOptions {
-    /// Production-like timings: retries after 30 s, each tracker synced every 15 minutes, the
-    /// scheduler looking every minute.
+    /// Production-like timings: retries after 30 s, the scheduler looking every minute (how often
+    /// each connection syncs is configuration: `FITTRACK_SYNC_INTERVAL_SECS`).
     pub fn new(addr: SocketAddr, data_dir: PathBuf, store: StoreChoice) -> Self {
-        Self {
-            addr,
-            data_dir,
-            store,
-            visibility_timeout: Duration::from_secs(30),
-            sync_interval: Duration::from_secs(15 * 60),
-            sync_tick: Duration::from_secs(60),
-        }
+        Self { addr, data_dir, store, visibility_timeout: Duration::from_secs(30), sync_tick: Duration::from_secs(60) }
     }
 }
 
@@ -134,18 +125,11 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let mailer: Arc<dyn Mailer> =
         Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
     let points = points_engine(Arc::clone(&store), &build);
-    let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(SimulatedTracker)];
-    let sync = SyncService::new(
-        Arc::clone(&store),
-        Arc::clone(&queue) as Arc<dyn Queue>,
-        points.clone(),
-        trackers,
-        Arc::clone(&build.clock),
-        SyncSchedule {
-            interval: options.sync_interval,
-            manual_limit: config.rate_limits.get(RateLimitedAction::ManualSync),
-        },
-    );
+    // The simulated tracker is always on locally; Google Health and Strava join when configured.
+    let tracker_config = TrackerConfig { simulated: true, ..config.trackers.clone() };
+    let trackers = fittrack_trackers::configured(&tracker_config).map_err(|e| ServeError::Config(e.to_string()))?;
+    let sync = sync_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, trackers, &build)
+        .map_err(|e| ServeError::Config(e.to_string()))?;
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -159,12 +143,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let state = AppState {
-        accounts: accounts.clone(),
-        points,
-        sync: Some(sync.clone()),
-        trust_forwarded_for: config.trust_forwarded_for,
-    };
+    let state = AppState::new(&config, accounts.clone(), points).with_sync(sync.clone());
     let router = app(state);
     let mut server_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {

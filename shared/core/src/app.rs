@@ -66,3 +66,27 @@ pub fn account_service(
 pub fn points_engine(store: Arc<dyn ItemStore>, options: &BuildOptions) -> crate::points::PointsEngine {
     crate::points::PointsEngine::new(store, Arc::clone(&options.clock), fittrack_domain::RateTable::default())
 }
+
+/// Tracker connections and sync on `store`, offering `trackers`.
+pub fn sync_service(
+    config: &Config,
+    store: Arc<dyn ItemStore>,
+    queue: Arc<dyn Queue>,
+    trackers: Vec<Arc<dyn crate::ports::TrackerProvider>>,
+    options: &BuildOptions,
+) -> Result<crate::sync::SyncService, BuildError> {
+    let pii_key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
+    Ok(crate::sync::SyncService::new(crate::sync::SyncDeps {
+        engine: points_engine(Arc::clone(&store), options),
+        store,
+        queue,
+        providers: trackers,
+        clock: Arc::clone(&options.clock),
+        schedule: crate::sync::SyncSchedule {
+            interval: config.sync_interval,
+            manual_limit: config.rate_limits.get(crate::config::RateLimitedAction::ManualSync),
+        },
+        cipher: Arc::new(PiiCipher::from_master_key(pii_key.expose_secret())?),
+        api_url: config.api_url.clone(),
+    }))
+}

@@ -111,6 +111,33 @@ pub struct OidcProviderConfig {
     pub jwks_url: String,
 }
 
+/// A tracker provider's OAuth client and endpoints. Base URLs are configurable so tests (and
+/// staging) can point the adapters at fakes.
+#[derive(Debug, Clone)]
+pub struct OAuthClientConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub auth_url: String,
+    pub token_url: String,
+    pub revoke_url: String,
+    /// The data API's base, e.g. `https://health.googleapis.com/v4beta`.
+    pub api_url: String,
+}
+
+/// The trackers this deployment offers beyond the device ingest; a provider without a client id
+/// is off.
+#[derive(Debug, Clone, Default)]
+pub struct TrackerConfig {
+    pub google_health: Option<OAuthClientConfig>,
+    pub strava: Option<OAuthClientConfig>,
+    /// The secret Google Health sends in `Authorization` on every webhook (set on the subscriber).
+    pub google_health_webhook_secret: Option<SecretString>,
+    /// The `hub.verify_token` we gave Strava when creating the push subscription.
+    pub strava_webhook_verify_token: Option<SecretString>,
+    /// Offer the simulated tracker (local runs and demos; never in production).
+    pub simulated: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Base of the links in emails, e.g. `https://app.fittrack.example`.
@@ -130,6 +157,11 @@ pub struct Config {
     pub email_queue_url: Option<String>,
     pub sync_queue_url: Option<String>,
     pub email_from: String,
+    /// Where browsers reach the API (OAuth redirects come back here); defaults to `app_url`.
+    pub api_url: String,
+    pub trackers: TrackerConfig,
+    /// How often each tracker connection is synced.
+    pub sync_interval: std::time::Duration,
 }
 
 impl Config {
@@ -163,8 +195,55 @@ impl Config {
                 });
             }
         };
+        let oauth_client = |prefix: &str, defaults: [&str; 4]| -> Option<OAuthClientConfig> {
+            let var = |suffix: &str| format!("FITTRACK_{prefix}_{suffix}");
+            Some(OAuthClientConfig {
+                client_id: get(&var("CLIENT_ID"))?,
+                client_secret: secret(&var("CLIENT_SECRET")).unwrap_or_else(|| SecretString::from(String::new())),
+                auth_url: or(&var("AUTH_URL"), defaults[0]),
+                token_url: or(&var("TOKEN_URL"), defaults[1]),
+                revoke_url: or(&var("REVOKE_URL"), defaults[2]),
+                api_url: or(&var("API_URL"), defaults[3]).trim_end_matches('/').to_owned(),
+            })
+        };
+        let trackers = TrackerConfig {
+            google_health: oauth_client(
+                "GOOGLE_HEALTH",
+                [
+                    "https://accounts.google.com/o/oauth2/v2/auth",
+                    "https://oauth2.googleapis.com/token",
+                    "https://oauth2.googleapis.com/revoke",
+                    "https://health.googleapis.com/v4beta",
+                ],
+            ),
+            strava: oauth_client(
+                "STRAVA",
+                [
+                    "https://www.strava.com/oauth/authorize",
+                    "https://www.strava.com/oauth/token",
+                    "https://www.strava.com/oauth/deauthorize",
+                    "https://www.strava.com/api/v3",
+                ],
+            ),
+            google_health_webhook_secret: secret("FITTRACK_GOOGLE_HEALTH_WEBHOOK_SECRET"),
+            strava_webhook_verify_token: secret("FITTRACK_STRAVA_WEBHOOK_VERIFY_TOKEN"),
+            simulated: matches!(or("FITTRACK_SIMULATED_TRACKER", "false").as_str(), "true" | "1"),
+        };
+        let sync_interval = match get("FITTRACK_SYNC_INTERVAL_SECS") {
+            None => std::time::Duration::from_secs(15 * 60),
+            Some(raw) => raw.parse::<u64>().ok().filter(|s| *s >= 60).map(std::time::Duration::from_secs).ok_or(
+                ConfigError::Invalid {
+                    name: "FITTRACK_SYNC_INTERVAL_SECS",
+                    reason: format!("`{raw}` is not a number of seconds of at least 60"),
+                },
+            )?,
+        };
+        let app_url = or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned();
         Ok(Self {
-            app_url: or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned(),
+            api_url: get("FITTRACK_API_URL").map_or_else(|| app_url.clone(), |u| u.trim_end_matches('/').to_owned()),
+            trackers,
+            sync_interval,
+            app_url,
             jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY"),
             pii_key: secret("FITTRACK_PII_KEY"),
             eligibility,

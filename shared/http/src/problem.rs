@@ -104,6 +104,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The stable problem code, e.g. for a redirect that carries the outcome.
+    pub fn code(&self) -> &'static str {
+        self.0.code
+    }
+}
+
 impl From<Problem> for ApiError {
     fn from(p: Problem) -> Self {
         Self(Box::new(p))

@@ -2,15 +2,12 @@
 //!
 //! - [`SqliteStore`]: the item store on an embedded SQLite database (bundled, no system library).
 //! - [`InProcessQueue`]: at-least-once queues with visibility timeouts, in memory.
-//! - [`SimulatedTracker`]: a tracker that makes up realistic, repeatable days.
 //! - [`OutboxMailer`]: writes each email as an RFC 5322 `.eml` file.
 
 mod outbox;
 mod queue;
-mod simulated;
 mod sqlite;
 
 pub use outbox::OutboxMailer;
 pub use queue::InProcessQueue;
-pub use simulated::{SimulatedTracker, simulated_day};
 pub use sqlite::SqliteStore;

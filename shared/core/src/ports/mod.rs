@@ -12,4 +12,4 @@ pub use queue::{Queue, QueueError, QueueId, ReceivedMessage};
 pub use store::{
     Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
 };
-pub use tracker::{TrackerError, TrackerProvider};
+pub use tracker::{AuthorizationRequest, OAuthFlow, ProviderTokens, TrackerError, TrackerProvider};

@@ -1,43 +1,79 @@
-//! `/api/v1/connections*`: tracker connections and manual sync.
+//! `/api/v1/connections*`: tracker connections, the OAuth callback and manual sync.
+//!
+//! The callback is reached two ways with the same meaning: the browser's redirect from the
+//! provider (`GET`, answered with a redirect back into the web app) and the mobile app posting
+//! the code it caught (`POST`, answered with JSON). Neither carries our bearer token: the
+//! single-use `state` identifies the pending authorization and its user.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use fittrack_core::AccountError;
-use fittrack_core::sync::{SyncError, SyncService};
+use fittrack_core::ports::TrackerError;
+use fittrack_core::sync::{ConnectStart, SyncError, SyncService};
 
 use crate::AppState;
-use crate::extract::CompleteProfile;
+use crate::extract::{ApiJson, ApiQuery, CompleteProfile};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/connections", get(list))
         .route("/api/v1/connections/{provider}/initiate", post(initiate))
+        .route("/api/v1/connections/{provider}/callback", get(callback_redirect).post(callback_json))
         .route("/api/v1/connections/{provider}/sync", post(sync_now))
         .route("/api/v1/connections/{provider}", delete(disconnect))
 }
 
-fn service(state: &AppState) -> Result<&SyncService, ApiError> {
+pub(crate) fn service(state: &AppState) -> Result<&SyncService, ApiError> {
     state.sync.as_ref().ok_or_else(|| Problem::not_found().into())
 }
 
-fn sync_problem(error: SyncError) -> ApiError {
+pub(crate) fn sync_problem(error: SyncError, offered: &[&str]) -> ApiError {
     match error {
         SyncError::UnknownProvider => {
             Problem::new(StatusCode::NOT_FOUND, "provider_not_available", "Tracker not available")
-                .detail("This deployment offers: simulated.")
+                .detail(format!("This deployment offers: {}.", offered.join(", ")))
                 .into()
         }
         SyncError::NotConnected => Problem::new(StatusCode::NOT_FOUND, "not_connected", "Tracker not connected").into(),
+        SyncError::WrongFlow => {
+            Problem::new(StatusCode::CONFLICT, "no_authorization_flow", "This tracker connects without authorization")
+                .into()
+        }
+        SyncError::InvalidState => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_authorization_state",
+            "Authorization request unknown or expired",
+        )
+        .detail("Start connecting the tracker again.")
+        .into(),
+        SyncError::Tracker(TrackerError::Unauthorized) => {
+            Problem::new(StatusCode::BAD_REQUEST, "authorization_refused", "The tracker refused the authorization")
+                .detail("The code was invalid, expired or already used. Start connecting the tracker again.")
+                .into()
+        }
+        SyncError::Tracker(TrackerError::RateLimited(after)) => {
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "tracker_unavailable", "The tracker is busy")
+                .retry_after(after)
+                .into()
+        }
+        SyncError::Tracker(error) => {
+            tracing::warn!(%error, "tracker call failed");
+            Problem::new(StatusCode::BAD_GATEWAY, "tracker_unavailable", "The tracker could not be reached")
+                .detail("Nothing was changed; try again shortly.")
+                .into()
+        }
         SyncError::RateLimited(decision) => AccountError::RateLimited(decision).into(),
         SyncError::Store(e) => AccountError::Store(e).into(),
         SyncError::Queue(e) => AccountError::Queue(e).into(),
-        other => {
-            tracing::error!(error = %other, "sync request failed");
+        SyncError::Engine(error) => {
+            tracing::error!(%error, "sync request failed");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
                 .into()
         }
@@ -45,19 +81,74 @@ fn sync_problem(error: SyncError) -> ApiError {
 }
 
 async fn list(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
-    let connections = service(&state)?.connections(user.user_id).await.map_err(sync_problem)?;
-    Ok(Json(json!({"items": connections})))
+    let sync = service(&state)?;
+    let connections = sync.connections(user.user_id).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    Ok(Json(json!({"items": connections, "available": sync.provider_names()})))
 }
 
-/// Trackers with an OAuth flow answer with the provider's authorization URL (coming with those
-/// adapters); the simulated tracker connects at once.
+/// The simulated tracker connects at once (201); OAuth trackers answer with the provider's
+/// authorization URL to send the user to (200).
 async fn initiate(
     State(state): State<AppState>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
+) -> ApiResult<(StatusCode, Json<ConnectStart>)> {
+    let sync = service(&state)?;
+    let start = sync.start(user.user_id, &provider).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    let status = match start {
+        ConnectStart::Connected { .. } => StatusCode::CREATED,
+        ConnectStart::AuthorizationRequired { .. } => StatusCode::OK,
+    };
+    Ok((status, Json(start)))
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    /// Set by the provider when the user declined (`access_denied`).
+    error: Option<String>,
+}
+
+async fn complete(state: &AppState, provider: &str, params: CallbackParams) -> Result<Value, ApiError> {
+    let sync = service(state)?;
+    if params.error.is_some() {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "authorization_declined", "Access was not granted").into());
+    }
+    let (Some(oauth_state), Some(code)) = (params.state.filter(|s| !s.is_empty()), params.code) else {
+        return Err(
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_callback", "The callback needs `state` and `code`").into()
+        );
+    };
+    let (_, connection) = sync
+        .complete_authorization(provider, &oauth_state, &code)
+        .await
+        .map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    Ok(json!({"status": "connected", "connection": connection}))
+}
+
+/// The browser comes back here from the provider; it goes on to the web app with the outcome.
+async fn callback_redirect(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> Response {
+    let outcome = match complete(&state, &provider, params).await {
+        Ok(_) => "result=connected".to_owned(),
+        Err(error) => format!("result=failed&code={}", error.code()),
+    };
+    let provider: String = provider.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let location = format!("{}/connections?provider={provider}&{outcome}", state.app_url);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_owned())])
+        .into_response()
+}
+
+async fn callback_json(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    ApiJson(params): ApiJson<CallbackParams>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let connection = service(&state)?.connect(user.user_id, &provider).await.map_err(sync_problem)?;
-    Ok((StatusCode::CREATED, Json(json!({"status": "connected", "connection": connection}))))
+    Ok((StatusCode::CREATED, Json(complete(&state, &provider, params).await?)))
 }
 
 async fn sync_now(
@@ -65,15 +156,18 @@ async fn sync_now(
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    service(&state)?.request_sync(user.user_id, &provider).await.map_err(sync_problem)?;
+    let sync = service(&state)?;
+    sync.request_sync(user.user_id, &provider).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "queued"}))))
 }
 
+/// Revokes the grant at the provider, then forgets the connection (activities and points stay).
 async fn disconnect(
     State(state): State<AppState>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
 ) -> ApiResult<StatusCode> {
-    service(&state)?.disconnect(user.user_id, &provider).await.map_err(sync_problem)?;
+    let sync = service(&state)?;
+    sync.disconnect(user.user_id, &provider).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
     Ok(StatusCode::NO_CONTENT)
 }

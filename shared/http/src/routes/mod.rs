@@ -3,3 +3,4 @@ pub mod connections;
 pub mod health;
 pub mod points;
 pub mod profiles;
+pub mod webhooks;

@@ -100,7 +100,13 @@ impl TrackerProvider for SimulatedTracker {
         "simulated"
     }
 
-    async fn fetch(&self, user: UserId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Activity>, TrackerError> {
+    async fn fetch(
+        &self,
+        _access_token: Option<&str>,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Activity>, TrackerError> {
         let first = from.with_timezone(&COMPETITION_TIME_ZONE).date_naive();
         let last = to.with_timezone(&COMPETITION_TIME_ZONE).date_naive();
         let mut records = Vec::new();
@@ -127,8 +133,8 @@ mod tests {
         assert_eq!(records, simulated_day(user, day));
         let from: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
         let to = from + Duration::days(2);
-        let a = SimulatedTracker.fetch(user, from, to).await.unwrap();
-        assert_eq!(a, SimulatedTracker.fetch(user, from, to).await.unwrap());
+        let a = SimulatedTracker.fetch(None, user, from, to).await.unwrap();
+        assert_eq!(a, SimulatedTracker.fetch(None, user, from, to).await.unwrap());
         assert!(a.iter().all(|r| r.end >= from && r.end < to));
     }
 }
