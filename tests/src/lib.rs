@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod emulator;
+pub mod fake_trackers;
 pub mod oidc;
 pub mod server;
 

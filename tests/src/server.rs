@@ -11,7 +11,7 @@ use fittrack_cli::{RunningServer, ServeOptions, StoreChoice};
 use fittrack_core::Config;
 use fittrack_core::app::BuildOptions;
 use fittrack_core::clock::ManualClock;
-use fittrack_core::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits};
+use fittrack_core::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits, TrackerConfig};
 use fittrack_core::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
 
 use crate::oidc::FakeProvider;
@@ -38,6 +38,8 @@ pub struct Settings {
     pub owasp_hashing: bool,
     /// How often the local scheduler runs the sync fan-out.
     pub sync_tick: Duration,
+    /// OAuth trackers (pointed at the fakes); the simulated tracker is always there.
+    pub trackers: TrackerConfig,
 }
 
 impl Settings {
@@ -45,7 +47,13 @@ impl Settings {
         // Generous limits, so only the tests about limits meet them.
         let relaxed =
             RateLimits(RateLimitedAction::ALL.into_iter().map(|action| (action, RateLimit::per(1000, 60))).collect());
-        Self { backend, rate_limits: relaxed, owasp_hashing: false, sync_tick: Duration::from_secs(2) }
+        Self {
+            backend,
+            rate_limits: relaxed,
+            owasp_hashing: false,
+            sync_tick: Duration::from_secs(2),
+            trackers: TrackerConfig::default(),
+        }
     }
 }
 
@@ -61,6 +69,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     })
     .unwrap();
     config.rate_limits = settings.rate_limits;
+    config.trackers = settings.trackers;
     config.google = OidcProviderConfig {
         client_ids: vec![google.client_id.clone()],
         issuers: vec![google.issuer.clone()],
@@ -122,6 +131,11 @@ impl TestApp {
 
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Where the server keeps its files (the SQLite database among them).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
     }
 
     pub fn outbox(&self) -> std::path::PathBuf {

@@ -11,3 +11,4 @@ mod recovery;
 mod roles;
 mod sessions;
 mod social;
+mod trackers;

@@ -1,0 +1,247 @@
+//! Google Health and Strava end to end, against the local fakes: the OAuth flow (initiate →
+//! provider → callback → tokens sealed → refresh), syncing with paging, 401/refresh, 429 and a
+//! revoked grant, webhooks, and disconnecting with revocation at the provider.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use fittrack_core::clock::Clock;
+use fittrack_tests::both_backends;
+use fittrack_tests::fake_trackers::{self, FakeTrackers};
+use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app};
+
+async fn spawn(backend: Backend) -> (TestApp, FakeTrackers) {
+    let fake = FakeTrackers::start().await;
+    let settings =
+        Settings { sync_tick: Duration::from_millis(100), trackers: fake.config(), ..Settings::new(backend) };
+    (spawn_app(settings).await, fake)
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned()
+}
+
+/// Plays the browser: initiate, consent at the provider, land on our callback. Returns where the
+/// callback sent the browser, and the callback URL (to replay it).
+async fn authorize(app: &TestApp, token: &str, provider: &str) -> (String, String) {
+    let started = app.post_auth(&format!("/api/v1/connections/{provider}/initiate"), token, json!({})).await;
+    assert_eq!(started.status(), 200);
+    let started: Value = started.json().await.unwrap();
+    assert_eq!(started["status"], "authorization_required");
+    let url = reqwest::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert!(query["state"].len() >= 16 && query["code_challenge"].len() >= 43);
+    assert!(query["redirect_uri"].ends_with(&format!("/api/v1/connections/{provider}/callback")));
+
+    let consent = no_redirects().get(url).send().await.unwrap();
+    assert_eq!(consent.status(), 303, "{}", consent.text().await.unwrap());
+    let back = reqwest::Url::parse(&location(&consent)).unwrap();
+    let callback = format!("{}{}?{}", app.base, back.path(), back.query().unwrap());
+    let landed = no_redirects().get(&callback).send().await.unwrap();
+    assert_eq!(landed.status(), 303);
+    (location(&landed), callback)
+}
+
+async fn connection(app: &TestApp, token: &str, provider: &str) -> Value {
+    let list: Value = app.get_auth("/api/v1/connections", token).await.json().await.unwrap();
+    list["items"].as_array().unwrap().iter().find(|c| c["provider"] == provider).cloned().unwrap_or(Value::Null)
+}
+
+/// Polls until `done` holds for the connection (the worker and scheduler run in the background).
+async fn until(app: &TestApp, token: &str, provider: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let current = connection(app, token, provider).await;
+        if done(&current) {
+            return current;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{provider}: never {what}: {}", connection(app, token, provider).await);
+}
+
+async fn sync_now(app: &TestApp, token: &str, provider: &str) {
+    let response = app.post_auth(&format!("/api/v1/connections/{provider}/sync"), token, json!({})).await;
+    assert_eq!(response.status(), 202);
+}
+
+async fn activities(app: &TestApp, token: &str) -> Vec<Value> {
+    let body: Value = app.get_auth("/api/v1/activities?limit=100", token).await.json().await.unwrap();
+    body["items"].as_array().unwrap().clone()
+}
+
+async fn google_health_connects_syncs_refreshes_and_revokes(backend: Backend) {
+    let (app, fake) = spawn(backend).await;
+    let now = app.clock.now();
+    fake.with(|s| {
+        s.steps = (0..6).map(|i| (now - chrono::Duration::hours(3) + chrono::Duration::minutes(i), 1_500)).collect();
+        s.exercises = vec![(now - chrono::Duration::hours(2), 30, "RUNNING")];
+    });
+    let token = app.user_with_profile().await;
+
+    let (landed, callback) = authorize(&app, &token, "google_health").await;
+    assert!(landed.ends_with("/connections?provider=google_health&result=connected"), "{landed}");
+    let replay = no_redirects().get(&callback).send().await.unwrap();
+    assert!(location(&replay).ends_with("result=failed&code=invalid_authorization_state"), "state is single use");
+
+    if backend == Backend::Embedded {
+        // The grant is stored sealed: no token appears anywhere in the database files.
+        let tokens = fake.access_tokens();
+        for entry in std::fs::read_dir(app.data_dir()).unwrap().flatten().filter(|e| e.path().is_file()) {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!tokens.iter().any(|t| text.contains(t.as_str())), "plaintext token in {:?}", entry.path());
+        }
+    }
+
+    // Due at once: the scheduler syncs it; six step points come over three pages plus the run.
+    let synced = until(&app, &token, "google_health", "synced", |c| c["last_synced_to"].is_string()).await;
+    assert_eq!(synced["status"], "active");
+    let records = activities(&app, &token).await;
+    let steps: u64 =
+        records.iter().filter(|a| a["source"] == "google_health").map(|a| a["steps"].as_u64().unwrap()).sum();
+    assert_eq!(steps, 9_000);
+    assert!(records.iter().any(|a| a["kind"] == "run" && a["workout"] == true));
+    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert!(balance["balance"].as_i64().unwrap() > 0);
+
+    // The access token stops working: the next sync refreshes once and carries on.
+    fake.expire_access_tokens();
+    sync_now(&app, &token, "google_health").await;
+    for _ in 0..100 {
+        if fake.with(|s| s.refreshes) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fake.with(|s| s.refreshes), 1);
+    until(&app, &token, "google_health", "recovered", |c| c["last_error"].is_null() && c["status"] == "active").await;
+
+    // A rate limit is recorded and waited out, not retried in a loop.
+    fake.with(|s| s.rate_limit_next = Some(120));
+    sync_now(&app, &token, "google_health").await;
+    let limited = until(&app, &token, "google_health", "rate limited", |c| c["last_error"].is_string()).await;
+    assert!(limited["last_error"].as_str().unwrap().contains("rate limit"), "{limited}");
+
+    // The user revoked us at Google: refreshing fails, the connection waits for the user.
+    fake.revoke_all_grants();
+    sync_now(&app, &token, "google_health").await;
+    until(&app, &token, "google_health", "parked", |c| c["status"] == "reauthorization_required").await;
+    // Connecting again restores it.
+    let (landed, _) = authorize(&app, &token, "google_health").await;
+    assert!(landed.ends_with("result=connected"));
+    assert_eq!(connection(&app, &token, "google_health").await["status"], "active");
+
+    let revocations = fake.with(|s| s.revocations);
+    let url = format!("{}/api/v1/connections/google_health", app.base);
+    assert_eq!(app.http.delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);
+    assert_eq!(fake.with(|s| s.revocations), revocations + 1, "revoked at Google too");
+    assert!(connection(&app, &token, "google_health").await.is_null());
+    app.stop().await;
+}
+both_backends!(google_health_connects_syncs_refreshes_and_revokes);
+
+async fn strava_connects_and_webhooks_trigger_syncs(backend: Backend) {
+    let (app, fake) = spawn(backend).await;
+    let now = app.clock.now();
+    fake.with(|s| s.strava_activities = vec![(1001, now - chrono::Duration::hours(5), 1_800, "Run")]);
+    let token = app.user_with_profile().await;
+    let (landed, _) = authorize(&app, &token, "strava").await;
+    assert!(landed.ends_with("provider=strava&result=connected"), "{landed}");
+    until(&app, &token, "strava", "synced", |c| c["last_synced_to"].is_string()).await;
+    assert_eq!(activities(&app, &token).await.iter().filter(|a| a["source"] == "strava").count(), 1);
+
+    // Subscription validation echoes the challenge only for our verify token.
+    let hub = |verify: &str| {
+        format!(
+            "{}/api/v1/webhooks/strava?hub.mode=subscribe&hub.verify_token={verify}&hub.challenge=15f7d1a9",
+            app.base
+        )
+    };
+    let ok = app.http.get(hub(fake_trackers::STRAVA_VERIFY_TOKEN)).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap(), json!({"hub.challenge": "15f7d1a9"}));
+    assert_eq!(app.http.get(hub("guess")).send().await.unwrap().status(), 403);
+
+    // A new activity at Strava, announced by webhook, arrives without waiting for the schedule.
+    fake.with(|s| s.strava_activities.push((1002, now - chrono::Duration::hours(1), 2_400, "Ride")));
+    let event = json!({"object_type": "activity", "object_id": 1002, "aspect_type": "create",
+        "owner_id": fake_trackers::STRAVA_ATHLETE, "subscription_id": 120475, "event_time": now.timestamp(), "updates": {}});
+    let response = app.http.post(format!("{}/api/v1/webhooks/strava", app.base)).json(&event).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = activities(&app, &token).await.iter().filter(|a| a["source"] == "strava").count();
+        if seen == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, 2, "the webhook's activity was synced");
+    let unknown = json!({"object_type": "activity", "object_id": 1, "aspect_type": "create", "owner_id": 999});
+    let response = app.http.post(format!("{}/api/v1/webhooks/strava", app.base)).json(&unknown).send().await.unwrap();
+    assert_eq!(response.status(), 200, "unknown athletes are acknowledged and ignored");
+
+    let url = format!("{}/api/v1/connections/strava", app.base);
+    assert_eq!(app.http.delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);
+    assert_eq!(fake.with(|s| s.revocations), 1, "deauthorized at Strava");
+    app.stop().await;
+}
+both_backends!(strava_connects_and_webhooks_trigger_syncs);
+
+#[tokio::test]
+async fn google_health_webhooks_need_the_subscriber_secret() {
+    let (app, _fake) = spawn(Backend::Embedded).await;
+    let url = format!("{}/api/v1/webhooks/google-health", app.base);
+    let verification = json!({"type": "verification"});
+    let anonymous = app.http.post(&url).json(&verification).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.json::<Value>().await.unwrap()["code"], "webhook_unauthorized");
+    let wrong = app.http.post(&url).header("authorization", "nope").json(&verification).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let secret = fake_trackers::GOOGLE_WEBHOOK_SECRET;
+    let verified = app.http.post(&url).header("authorization", secret).json(&verification).send().await.unwrap();
+    assert_eq!(verified.status(), 201);
+    let garbled = app.http.post(&url).header("authorization", secret).body("{").send().await.unwrap();
+    assert_eq!(garbled.status(), 400);
+    let unknown = json!({"healthUserId": "someone-else", "dataType": "steps"});
+    let response = app.http.post(&url).header("authorization", secret).json(&unknown).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn callbacks_refuse_what_they_cannot_trust() {
+    let (app, _fake) = spawn(Backend::Embedded).await;
+    let token = app.user_with_profile().await;
+    let forged = no_redirects()
+        .get(format!("{}/api/v1/connections/strava/callback?code=c&state=forged", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&forged).ends_with("result=failed&code=invalid_authorization_state"));
+    let declined = no_redirects()
+        .get(format!("{}/api/v1/connections/strava/callback?error=access_denied&state=x", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&declined).ends_with("result=failed&code=authorization_declined"));
+    let posted =
+        app.post("/api/v1/connections/strava/callback", json!({"state": "forged", "code": "c"}), "10.0.0.1").await;
+    assert_eq!(posted.status(), 400);
+    assert_eq!(posted.json::<Value>().await.unwrap()["code"], "invalid_authorization_state");
+    // A state issued for Strava does not complete a Google connection.
+    let started: Value =
+        app.post_auth("/api/v1/connections/strava/initiate", &token, json!({})).await.json().await.unwrap();
+    let url = reqwest::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
+    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let crossed =
+        app.post("/api/v1/connections/google_health/callback", json!({"state": state, "code": "c"}), "10.0.0.1").await;
+    assert_eq!(crossed.json::<Value>().await.unwrap()["code"], "invalid_authorization_state");
+    app.stop().await;
+}
