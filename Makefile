@@ -25,7 +25,7 @@ lambda:
 	PATH="$$(infra/scripts/tools.sh):$$PATH" cargo lambda build --release --$(ARCH) --output-format zip -p accounts-api -p email-worker -p points-api -p sync-fanout -p sync-worker
 
 bench:
-	cargo bench -p fittrack-tests --bench accounts
+	cargo bench -p fittrack-tests --bench accounts --bench points
 
 keys:
 	cargo run -q -p fittrack-cli --bin fittrack -- keys
