@@ -34,11 +34,16 @@ pub(crate) fn service(state: &AppState) -> Result<&SyncService, ApiError> {
     state.sync.as_ref().ok_or_else(|| Problem::not_found().into())
 }
 
-pub(crate) fn sync_problem(error: SyncError, offered: &[&str]) -> ApiError {
+/// Maps a sync error to its problem; the service names the trackers it offers.
+pub(crate) fn problem(sync: &SyncService) -> impl Fn(SyncError) -> ApiError + '_ {
+    move |error| sync_problem(error, sync)
+}
+
+fn sync_problem(error: SyncError, sync: &SyncService) -> ApiError {
     match error {
         SyncError::UnknownProvider => {
             Problem::new(StatusCode::NOT_FOUND, "provider_not_available", "Tracker not available")
-                .detail(format!("This deployment offers: {}.", offered.join(", ")))
+                .detail(format!("This deployment offers: {}.", sync.provider_names().join(", ")))
                 .into()
         }
         SyncError::NotConnected => Problem::new(StatusCode::NOT_FOUND, "not_connected", "Tracker not connected").into(),
@@ -82,7 +87,7 @@ pub(crate) fn sync_problem(error: SyncError, offered: &[&str]) -> ApiError {
 
 async fn list(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
     let sync = service(&state)?;
-    let connections = sync.connections(user.user_id).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    let connections = sync.connections(user.user_id).await.map_err(problem(sync))?;
     Ok(Json(json!({"items": connections, "available": sync.provider_names()})))
 }
 
@@ -94,7 +99,7 @@ async fn initiate(
     Path(provider): Path<String>,
 ) -> ApiResult<(StatusCode, Json<ConnectStart>)> {
     let sync = service(&state)?;
-    let start = sync.start(user.user_id, &provider).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    let start = sync.start(user.user_id, &provider).await.map_err(problem(sync))?;
     let status = match start {
         ConnectStart::Connected { .. } => StatusCode::CREATED,
         ConnectStart::AuthorizationRequired { .. } => StatusCode::OK,
@@ -120,10 +125,7 @@ async fn complete(state: &AppState, provider: &str, params: CallbackParams) -> R
             Problem::new(StatusCode::BAD_REQUEST, "invalid_callback", "The callback needs `state` and `code`").into()
         );
     };
-    let (_, connection) = sync
-        .complete_authorization(provider, &oauth_state, &code)
-        .await
-        .map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    let (_, connection) = sync.complete_authorization(provider, &oauth_state, &code).await.map_err(problem(sync))?;
     Ok(json!({"status": "connected", "connection": connection}))
 }
 
@@ -157,7 +159,7 @@ async fn sync_now(
     Path(provider): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let sync = service(&state)?;
-    sync.request_sync(user.user_id, &provider).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    sync.request_sync(user.user_id, &provider).await.map_err(problem(sync))?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "queued"}))))
 }
 
@@ -168,6 +170,6 @@ async fn disconnect(
     Path(provider): Path<String>,
 ) -> ApiResult<StatusCode> {
     let sync = service(&state)?;
-    sync.disconnect(user.user_id, &provider).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    sync.disconnect(user.user_id, &provider).await.map_err(problem(sync))?;
     Ok(StatusCode::NO_CONTENT)
 }

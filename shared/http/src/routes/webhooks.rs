@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 use crate::AppState;
 use crate::extract::ApiQuery;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::connections::{service, sync_problem};
+use crate::routes::connections::{problem, service};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -74,7 +74,7 @@ async fn google_health(State(state): State<AppState>, headers: HeaderMap, body: 
         .filter(|id| !id.is_empty())
         .ok_or_else(bad_body)?;
     let sync = service(&state)?;
-    sync.notify("google_health", &user).await.map_err(|e| sync_problem(e, &sync.provider_names()))?;
+    sync.notify("google_health", &user).await.map_err(problem(sync))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,9 +108,7 @@ async fn strava_event(State(state): State<AppState>, body: Bytes) -> ApiResult<S
     let event: StravaEvent = serde_json::from_slice(&body).map_err(|_| bad_body())?;
     let sync = service(&state)?;
     if matches!(event.object_type.as_str(), "activity" | "athlete") {
-        sync.notify("strava", &event.owner_id.to_string())
-            .await
-            .map_err(|e| sync_problem(e, &sync.provider_names()))?;
+        sync.notify("strava", &event.owner_id.to_string()).await.map_err(problem(sync))?;
     }
     Ok(StatusCode::OK)
 }
