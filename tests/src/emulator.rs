@@ -48,14 +48,19 @@ pub async fn dynamo_store() -> (DynamoStore, HashMap<Table, String>) {
     (DynamoStore::new(client, names.clone()), names)
 }
 
-/// An SQS queue with the given visibility timeout (seconds).
+/// An SQS queue standing for the email queue, with the given visibility timeout (seconds).
 pub async fn sqs_queue(visibility_timeout_secs: u32) -> SqsQueue {
+    sqs_queue_for(QueueId::Email, visibility_timeout_secs).await
+}
+
+/// A fresh SQS queue standing for `queue`.
+pub async fn sqs_queue_for(queue: QueueId, visibility_timeout_secs: u32) -> SqsQueue {
     let sdk = sdk_config().await;
     let client = SqsClient::new(&sdk);
-    let url = provisioning::create_queue(&client, &unique("ft-email"), 5, visibility_timeout_secs)
+    let url = provisioning::create_queue(&client, &unique(&format!("ft-{}", queue.name())), 5, visibility_timeout_secs)
         .await
         .expect("create queue");
-    SqsQueue::new(client, HashMap::from([(QueueId::Email, url)]))
+    SqsQueue::new(client, HashMap::from([(queue, url)]))
 }
 
 /// An SES mailer whose sender identity exists.

@@ -226,7 +226,7 @@ mod ledger {
         let user = UserId::generate();
         assert_eq!(
             ledger.book_day(user, day(1), &points(100)).await.unwrap(),
-            Booking::Booked { amount: 100, balance_after: 100 }
+            Booking::Booked { amount: 100, balance_after: 100, held: false }
         );
         assert_eq!(
             ledger.book_day(user, day(1), &points(100)).await.unwrap(),
@@ -235,11 +235,11 @@ mod ledger {
         );
         assert_eq!(
             ledger.book_day(user, day(1), &points(150)).await.unwrap(),
-            Booking::Booked { amount: 50, balance_after: 150 }
+            Booking::Booked { amount: 50, balance_after: 150, held: false }
         );
         assert_eq!(
             ledger.book_day(user, day(1), &points(120)).await.unwrap(),
-            Booking::Booked { amount: -30, balance_after: 120 }
+            Booking::Booked { amount: -30, balance_after: 120, held: false }
         );
         let balance = ledger.balance(user).await.unwrap();
         assert_eq!((balance.balance, balance.lifetime_earned, balance.seq), (120, 150, 3));

@@ -156,6 +156,7 @@ pub struct Config {
     pub tickets_table: String,
     pub email_queue_url: Option<String>,
     pub sync_queue_url: Option<String>,
+    pub point_events_queue_url: Option<String>,
     pub email_from: String,
     /// Where browsers reach the API (OAuth redirects come back here); defaults to `app_url`.
     pub api_url: String,
@@ -264,6 +265,7 @@ impl Config {
             tickets_table: or("FITTRACK_TICKETS_TABLE", "fittrack-tickets"),
             email_queue_url: get("FITTRACK_EMAIL_QUEUE_URL"),
             sync_queue_url: get("FITTRACK_SYNC_QUEUE_URL"),
+            point_events_queue_url: get("FITTRACK_POINT_EVENTS_QUEUE_URL"),
             email_from: or("FITTRACK_EMAIL_FROM", "FitTrack <no-reply@fittrack.example>"),
         })
     }

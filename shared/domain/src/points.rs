@@ -65,6 +65,10 @@ pub struct DayPoints {
     /// Points the daily cap took away.
     pub capped: u32,
     pub total: u32,
+    /// What the day would earn with no caps or bonuses: the measure anomaly detection compares
+    /// against the tier (see [`crate::anomaly`]).
+    #[serde(default)]
+    pub activity_score: u32,
 }
 
 /// The rate table. `Default` is FitTrack's: 10 points per 1,000 steps counted up to 20,000 a day;
@@ -131,7 +135,16 @@ impl RateTable {
             .saturating_add(step_goal)
             .saturating_add(streak);
         let total = earned.min(self.daily_cap);
-        DayPoints { steps, active_minutes, workouts, step_goal, streak, capped: earned - total, total }
+        DayPoints {
+            steps,
+            active_minutes,
+            workouts,
+            step_goal,
+            streak,
+            capped: earned - total,
+            total,
+            activity_score: self.activity_score(day),
+        }
     }
 
     /// Whether `day` is the 7th, 14th, … consecutive active day of a run ending on it.

@@ -147,7 +147,21 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue() {
     assert_eq!(items.len(), 2, "one review per account sharing the device, opened once: {open}");
     assert!(items.iter().all(|r| r["reason"] == "shared_device" && r["related_users"].as_array().unwrap().len() == 1));
 
-    let id = items[0]["id"].as_str().unwrap();
+    // Flagged accounts keep earning, but held: a new walk of the second account's pays nothing yet.
+    let batch = json!({"batch_id": "b-d", "source": "healthkit", "device_id": "own-phone",
+        "records": [walk("r-b-d", 1, 4_000)]});
+    let receipt: Value = upload(&app, &second, &batch).await.json().await.unwrap();
+    let held = receipt["points_held"].as_i64().unwrap();
+    assert!(held > 0 && receipt["points_booked"] == 0, "{receipt}");
+    let balance: Value = app.get_auth("/api/v1/points/balance", &second).await.json().await.unwrap();
+    // Its first upload, the one that showed the shared device, was held too.
+    let held_total = balance["held"].as_i64().unwrap();
+    assert!(held_total > held && balance["under_review"] == true, "{balance}");
+    let spendable_before = balance["balance"].as_i64().unwrap();
+
+    let me: Value = app.get_auth("/api/v1/users/me", &second).await.json().await.unwrap();
+    let review_of_second = items.iter().find(|r| r["user_id"] == me["id"]).unwrap();
+    let id = review_of_second["id"].as_str().unwrap();
     let resolve = |id: String| {
         let (http, url, token) =
             (app.http.clone(), format!("{}/api/v1/admin/reviews/{id}/resolve", app.base), admin.to_owned());
@@ -164,6 +178,13 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue() {
     assert_eq!(resolved.status(), 200);
     assert_eq!(resolved.json::<Value>().await.unwrap()["status"], "resolved");
     assert_eq!(resolve(id.to_owned()).await.status(), 404, "a review is resolved once");
+    let balance: Value = app.get_auth("/api/v1/points/balance", &second).await.json().await.unwrap();
+    assert_eq!(
+        balance["balance"].as_i64(),
+        Some(spendable_before + held_total),
+        "cleared: the held points are paid out"
+    );
+    assert_eq!((balance["held"].as_i64(), balance["under_review"].as_bool()), (Some(0), Some(false)));
     let open: Value = app.get_auth("/api/v1/admin/reviews", admin).await.json().await.unwrap();
     assert_eq!(open["items"].as_array().unwrap().len(), 1);
     let done: Value = app.get_auth("/api/v1/admin/reviews?status=resolved", admin).await.json().await.unwrap();

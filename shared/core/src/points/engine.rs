@@ -120,6 +120,7 @@ impl PointsEngine {
             }
         }
         let mut bookings = Vec::new();
+        let mut tier = None;
         for day in days {
             let counted = deduplicate(&self.records_of(user, day).await?, primary_source);
             let activity = day_totals(&counted, day);
@@ -128,12 +129,36 @@ impl PointsEngine {
                 active.insert(day);
             }
             let points = self.rates.day_points(&activity, self.rates.completes_streak(&active, day));
+            let old_score = self.ledger.booked_day(user, day).await?.map(|p| p.activity_score);
+            let score = points.activity_score;
+            // Only a changed score is judged and counted; a re-sync leaves the baseline alone.
+            let judged_tier = if old_score == Some(score) {
+                None
+            } else {
+                if tier.is_none() {
+                    tier = Some(self.tier_of(user).await?);
+                }
+                tier.clone().flatten()
+            };
+            if let Some(code) = &judged_tier {
+                self.antigaming.judge_day(user, code, day, score).await?;
+            }
             let booking = self.ledger.book_day(user, day, &points).await?;
+            if let Some(code) = &judged_tier {
+                self.antigaming.record_score(code, day, old_score, score).await?;
+            }
             if booking != Booking::Unchanged {
                 bookings.push((day, booking));
             }
         }
         Ok(bookings)
+    }
+
+    /// The user's competition tier, which anomalies are judged against (none before the profile
+    /// is complete: such days are not judged).
+    async fn tier_of(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        let account = self.store.get(Table::Users, &crate::accounts::records::account_key(user)).await?;
+        Ok(account.and_then(|a| a.get("tier_code")?.as_str().map(str::to_owned)))
     }
 
     /// Stores a record unless a newer version of it is already stored (the same rule as

@@ -51,6 +51,9 @@ pub struct IngestReceipt {
     pub records: usize,
     /// Points booked by this batch (0 for a repeat).
     pub points_booked: i64,
+    /// Points this batch earned that are held while the account is under review.
+    #[serde(default)]
+    pub points_held: i64,
     pub duplicate: bool,
 }
 
@@ -190,23 +193,26 @@ impl PointsEngine {
             }
             let mut receipt: IngestReceipt = from_item(seen)?;
             receipt.points_booked = 0;
+            receipt.points_held = 0;
             receipt.duplicate = true;
             return Ok(receipt);
         }
         // Flags (never blocks) a device that feeds several accounts.
         self.antigaming().record_device(user, &batch.device_id).await?;
         let bookings = self.ingest(user, primary_source, &activities).await?;
-        let points_booked = bookings
-            .iter()
-            .map(|(_, b)| match b {
-                super::Booking::Booked { amount, .. } => *amount,
-                super::Booking::Unchanged => 0,
-            })
-            .sum();
+        let (mut points_booked, mut points_held) = (0, 0);
+        for (_, booking) in &bookings {
+            match booking {
+                super::Booking::Booked { amount, held: false, .. } => points_booked += amount,
+                super::Booking::Booked { amount, held: true, .. } => points_held += amount,
+                super::Booking::Unchanged => {}
+            }
+        }
         let receipt = IngestReceipt {
             batch_id: batch.batch_id.clone(),
             records: activities.len(),
             points_booked,
+            points_held,
             duplicate: false,
         };
         let mut item = to_item(&receipt)?;

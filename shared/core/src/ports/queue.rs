@@ -10,6 +10,8 @@ pub enum QueueId {
     Email,
     /// One job per user and tracker for the sync worker.
     Sync,
+    /// Point events relayed from the ledger's outbox, for the leaderboards.
+    PointEvents,
 }
 
 impl QueueId {
@@ -17,6 +19,7 @@ impl QueueId {
         match self {
             QueueId::Email => "email",
             QueueId::Sync => "sync",
+            QueueId::PointEvents => "point-events",
         }
     }
 }

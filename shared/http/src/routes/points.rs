@@ -61,7 +61,12 @@ async fn ingest(
 async fn balance(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
     let balance =
         state.points.ledger().balance(user.user_id).await.map_err(|e| ingest_problem(IngestError::Engine(e.into())))?;
-    Ok(Json(json!({"balance": balance.balance, "lifetime_earned": balance.lifetime_earned})))
+    Ok(Json(json!({
+        "balance": balance.balance,
+        "held": balance.held,
+        "under_review": balance.holds > 0,
+        "lifetime_earned": balance.lifetime_earned,
+    })))
 }
 
 async fn transactions(
@@ -191,6 +196,7 @@ async fn resolve_review(
         |e| match e {
             ReviewError::NotFound => ApiError::from(Problem::not_found().detail("No open review has this id.")),
             ReviewError::Store(s) => AccountError::Store(s).into(),
+            ReviewError::Ledger(e) => ingest_problem(IngestError::Engine(e.into())),
         },
     )?;
     Ok(Json(review))

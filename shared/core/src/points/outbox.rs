@@ -1,0 +1,128 @@
+//! The transactional outbox of point events.
+//!
+//! Every ledger entry writes its [`PointEvent`] into an `OUTBOX#<shard>` partition *in the same
+//! transaction* as the entry and the balance, so an event exists exactly when its entry does. The
+//! relay then publishes outbox items to the point-events queue and deletes each one after SQS
+//! accepted it. A relay that dies between the two publishes that event again on its next run:
+//! delivery is at least once, and consumers drop repeats by `event_id` (the user and the entry's
+//! sequence number), the same way SQS's own redeliveries must be handled.
+//!
+//! On AWS the relay runs on the points table's stream (filtered to outbox keys) for low latency,
+//! and on a schedule as a sweep; locally `fittrack serve` runs it on a short interval.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use fittrack_domain::UserId;
+
+use super::{EntryKind, LedgerEntry};
+use crate::ports::store::key_of;
+use crate::ports::{ItemStore, Key, Query, Queue, QueueError, QueueId, StoreError, Table, from_item};
+
+/// Outbox partitions are sharded so no single partition runs hot under many writers.
+pub const OUTBOX_SHARDS: u64 = 16;
+
+const OUTBOX_PREFIX: &str = "OUTBOX#";
+
+/// What the leaderboards (and anything else) learn of a ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointEvent {
+    /// `<user>:<seq>`: unique per entry, the key for dropping repeated deliveries.
+    pub event_id: String,
+    pub user_id: UserId,
+    pub seq: u64,
+    pub kind: EntryKind,
+    /// Change of the spendable balance: what leaderboards count.
+    pub amount: i64,
+    /// Change of the held balance (under review; not counted until released).
+    pub held_amount: i64,
+    pub balance_after: i64,
+    pub cause: String,
+    pub created_at: i64,
+}
+
+impl PointEvent {
+    pub fn of(user: UserId, entry: &LedgerEntry) -> Self {
+        Self {
+            event_id: format!("{user}:{}", entry.seq),
+            user_id: user,
+            seq: entry.seq,
+            kind: entry.kind,
+            amount: entry.amount,
+            held_amount: entry.held_amount,
+            balance_after: entry.balance_after,
+            cause: entry.cause.clone(),
+            created_at: entry.created_at,
+        }
+    }
+}
+
+/// Time first, so a shard drains oldest first.
+pub(super) fn outbox_key(event: &PointEvent) -> Key {
+    Key::new(
+        format!("{OUTBOX_PREFIX}{}", event.seq % OUTBOX_SHARDS),
+        format!("{:012}#{}#{:012}", event.created_at, event.user_id, event.seq),
+    )
+}
+
+/// The shard an outbox partition key names, for relays triggered by the table's stream.
+pub fn shard_of_partition(pk: &str) -> Option<u64> {
+    pk.strip_prefix(OUTBOX_PREFIX)?.parse().ok().filter(|s| *s < OUTBOX_SHARDS)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+#[derive(Clone)]
+pub struct OutboxRelay {
+    store: Arc<dyn ItemStore>,
+    queue: Arc<dyn Queue>,
+}
+
+/// Items read per query; a shard is drained page by page until empty.
+const PAGE: u32 = 100;
+
+impl OutboxRelay {
+    pub fn new(store: Arc<dyn ItemStore>, queue: Arc<dyn Queue>) -> Self {
+        Self { store, queue }
+    }
+
+    /// Publishes every pending event of every shard; returns how many were published.
+    pub async fn drain_all(&self) -> Result<usize, RelayError> {
+        self.drain((0..OUTBOX_SHARDS).collect()).await
+    }
+
+    /// Publishes every pending event of `shards`. Stops at the first failure, leaving the
+    /// unpublished events in place for the next run.
+    pub async fn drain(&self, shards: BTreeSet<u64>) -> Result<usize, RelayError> {
+        let mut published = 0;
+        for shard in shards {
+            loop {
+                let query = Query::partition(Table::Points, format!("{OUTBOX_PREFIX}{shard}")).limit(PAGE);
+                let page = self.store.query(query).await?;
+                if page.items.is_empty() {
+                    break;
+                }
+                for item in page.items {
+                    let key = key_of(&item)?;
+                    let event: PointEvent = from_item(item)?;
+                    let body = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    self.queue.send(QueueId::PointEvents, &body).await?;
+                    self.store.delete(Table::Points, &key, None).await?;
+                    published += 1;
+                }
+            }
+        }
+        if published > 0 {
+            tracing::info!(published, "point events relayed");
+        }
+        Ok(published)
+    }
+}
