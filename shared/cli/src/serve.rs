@@ -12,11 +12,14 @@ use tokio::task::JoinHandle;
 
 use fittrack_core::app::{BuildOptions, account_service, points_engine, sync_service};
 use fittrack_core::config::TrackerConfig;
+use fittrack_core::points::OutboxRelay;
 use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
 use fittrack_core::sync::SyncService;
 use fittrack_core::{AccountService, Config};
 use fittrack_http::{AppState, app};
 use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
+
+use crate::workers::run_schedule;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -35,13 +38,22 @@ pub struct ServeOptions {
     pub visibility_timeout: Duration,
     /// How often the scheduler looks for connections due (the EventBridge rate on AWS).
     pub sync_tick: Duration,
+    /// How often the outbox relay publishes point events (the points table's stream on AWS).
+    pub relay_tick: Duration,
 }
 
 impl ServeOptions {
     /// Production-like timings: retries after 30 s, the scheduler looking every minute (how often
     /// each connection syncs is configuration: `FITTRACK_SYNC_INTERVAL_SECS`).
     pub fn new(addr: SocketAddr, data_dir: PathBuf, store: StoreChoice) -> Self {
-        Self { addr, data_dir, store, visibility_timeout: Duration::from_secs(30), sync_tick: Duration::from_secs(60) }
+        Self {
+            addr,
+            data_dir,
+            store,
+            visibility_timeout: Duration::from_secs(30),
+            sync_tick: Duration::from_secs(60),
+            relay_tick: Duration::from_secs(1),
+        }
     }
 }
 
@@ -137,8 +149,21 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let shared_queue = Arc::clone(&queue) as Arc<dyn Queue>;
     let mut tasks = vec![
         tokio::spawn(crate::workers::run_email_worker(Arc::clone(&shared_queue), mailer, shutdown_rx.clone())),
-        tokio::spawn(crate::workers::run_sync_worker(shared_queue, sync.clone(), shutdown_rx.clone())),
-        tokio::spawn(crate::workers::run_sync_schedule(sync.clone(), options.sync_tick, shutdown_rx.clone())),
+        tokio::spawn(crate::workers::run_sync_worker(Arc::clone(&shared_queue), sync.clone(), shutdown_rx.clone())),
+        tokio::spawn(run_schedule("sync fan-out", options.sync_tick, shutdown_rx.clone(), {
+            let sync = sync.clone();
+            move || {
+                let sync = sync.clone();
+                async move { sync.fan_out().await }
+            }
+        })),
+        tokio::spawn(run_schedule("outbox relay", options.relay_tick, shutdown_rx.clone(), {
+            let relay = OutboxRelay::new(Arc::clone(&store), Arc::clone(&shared_queue));
+            move || {
+                let relay = relay.clone();
+                async move { relay.drain_all().await }
+            }
+        })),
     ];
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;

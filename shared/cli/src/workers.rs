@@ -28,14 +28,21 @@ pub async fn run_sync_worker(queue: Arc<dyn Queue>, sync: SyncService, shutdown:
     .await;
 }
 
-/// Runs the sync fan-out every `tick`, as the EventBridge schedule does on AWS.
-pub async fn run_sync_schedule(sync: SyncService, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+/// Runs `job` every `tick` until `shutdown` flips to true, as an EventBridge schedule does on AWS.
+/// A failed run is logged; the next tick tries again.
+pub async fn run_schedule<F, Fut, E>(name: &'static str, tick: Duration, mut shutdown: watch::Receiver<bool>, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, E>>,
+    E: std::fmt::Display,
+{
     let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                if let Err(error) = sync.fan_out().await {
-                    tracing::error!(%error, "sync fan-out failed");
+                if let Err(error) = job().await {
+                    tracing::error!(%error, job = name, "scheduled job failed");
                 }
             }
             _ = shutdown.changed() => return,

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use fittrack_core::ports::QueueId;
 use serde_json::Value;
 
 use fittrack_tests::both_backends;
@@ -39,6 +40,15 @@ async fn the_simulated_tracker_earns_points_within_one_sync_tick(backend: Backen
     let entries = ledger["items"].as_array().unwrap().len();
     let sum: i64 = ledger["items"].as_array().unwrap().iter().map(|e| e["amount"].as_i64().unwrap()).sum();
     assert_eq!(sum, earned);
+    // The outbox relay (every second locally) publishes one point event per ledger entry.
+    let queue = &app.server.as_ref().unwrap().queue;
+    for _ in 0..50 {
+        if queue.depth(QueueId::PointEvents) >= entries {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(queue.depth(QueueId::PointEvents), entries, "one point event per entry");
 
     // Not due again for an interval; a manual sync fetches the same data and books nothing.
     assert_eq!(app.server.as_ref().unwrap().sync.fan_out().await.unwrap(), 0);
