@@ -22,7 +22,7 @@ emulator:
 # aarch64 target is not installed.
 ARCH ?= arm64
 lambda:
-	PATH="$$(infra/scripts/tools.sh):$$PATH" cargo lambda build --release --$(ARCH) --output-format zip -p accounts-api -p connections-api -p email-worker -p points-api -p points-relay -p sync-fanout -p sync-worker
+	PATH="$$(infra/scripts/tools.sh):$$PATH" cargo lambda build --release --$(ARCH) --output-format zip -p accounts-api -p connections-api -p email-worker -p points-api -p points-relay -p sync-fanout -p sync-worker -p tier-birthdays
 
 bench:
 	cargo bench -p fittrack-tests --bench accounts --bench points

@@ -138,6 +138,13 @@ impl TestApp {
         self._data_dir.path()
     }
 
+    /// The files of the data directory (the embedded database among them) whose bytes contain
+    /// `needle`: for proving that secrets and PII are stored only sealed.
+    pub fn files_containing(&self, needle: &str) -> Vec<std::path::PathBuf> {
+        let files = std::fs::read_dir(self.data_dir()).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file());
+        files.filter(|path| String::from_utf8_lossy(&std::fs::read(path).unwrap()).contains(needle)).collect()
+    }
+
     pub fn outbox(&self) -> std::path::PathBuf {
         self.server.as_ref().unwrap().outbox.clone()
     }
@@ -175,8 +182,15 @@ impl TestApp {
 
     /// Registers, verifies through the emailed link, and signs in; returns the token pair.
     pub async fn signed_up_user(&self, email: &str) -> Value {
+        self.signed_up_with(registration(email)).await
+    }
+
+    /// [`Self::signed_up_user`] with the registration body given (another date of birth, say).
+    pub async fn signed_up_with(&self, registration: Value) -> Value {
+        let email = registration["email"].as_str().expect("registration has an email").to_owned();
+        let email = email.as_str();
         let ip = unique_ip();
-        let response = self.post("/api/v1/auth/register", registration(email), &ip).await;
+        let response = self.post("/api/v1/auth/register", registration.clone(), &ip).await;
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
         let token = link_token(&self.wait_for_email(email, 1).await);
         let response = self.post("/api/v1/auth/verify-email", json!({"token": token}), &ip).await;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use fittrack_core::app::{BuildOptions, account_service, points_engine, sync_service};
+use fittrack_core::accounts::TierSchedule;
+use fittrack_core::app::{BuildOptions, account_service, points_engine, sync_service, tier_schedule};
 use fittrack_core::config::TrackerConfig;
 use fittrack_core::points::OutboxRelay;
 use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
@@ -40,6 +41,8 @@ pub struct ServeOptions {
     pub sync_tick: Duration,
     /// How often the outbox relay publishes point events (the points table's stream on AWS).
     pub relay_tick: Duration,
+    /// How often the birthday job looks for tiers to move on (daily on AWS; it is idempotent).
+    pub tier_tick: Duration,
 }
 
 impl ServeOptions {
@@ -53,6 +56,7 @@ impl ServeOptions {
             visibility_timeout: Duration::from_secs(30),
             sync_tick: Duration::from_secs(60),
             relay_tick: Duration::from_secs(1),
+            tier_tick: Duration::from_secs(3600),
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct RunningServer {
     pub outbox: PathBuf,
     pub accounts: AccountService,
     pub sync: SyncService,
+    pub tiers: TierSchedule,
     pub queue: Arc<InProcessQueue>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -142,6 +147,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let trackers = fittrack_trackers::configured(&tracker_config).map_err(|e| ServeError::Config(e.to_string()))?;
     let sync = sync_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, trackers, &build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
+    let tiers = tier_schedule(&config, Arc::clone(&store), &build).map_err(|e| ServeError::Config(e.to_string()))?;
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -164,6 +170,13 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
                 async move { relay.drain_all().await }
             }
         })),
+        tokio::spawn(run_schedule("tier birthdays", options.tier_tick, shutdown_rx.clone(), {
+            let tiers = tiers.clone();
+            move || {
+                let tiers = tiers.clone();
+                async move { tiers.run().await }
+            }
+        })),
     ];
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
@@ -180,5 +193,5 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             tracing::error!(%error, "server failed");
         }
     }));
-    Ok(RunningServer { addr, outbox, accounts, sync, queue, shutdown, tasks })
+    Ok(RunningServer { addr, outbox, accounts, sync, tiers, queue, shutdown, tasks })
 }

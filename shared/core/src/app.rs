@@ -62,6 +62,17 @@ pub fn account_service(
     }))
 }
 
+/// The daily birthday job: only the store and the PII key.
+pub fn tier_schedule(
+    config: &Config,
+    store: Arc<dyn ItemStore>,
+    options: &BuildOptions,
+) -> Result<crate::accounts::TierSchedule, BuildError> {
+    let pii_key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
+    let pii = Arc::new(PiiCipher::from_master_key(pii_key.expose_secret())?);
+    Ok(crate::accounts::TierSchedule::new(store, pii, Arc::clone(&options.clock)))
+}
+
 /// The points engine on `store`, with FitTrack's rate table.
 pub fn points_engine(store: Arc<dyn ItemStore>, options: &BuildOptions) -> crate::points::PointsEngine {
     crate::points::PointsEngine::new(store, Arc::clone(&options.clock), fittrack_domain::RateTable::default())

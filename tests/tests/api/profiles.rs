@@ -1,7 +1,9 @@
 use serde_json::{Value, json};
 
+use chrono::{Datelike, Days};
+use fittrack_core::clock::Clock;
 use fittrack_tests::both_backends;
-use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app, unique_email};
+use fittrack_tests::server::{Backend, PASSWORD, Settings, TestApp, registration, spawn_app, unique_email, unique_ip};
 
 fn full_profile() -> Value {
     json!({"display_name": "Ada L", "sex": "female", "fitness_level": "advanced", "time_zone": "America/Chicago",
@@ -76,6 +78,43 @@ async fn a_complete_profile_places_the_user_in_a_tier(backend: Backend) {
     app.stop().await;
 }
 both_backends!(a_complete_profile_places_the_user_in_a_tier);
+
+async fn a_thirtieth_birthday_moves_the_tier_on_the_day(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let birthday = app.clock.now().date_naive() + Days::new(2);
+    let born = birthday.with_year(birthday.year() - 30).unwrap_or(birthday - Days::new(30 * 365));
+    let email = unique_email();
+    let mut body = registration(&email);
+    body["date_of_birth"] = json!(born.to_string());
+    let tokens = app.signed_up_with(body).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let me: Value =
+        send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", token, full_profile()).await.json().await.unwrap();
+    assert_eq!(me["tier"]["code"], "F-18-29-ADV");
+    if backend == Backend::Embedded {
+        // The birthday index is keyed by a hash: neither date of birth nor birthday is readable.
+        for date in [born, birthday] {
+            assert_eq!(app.files_containing(&date.to_string()), Vec::<std::path::PathBuf>::new(), "{date} stored");
+        }
+    }
+
+    let tiers = &app.server.as_ref().unwrap().tiers;
+    assert_eq!(tiers.run().await.unwrap(), 0, "not due yet");
+    app.clock.advance(chrono::Duration::days(1));
+    assert_eq!(tiers.run().await.unwrap(), 0, "the day before the birthday");
+    app.clock.advance(chrono::Duration::days(1));
+    assert_eq!(tiers.run().await.unwrap(), 1, "the birthday");
+    assert_eq!(tiers.run().await.unwrap(), 0, "once");
+
+    // The access token expired meanwhile: sign in again.
+    let login = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &unique_ip()).await;
+    let token = login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let me: Value = app.get_auth("/api/v1/users/me", &token).await.json().await.unwrap();
+    assert_eq!(me["tier"]["code"], "F-30-39-ADV");
+    assert_eq!((count(&app, &token, "F-18-29-ADV").await, count(&app, &token, "F-30-39-ADV").await), (0, 1));
+    app.stop().await;
+}
+both_backends!(a_thirtieth_birthday_moves_the_tier_on_the_day);
 
 #[tokio::test]
 async fn public_profiles_honour_privacy() {

@@ -11,6 +11,7 @@ mod recovery;
 mod registration;
 mod sessions;
 mod social_login;
+mod tiers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub use records::{Account, ProfileView, TierView};
 pub use registration::{NewUser, RegisterRequest};
 pub use sessions::{AuthenticatedUser, TokenPair};
 pub use social_login::{SocialLoginRequest, SocialOutcome};
+pub use tiers::TierSchedule;
 
 /// The tunable rules of the accounts use cases.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! Profiles and tiers: updating the competition profile recomputes the tier and keeps the
-//! per-tier user counts in step, in one transaction.
+//! per-tier user counts in step, in one transaction (see [`super::tiers`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,8 +7,9 @@ use fittrack_domain::profile::{ProfileSettings, parse_fitness_level, parse_sex, 
 use fittrack_domain::{DateOfBirth, DisplayName, FieldError, Tier, UserId, ValidationErrors};
 
 use super::records::{AccountRecord, TIER_COUNTS_PARTITION, TierView, account_key, dob_context, load, tier_count_key};
+use super::tiers::{placement, retier_ops};
 use super::{Account, AccountError, AccountService};
-use crate::ports::{Condition, Query, StoreError, Table, Update, WriteOp};
+use crate::ports::{Query, StoreError, Table, Update};
 
 /// A profile change. With `replace` (PUT) every field but `date_of_birth` must be given; without
 /// it (PATCH) only the given fields change.
@@ -125,48 +126,10 @@ impl AccountService {
         }
         errors.into_result()?;
 
-        let tier = match (dob, settings.sex, settings.fitness_level) {
-            (Some(dob), Some(sex), Some(level)) => DateOfBirth::parse(&dob.to_string(), today)
-                .ok()
-                .and_then(|dob| Tier::for_profile(dob, sex, level, today)),
-            _ => None,
-        };
+        let (tier, next_change) = placement(dob, settings.sex, settings.fitness_level, today);
         let new_code = tier.map(|t| t.code());
-        let mut ops = Vec::new();
         set = set.set("profile", serde_json::to_value(&settings).map_err(|e| AccountError::Internal(e.to_string()))?);
-        set = match &new_code {
-            Some(code) => set.set("tier_code", code.as_str()),
-            None => set.remove("tier_code"),
-        };
-        // The condition on the old tier makes a concurrent update retry instead of miscounting.
-        let unchanged_tier = match &record.tier_code {
-            Some(code) => Condition::equals("tier_code", code.as_str()),
-            None => Condition::And(vec![Condition::Exists, Condition::missing("tier_code")]),
-        };
-        ops.push(WriteOp::Update {
-            table: Table::Users,
-            key: account_key(record.user_id),
-            update: set,
-            condition: Some(unchanged_tier),
-        });
-        if record.tier_code != new_code {
-            if let Some(old) = &record.tier_code {
-                ops.push(WriteOp::Update {
-                    table: Table::Users,
-                    key: tier_count_key(old),
-                    update: Update::new().add("count", -1),
-                    condition: None,
-                });
-            }
-            if let Some(new) = &new_code {
-                ops.push(WriteOp::Update {
-                    table: Table::Users,
-                    key: tier_count_key(new),
-                    update: Update::new().add("count", 1),
-                    condition: None,
-                });
-            }
-        }
+        let ops = retier_ops(&self.pii, &record, set, tier, next_change)?;
         self.store.transact(ops).await?;
         if record.tier_code != new_code {
             tracing::info!(user_id = %record.user_id, tier = new_code.as_deref().unwrap_or("none"), "tier changed");

@@ -1,0 +1,24 @@
+//! Runs the birthday job on each scheduled invocation; the schedule's event carries nothing we need.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fittrack_core::app::{BuildOptions, tier_schedule};
+use fittrack_core::ports::Table;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    fittrack_core::telemetry::init();
+    let config = fittrack_core::Config::from_env()?;
+    let sdk = fittrack_aws::load_sdk_config().await;
+    let tables = HashMap::from([(Table::Users, config.users_table.clone())]);
+    let store = Arc::new(fittrack_aws::DynamoStore::new(fittrack_aws::DynamoClient::new(&sdk), tables));
+    let tiers = tier_schedule(&config, store, &BuildOptions::default())?;
+    let tiers = &tiers;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let changed = tiers.run().await?;
+        Ok::<_, Error>(serde_json::json!({"changed": changed}))
+    }))
+    .await
+}
