@@ -7,12 +7,15 @@
 //! - `sync/users`: the sync worker's job end to end on the embedded store (read connection, fetch
 //!   from the simulated provider, points engine with ledger writes, reschedule), 50 users a batch,
 //!   reported as users per second (×60 for users per minute).
+//! - Before those, a report of DynamoDB write units (metered by DynamoDB's sizing rules, see
+//!   `fittrack_tests::write_units`) per synced user-day: for a first sync that books a week, and
+//!   for a day of syncs every 15 minutes as activity trickles in.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 
 use fittrack_core::Config;
 use fittrack_core::app::{BuildOptions, sync_service};
@@ -99,5 +102,84 @@ fn sync(c: &mut Criterion) {
     group.finish();
 }
 
+const METERED_USERS: usize = 5;
+const SYNCS_PER_DAY: usize = 96;
+
+/// Prints write units per synced user-day (a count, not a timing: printed once, not sampled).
+fn report_write_units() {
+    use fittrack_core::clock::ManualClock;
+    use fittrack_core::ports::{Query, Table};
+    use fittrack_tests::write_units::WriteUnitMeter;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config =
+        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
+    let meter = Arc::new(WriteUnitMeter::new(Arc::new(SqliteStore::in_memory().unwrap())));
+    // 06:00 in New York: the first sync books six full days and the start of a seventh and eighth.
+    let clock = Arc::new(ManualClock::new("2026-06-10T10:00:00Z".parse().unwrap()));
+    let options = BuildOptions { clock: clock.clone(), ..BuildOptions::default() };
+    let store: Arc<dyn ItemStore> = meter.clone();
+    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
+    let sync = sync_service(&config, Arc::clone(&store), queue, vec![Arc::new(SimulatedTracker)], &options).unwrap();
+    let users: Vec<UserId> = (0..METERED_USERS).map(|_| UserId::generate()).collect();
+    runtime.block_on(async {
+        for user in &users {
+            sync.connect(*user, "simulated").await.unwrap();
+        }
+        let run_all = || async {
+            for user in &users {
+                sync.run(&SyncJob { user_id: *user, provider: "simulated".into() }).await.unwrap();
+            }
+        };
+        let booked_days = || async {
+            let mut days = 0;
+            for user in &users {
+                let query = Query::partition(Table::Points, format!("USER#{user}")).sort_prefix("DAY#").limit(1000);
+                days += store.query(query).await.unwrap().items.len();
+            }
+            days
+        };
+        let start = meter.units();
+        run_all().await;
+        let first = meter.units() - start;
+        let first_days = booked_days().await;
+        let start = meter.units();
+        let kinds_before = meter.units_by_kind();
+        for _ in 0..SYNCS_PER_DAY {
+            clock.advance(chrono::Duration::minutes(15));
+            run_all().await;
+        }
+        let steady = meter.units() - start;
+        let users = METERED_USERS as f64;
+        eprintln!(
+            "write units, first sync: {:.1} per user-day ({} units over {first_days} user-days)",
+            first as f64 / first_days as f64,
+            first
+        );
+        eprintln!(
+            "write units, a day of 15-minute syncs: {:.0} per user-day ({steady} units, {METERED_USERS} users x {SYNCS_PER_DAY} syncs)",
+            steady as f64 / users
+        );
+        let mut kinds: Vec<(String, u64)> = meter
+            .units_by_kind()
+            .into_iter()
+            .map(|(kind, units)| {
+                let spent = units - kinds_before.get(&kind).copied().unwrap_or(0);
+                (kind, spent)
+            })
+            .filter(|(_, units)| *units > 0)
+            .collect();
+        kinds.sort_by_key(|(_, units)| std::cmp::Reverse(*units));
+        let breakdown: Vec<String> =
+            kinds.iter().map(|(kind, units)| format!("{kind} {:.0}", *units as f64 / users)).collect();
+        eprintln!("  per user-day by item: {}", breakdown.join(", "));
+    });
+}
+
 criterion_group!(benches, compute, sync);
-criterion_main!(benches);
+
+fn main() {
+    report_write_units();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,11 +1,13 @@
 //! Test support for the workspace suites: the AWS emulator, unique AWS resources per test,
-//! a running `fittrack serve`, and a local OpenID provider for social sign-in.
+//! a running `fittrack serve`, a local OpenID provider for social sign-in, fake tracker APIs, and a
+//! DynamoDB write-unit meter for benchmarks.
 
 pub mod contract;
 pub mod emulator;
 pub mod fake_trackers;
 pub mod oidc;
 pub mod server;
+pub mod write_units;
 
 /// Runs an `async fn(Backend)` test on the embedded store and on DynamoDB.
 #[macro_export]
