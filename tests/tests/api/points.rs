@@ -110,13 +110,12 @@ async fn invalid_batches_change_nothing_and_incomplete_profiles_are_gated() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_device_feeding_two_accounts_lands_in_the_review_queue() {
+async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backend) {
     use fittrack_core::accounts::NewUser;
     use fittrack_domain::Role;
     use fittrack_tests::server::{PASSWORD, unique_ip};
 
-    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let app = spawn_app(Settings::new(backend)).await;
     let (first, second) = (app.user_with_profile().await, app.user_with_profile().await);
     for (token, batch_id) in [(&first, "b-a"), (&first, "b-b"), (&second, "b-c")] {
         let batch = json!({"batch_id": batch_id, "source": "healthkit", "device_id": "shared-iphone",
@@ -191,3 +190,4 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue() {
     assert_eq!(done["items"][0]["resolution"], "cleared");
     app.stop().await;
 }
+both_backends!(a_device_feeding_two_accounts_lands_in_the_review_queue);

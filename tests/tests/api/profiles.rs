@@ -116,9 +116,8 @@ async fn a_thirtieth_birthday_moves_the_tier_on_the_day(backend: Backend) {
 }
 both_backends!(a_thirtieth_birthday_moves_the_tier_on_the_day);
 
-#[tokio::test]
-async fn public_profiles_honour_privacy() {
-    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+async fn public_profiles_honour_privacy(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
     let viewer = app.signed_up_user(&unique_email()).await;
     let viewer = viewer["access_token"].as_str().unwrap();
     send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", viewer, full_profile()).await;
@@ -140,6 +139,7 @@ async fn public_profiles_honour_privacy() {
     );
     app.stop().await;
 }
+both_backends!(public_profiles_honour_privacy);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_profile_changes_keep_tier_counts_exact() {
