@@ -285,6 +285,31 @@ mod ledger {
         assert_eq!(outbox_events(store.as_ref(), user).await, 6);
     }
 
+    /// A re-sync of an unchanged day reads, and writes nothing at all (the stored breakdown
+    /// compares equal after the store's round trip).
+    async fn resyncs_write_nothing(store: Arc<dyn ItemStore>) {
+        let meter = Arc::new(fittrack_tests::write_units::WriteUnitMeter::new(store));
+        let ledger = PointsLedger::new(meter.clone(), Arc::new(SystemClock));
+        let user = UserId::generate();
+        let points =
+            DayPoints { steps: 90, active_minutes: 40, activity_score: 130, total: 130, ..DayPoints::default() };
+        ledger.book_day(user, day(2), &points).await.unwrap();
+        let written = meter.units();
+        assert!(written > 0);
+        assert_eq!(ledger.book_day(user, day(2), &points).await.unwrap(), Booking::Unchanged);
+        assert_eq!(meter.units(), written, "the re-sync wrote");
+    }
+
+    #[tokio::test]
+    async fn sqlite_resyncs_write_nothing() {
+        resyncs_write_nothing(Arc::new(SqliteStore::in_memory().unwrap())).await;
+    }
+
+    #[tokio::test]
+    async fn dynamodb_resyncs_write_nothing() {
+        resyncs_write_nothing(Arc::new(emulator::dynamo_store().await.0)).await;
+    }
+
     #[tokio::test]
     async fn sqlite_books_only_differences() {
         books_only_differences(Arc::new(SqliteStore::in_memory().unwrap())).await;

@@ -145,3 +145,19 @@ async fn dynamodb_events_carry_the_entry() {
         (user, 1, 90, 90, "day:2026-11-20")
     );
 }
+
+#[tokio::test]
+async fn an_unreadable_outbox_item_is_parked_not_a_blockage() {
+    use fittrack_core::ports::{Query, Table, to_item};
+    let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::new(Duration::from_secs(30), 5));
+    let garbage = serde_json::json!({"pk": "OUTBOX#1", "sk": "000000000000#x#000000000001", "amount": "lots"});
+    store.put(Table::Points, to_item(&garbage).unwrap(), None).await.unwrap();
+    let expected = book_history(Arc::clone(&store), 1).await;
+    let relay = OutboxRelay::new(Arc::clone(&store), Arc::clone(&queue));
+    assert_eq!(relay.drain_all().await.unwrap(), expected.len());
+    assert_eq!(drain_queue(queue.as_ref()).await.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    let parked = store.query(Query::partition(Table::Points, "OUTBOXDEAD#1")).await.unwrap();
+    assert_eq!(parked.items.len(), 1, "kept for an operator");
+    assert_eq!(relay.drain_all().await.unwrap(), 0);
+}

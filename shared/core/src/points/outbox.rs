@@ -19,7 +19,7 @@ use fittrack_domain::UserId;
 
 use super::{EntryKind, LedgerEntry};
 use crate::ports::store::key_of;
-use crate::ports::{ItemStore, Key, Query, Queue, QueueError, QueueId, StoreError, Table, from_item};
+use crate::ports::{Item, ItemStore, Key, Query, Queue, QueueError, QueueId, StoreError, Table, WriteOp, from_item};
 
 /// Outbox partitions are sharded so no single partition runs hot under many writers.
 pub const OUTBOX_SHARDS: u64 = 16;
@@ -112,8 +112,15 @@ impl OutboxRelay {
                 }
                 for item in page.items {
                     let key = key_of(&item)?;
-                    let event: PointEvent = from_item(item)?;
-                    let body = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let body = match from_item::<PointEvent>(item.clone())
+                        .and_then(|event| serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string())))
+                    {
+                        Ok(body) => body,
+                        Err(error) => {
+                            self.park(shard, item, &error).await?;
+                            continue;
+                        }
+                    };
                     self.queue.send(QueueId::PointEvents, &body).await?;
                     self.store.delete(Table::Points, &key, None).await?;
                     published += 1;
@@ -124,5 +131,18 @@ impl OutboxRelay {
             tracing::info!(published, "point events relayed");
         }
         Ok(published)
+    }
+
+    /// Moves an item that is not a point event out of the way (to `OUTBOXDEAD#<shard>`, for an
+    /// operator to look at), so it cannot block its shard.
+    async fn park(&self, shard: u64, mut item: Item, error: &StoreError) -> Result<(), StoreError> {
+        let key = key_of(&item)?;
+        tracing::error!(%error, shard, sort_key = key.sk.as_str(), "unreadable outbox item parked");
+        item.insert("pk".into(), format!("OUTBOXDEAD#{shard}").into());
+        let ops = vec![
+            WriteOp::Put { table: Table::Points, item, condition: None },
+            WriteOp::Delete { table: Table::Points, key, condition: None },
+        ];
+        self.store.transact(ops).await
     }
 }
