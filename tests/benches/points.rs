@@ -9,7 +9,7 @@
 //!   reported as users per second (×60 for users per minute).
 //! - Before those, a report of DynamoDB write units (metered by DynamoDB's sizing rules, see
 //!   `fittrack_tests::write_units`) per synced user-day: for a first sync that books a week, and
-//!   for a day of syncs every 15 minutes as activity trickles in.
+//!   for a day of syncs every 15 minutes (fan-out lease and job) as activity trickles in.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -146,7 +146,10 @@ fn report_write_units() {
         let start = meter.units();
         let kinds_before = meter.units_by_kind();
         for _ in 0..SYNCS_PER_DAY {
-            clock.advance(chrono::Duration::minutes(15));
+            // As in production: the fan-out finds the due connections and leases them, then the
+            // worker runs each job.
+            clock.advance(chrono::Duration::minutes(15) + chrono::Duration::seconds(1));
+            assert_eq!(sync.fan_out().await.unwrap(), METERED_USERS, "every connection is due");
             run_all().await;
         }
         let steady = meter.units() - start;

@@ -32,7 +32,7 @@ pub fn aws_sync(config: &Config, sdk: &SdkConfig) -> Result<SyncService, Error> 
 /// The fan-out on AWS adapters: no keys, no trackers.
 pub fn aws_fan_out(config: &Config, sdk: &SdkConfig) -> FanOut {
     let (store, queue) = aws_adapters(config, sdk);
-    FanOut { store, queue, clock: BuildOptions::default().clock }
+    FanOut::new(store, queue, BuildOptions::default().clock, config.sync_interval)
 }
 
 pub fn sync_service(

@@ -33,8 +33,6 @@ use crate::ports::{
 
 /// Due connections are spread over this many index partitions.
 const SHARDS: u32 = 8;
-/// A job enqueued by the fan-out is not enqueued again for this long (it is being worked on).
-const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 /// Each sync re-reads this much before the last one: trackers upload late.
 const OVERLAP: chrono::Duration = chrono::Duration::days(2);
 /// How far back the first sync of a new connection reaches.
@@ -126,14 +124,23 @@ async fn enqueue(queue: &dyn Queue, job: &SyncJob) -> Result<(), SyncError> {
 /// The scheduled fan-out: one job per connection due by now. It needs no keys and no trackers,
 /// so the fan-out function gets neither.
 pub struct FanOut {
-    pub store: Arc<dyn ItemStore>,
-    pub queue: Arc<dyn Queue>,
-    pub clock: Arc<dyn Clock>,
+    store: Arc<dyn ItemStore>,
+    queue: Arc<dyn Queue>,
+    clock: Arc<dyn Clock>,
+    /// How often each connection syncs.
+    interval: chrono::Duration,
 }
 
 impl FanOut {
-    /// Each enqueued connection is leased (its due time pushed out) with a condition, so
-    /// overlapping fan-outs never enqueue the same connection twice.
+    pub fn new(store: Arc<dyn ItemStore>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, interval: Duration) -> Self {
+        let interval = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::minutes(15));
+        Self { store, queue, clock, interval }
+    }
+
+    /// Each enqueued connection is leased with a condition, so overlapping fan-outs never enqueue
+    /// the same connection twice. The lease moves its due time to the next regular sync, so a
+    /// successful job leaves the index entry where it is (each move costs an index delete and
+    /// put), and a job lost on the way comes back one interval later.
     pub async fn run(&self) -> Result<usize, SyncError> {
         let now = self.clock.now();
         let bound = format!("{:012}~", now.timestamp());
@@ -150,8 +157,8 @@ impl FanOut {
                 for item in page.items {
                     let due: ConnectionItem = from_item(item)?;
                     let Some(current) = due.gsi1sk else { continue };
-                    let lease =
-                        Update::new().set("gsi1sk", due_sort_key(now + LEASE, due.user_id, &due.connection.provider));
+                    let lease = Update::new()
+                        .set("gsi1sk", due_sort_key(now + self.interval, due.user_id, &due.connection.provider));
                     let key = connection_key(due.user_id, &due.connection.provider);
                     match self
                         .store
@@ -205,6 +212,11 @@ fn shard_of(user: UserId) -> u32 {
 
 fn due_sort_key(due: DateTime<Utc>, user: UserId, provider: &str) -> String {
     format!("{:012}#{user}#{provider}", due.timestamp().max(0))
+}
+
+/// The due time a sort key holds.
+fn due_of(sort_key: &str) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(sort_key.split('#').next()?.parse().ok()?, 0)
 }
 
 /// How often connections sync, and how often a user may ask for one in between.
@@ -456,9 +468,14 @@ impl SyncService {
 
     /// The scheduled fan-out (see [`FanOut`]), on this service's store and queue.
     pub async fn fan_out(&self) -> Result<usize, SyncError> {
-        FanOut { store: Arc::clone(&self.store), queue: Arc::clone(&self.queue), clock: Arc::clone(&self.clock) }
-            .run()
-            .await
+        FanOut {
+            store: Arc::clone(&self.store),
+            queue: Arc::clone(&self.queue),
+            clock: Arc::clone(&self.clock),
+            interval: self.interval,
+        }
+        .run()
+        .await
     }
 
     /// A usable access token: the stored one, refreshed first if it is about to expire (or if
@@ -531,6 +548,9 @@ impl SyncService {
             return Ok(0);
         }
         let from = item.connection.last_synced_to.map_or(now - FIRST_SYNC, |last| last - OVERLAP);
+        // Leased by the fan-out (or not yet due, for a webhook or manual sync): a success keeps
+        // that due time rather than moving the index entry again.
+        let scheduled = item.gsi1sk.as_deref().and_then(due_of).filter(|due| *due > now);
         let result = self.fetch(job.user_id, tracker.as_ref(), &mut item, from, now).await;
         let (next_due, outcome) = match result {
             Ok(records) => {
@@ -538,7 +558,7 @@ impl SyncService {
                 self.engine.ingest(job.user_id, Some(&job.provider), &records).await?;
                 item.connection.last_synced_to = Some(now);
                 item.connection.last_error = None;
-                (now + self.interval, Ok(count))
+                (scheduled.unwrap_or(now + self.interval), Ok(count))
             }
             Err(error) => {
                 let delay = match &error {
