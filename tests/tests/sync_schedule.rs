@@ -1,0 +1,66 @@
+//! The sync schedule: the fan-out leases a due connection to its next regular sync, a successful
+//! job keeps that due time (one index move per sync), and a job lost on the way comes back one
+//! interval later.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use fittrack_core::Config;
+use fittrack_core::app::{BuildOptions, sync_service};
+use fittrack_core::clock::ManualClock;
+use fittrack_core::ports::{ItemStore, Key, Queue, Table};
+use fittrack_core::sync::{SyncJob, SyncService};
+use fittrack_domain::UserId;
+use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_trackers::SimulatedTracker;
+
+struct Scheduled {
+    store: Arc<dyn ItemStore>,
+    clock: Arc<ManualClock>,
+    sync: SyncService,
+}
+
+fn scheduled() -> Scheduled {
+    let config =
+        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
+    let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
+    let clock = Arc::new(ManualClock::new("2026-06-10T16:00:00Z".parse().unwrap()));
+    let options = BuildOptions { clock: clock.clone(), ..BuildOptions::default() };
+    let sync = sync_service(&config, Arc::clone(&store), queue, vec![Arc::new(SimulatedTracker)], &options).unwrap();
+    Scheduled { store, clock, sync }
+}
+
+async fn due_key(store: &dyn ItemStore, user: UserId) -> String {
+    let key = Key::new(format!("USER#{user}"), "CONN#simulated");
+    let item = store.get(Table::Users, &key).await.unwrap().unwrap();
+    item["gsi1sk"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_successful_sync_keeps_the_leased_due_time() {
+    let s = scheduled();
+    let user = UserId::generate();
+    s.sync.connect(user, "simulated").await.unwrap();
+    assert_eq!(s.sync.fan_out().await.unwrap(), 1, "a new connection is due at once");
+    let leased = due_key(s.store.as_ref(), user).await;
+    s.sync.run(&SyncJob { user_id: user, provider: "simulated".into() }).await.unwrap();
+    assert_eq!(due_key(s.store.as_ref(), user).await, leased, "the index entry did not move again");
+    assert_eq!(s.sync.fan_out().await.unwrap(), 0);
+    s.clock.advance(Duration::minutes(15) + Duration::seconds(1));
+    assert_eq!(s.sync.fan_out().await.unwrap(), 1, "due again one interval later");
+}
+
+#[tokio::test]
+async fn a_lost_job_comes_back_one_interval_later() {
+    let s = scheduled();
+    let user = UserId::generate();
+    s.sync.connect(user, "simulated").await.unwrap();
+    assert_eq!(s.sync.fan_out().await.unwrap(), 1);
+    // The job never runs.
+    s.clock.advance(Duration::minutes(14));
+    assert_eq!(s.sync.fan_out().await.unwrap(), 0, "leased: not enqueued twice");
+    s.clock.advance(Duration::minutes(1) + Duration::seconds(1));
+    assert_eq!(s.sync.fan_out().await.unwrap(), 1);
+}
