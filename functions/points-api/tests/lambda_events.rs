@@ -8,20 +8,12 @@ use tower::ServiceExt;
 use fittrack_core::Config;
 use fittrack_core::app::{BuildOptions, account_service, points_engine};
 use fittrack_core::crypto::{generate_pii_key, generate_signing_key};
+use fittrack_http::lambda_events::api_gateway_v2;
 use fittrack_http::{AppState, points_app};
 use fittrack_local::{InProcessQueue, SqliteStore};
 
 fn event(method: &str, path: &str, body: Option<Value>) -> lambda_http::Request {
-    let event = json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.fittrack.test"},
-        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.fittrack.test",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.9", "userAgent": "t"},
-            "requestId": "r", "routeKey": format!("{method} {path}"), "stage": "$default", "time": "22/Nov/2026:00:00:00 +0000", "timeEpoch": 0},
-        "body": body.map(|b| b.to_string()),
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway v2 payload")
+    api_gateway_v2(method, path, "", "198.51.100.9", body.as_ref()).expect("valid API Gateway v2 payload")
 }
 
 #[tokio::test]

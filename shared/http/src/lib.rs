@@ -7,6 +7,8 @@
 //! - [`routes`]: one router per resource group; [`app`] merges them with the middleware.
 
 pub mod extract;
+#[cfg(feature = "lambda-test-events")]
+pub mod lambda_events;
 pub mod middleware;
 pub mod pagination;
 pub mod problem;
