@@ -7,6 +7,9 @@
 //! - `sync/users`: the sync worker's job end to end on the embedded store (read connection, fetch
 //!   from the simulated provider, points engine with ledger writes, reschedule), 50 users a batch,
 //!   reported as users per second (×60 for users per minute).
+//! - `sync/sqs_batch_of_10_at_100ms_tracker_latency`: one SQS batch of 10 first-week jobs through
+//!   the worker's batch handler, against a tracker answering in 100 ms: whether the jobs' waits
+//!   overlap (sequential, a batch would take over a second).
 //! - Before those, a report of DynamoDB write units (metered by DynamoDB's sizing rules, see
 //!   `fittrack_tests::write_units`) per synced user-day: for a first sync that books a week, and
 //!   for a day of syncs every 15 minutes (fan-out lease and job) as activity trickles in.
@@ -179,7 +182,70 @@ fn report_write_units() {
     });
 }
 
-criterion_group!(benches, compute, sync);
+/// The simulated tracker behind a network: every fetch waits `LATENCY`, as a call to a tracker's
+/// API does, so the worker's batch shows whether it overlaps its jobs' waits.
+struct DistantTracker;
+
+const LATENCY: std::time::Duration = std::time::Duration::from_millis(100);
+const BATCH: usize = 10;
+
+#[async_trait::async_trait]
+impl fittrack_core::ports::TrackerProvider for DistantTracker {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+    async fn fetch(
+        &self,
+        access_token: Option<&str>,
+        user: UserId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Activity>, fittrack_core::ports::TrackerError> {
+        tokio::time::sleep(LATENCY).await;
+        SimulatedTracker.fetch(access_token, user, from, to).await
+    }
+}
+
+fn sync_batch(c: &mut Criterion) {
+    use fittrack_core::ports::TrackerProvider;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config =
+        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
+    let mut group = c.benchmark_group("sync");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("sqs_batch_of_10_at_100ms_tracker_latency", |b| {
+        b.iter_batched(
+            || {
+                let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+                let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
+                let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(DistantTracker)];
+                let sync = sync_service(&config, store, queue, trackers, &BuildOptions::default()).unwrap();
+                let bodies: Vec<(String, String)> = runtime.block_on(async {
+                    let mut bodies = Vec::new();
+                    for n in 0..BATCH {
+                        let user = UserId::generate();
+                        sync.connect(user, "simulated").await.unwrap();
+                        let job = SyncJob { user_id: user, provider: "simulated".into() };
+                        bodies.push((format!("m{n}"), serde_json::to_string(&job).unwrap()));
+                    }
+                    bodies
+                });
+                (sync, bodies)
+            },
+            |(sync, bodies)| {
+                let messages: Vec<(&str, &str)> =
+                    bodies.iter().map(|(id, body)| (id.as_str(), body.as_str())).collect();
+                let failed = runtime.block_on(sync.run_batch(&messages));
+                assert!(failed.is_empty());
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compute, sync, sync_batch);
 
 fn main() {
     report_write_units();

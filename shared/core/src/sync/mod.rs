@@ -582,27 +582,48 @@ impl SyncService {
     }
 
     /// A batch of queued jobs, as the worker receives them; returns the ids of failed messages.
+    /// The jobs run concurrently (a job mostly waits on its tracker's API), each in its own task,
+    /// so one job's failure, or even a panic, fails only its own message.
     pub async fn run_batch(&self, messages: &[(&str, &str)]) -> Vec<String> {
-        let mut failed = Vec::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut ids = std::collections::HashMap::new();
         for &(id, body) in messages {
-            let outcome = match serde_json::from_str::<SyncJob>(body) {
-                Ok(job) => self.run(&job).await.map(|n| (job, n)),
-                Err(e) => Err(SyncError::Store(StoreError::Invalid(e.to_string()))),
+            let sync = self.clone();
+            let body = body.to_owned();
+            let task = tasks.spawn(async move { sync.run_message(&body).await });
+            ids.insert(task.id(), id.to_owned());
+        }
+        let mut failed = Vec::new();
+        while let Some(joined) = tasks.join_next_with_id().await {
+            let (task, outcome) = match joined {
+                Ok((task, outcome)) => (task, outcome),
+                Err(error) => {
+                    tracing::error!(%error, "sync job panicked");
+                    (error.id(), Err(SyncError::Store(StoreError::Invalid("the job panicked".into()))))
+                }
             };
+            let id = ids.remove(&task).unwrap_or_default();
             match outcome {
                 Ok((job, records)) => {
                     tracing::info!(user_id = %job.user_id, provider = job.provider, records, "synced")
                 }
                 // Tracker failures are recorded and rescheduled; only our own failures are retried.
                 Err(SyncError::Tracker(error)) => {
-                    tracing::warn!(message_id = id, %error, "tracker failed; rescheduled")
+                    tracing::warn!(message_id = id.as_str(), %error, "tracker failed; rescheduled")
                 }
                 Err(error) => {
-                    tracing::error!(message_id = id, %error, "sync failed");
-                    failed.push(id.to_owned());
+                    tracing::error!(message_id = id.as_str(), %error, "sync failed");
+                    failed.push(id);
                 }
             }
         }
         failed
+    }
+
+    async fn run_message(&self, body: &str) -> Result<(SyncJob, usize), SyncError> {
+        let job =
+            serde_json::from_str::<SyncJob>(body).map_err(|e| SyncError::Store(StoreError::Invalid(e.to_string())))?;
+        let records = self.run(&job).await?;
+        Ok((job, records))
     }
 }

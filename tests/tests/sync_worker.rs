@@ -1,6 +1,6 @@
-//! The sync schedule: the fan-out leases a due connection to its next regular sync, a successful
-//! job keeps that due time (one index move per sync), and a job lost on the way comes back one
-//! interval later.
+//! The sync worker and its schedule: the fan-out leases a due connection to its next regular sync,
+//! a successful job keeps that due time (one index move per sync), a job lost on the way comes back
+//! one interval later, and the jobs of a batch run concurrently, each isolated from the others.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use chrono::Duration;
 use fittrack_core::Config;
 use fittrack_core::app::{BuildOptions, sync_service};
 use fittrack_core::clock::ManualClock;
-use fittrack_core::ports::{ItemStore, Key, Queue, Table};
+use fittrack_core::ports::{ItemStore, Key, Queue, Table, TrackerError, TrackerProvider};
 use fittrack_core::sync::{SyncJob, SyncService};
 use fittrack_domain::UserId;
 use fittrack_local::{InProcessQueue, SqliteStore};
@@ -22,13 +22,17 @@ struct Scheduled {
 }
 
 fn scheduled() -> Scheduled {
+    scheduled_with(Arc::new(SimulatedTracker))
+}
+
+fn scheduled_with(tracker: Arc<dyn TrackerProvider>) -> Scheduled {
     let config =
         Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
     let clock = Arc::new(ManualClock::new("2026-06-10T16:00:00Z".parse().unwrap()));
     let options = BuildOptions { clock: clock.clone(), ..BuildOptions::default() };
-    let sync = sync_service(&config, Arc::clone(&store), queue, vec![Arc::new(SimulatedTracker)], &options).unwrap();
+    let sync = sync_service(&config, Arc::clone(&store), queue, vec![tracker], &options).unwrap();
     Scheduled { store, clock, sync }
 }
 
@@ -63,4 +67,48 @@ async fn a_lost_job_comes_back_one_interval_later() {
     assert_eq!(s.sync.fan_out().await.unwrap(), 0, "leased: not enqueued twice");
     s.clock.advance(Duration::minutes(1) + Duration::seconds(1));
     assert_eq!(s.sync.fan_out().await.unwrap(), 1);
+}
+
+/// The simulated tracker, except that fetching for one user panics (a bug in an adapter).
+struct PanicsFor(UserId);
+
+#[async_trait::async_trait]
+impl TrackerProvider for PanicsFor {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+    async fn fetch(
+        &self,
+        token: Option<&str>,
+        user: UserId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<fittrack_domain::activity::Activity>, TrackerError> {
+        assert_ne!(user, self.0, "adapter bug");
+        SimulatedTracker.fetch(token, user, from, to).await
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_job_fails_only_its_own_message() {
+    let doomed = UserId::generate();
+    let s = scheduled_with(Arc::new(PanicsFor(doomed)));
+    let users: Vec<UserId> = std::iter::once(doomed).chain((0..4).map(|_| UserId::generate())).collect();
+    let mut bodies = Vec::new();
+    for (n, user) in users.iter().enumerate() {
+        s.sync.connect(*user, "simulated").await.unwrap();
+        bodies.push((
+            format!("m{n}"),
+            serde_json::to_string(&SyncJob { user_id: *user, provider: "simulated".into() }).unwrap(),
+        ));
+    }
+    bodies.push(("m-bad".into(), "{not json".into()));
+    let messages: Vec<(&str, &str)> = bodies.iter().map(|(id, body)| (id.as_str(), body.as_str())).collect();
+    let mut failed = s.sync.run_batch(&messages).await;
+    failed.sort();
+    assert_eq!(failed, ["m-bad", "m0"], "the panic and the malformed message fail; the rest synced");
+    for user in &users[1..] {
+        let connections = s.sync.connections(*user).await.unwrap();
+        assert!(connections[0].last_synced_to.is_some());
+    }
 }
