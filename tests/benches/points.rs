@@ -20,14 +20,14 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 
-use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, sync_service};
-use fittrack_core::ports::{ItemStore, Queue};
+use fittrack_core::clock::SystemClock;
+use fittrack_core::ports::ItemStore;
 use fittrack_core::sync::SyncJob;
 use fittrack_domain::RateTable;
 use fittrack_domain::UserId;
 use fittrack_domain::activity::{Activity, day_totals, deduplicate};
-use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_local::SqliteStore;
+use fittrack_tests::sync_fixture::local_sync;
 use fittrack_trackers::{SimulatedTracker, simulated_day};
 
 fn week(user: UserId) -> Vec<Activity> {
@@ -70,8 +70,6 @@ const USERS: usize = 50;
 
 fn sync(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config =
-        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
     let mut group = c.benchmark_group("sync");
     group.sample_size(10);
     group.throughput(Throughput::Elements(USERS as u64));
@@ -80,10 +78,7 @@ fn sync(c: &mut Criterion) {
             || {
                 // Fresh users each batch: every job books a first week, the expensive case.
                 let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
-                let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
-                let sync =
-                    sync_service(&config, store, queue, vec![Arc::new(SimulatedTracker)], &BuildOptions::default())
-                        .unwrap();
+                let sync = local_sync(store, vec![Arc::new(SimulatedTracker)], Arc::new(SystemClock));
                 let users: Vec<UserId> = (0..USERS).map(|_| UserId::generate()).collect();
                 runtime.block_on(async {
                     for user in &users {
@@ -115,15 +110,11 @@ fn report_write_units() {
     use fittrack_tests::write_units::WriteUnitMeter;
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config =
-        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
     let meter = Arc::new(WriteUnitMeter::new(Arc::new(SqliteStore::in_memory().unwrap())));
     // 06:00 in New York: the first sync books six full days and the start of a seventh and eighth.
     let clock = Arc::new(ManualClock::new("2026-06-10T10:00:00Z".parse().unwrap()));
-    let options = BuildOptions { clock: clock.clone(), ..BuildOptions::default() };
     let store: Arc<dyn ItemStore> = meter.clone();
-    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
-    let sync = sync_service(&config, Arc::clone(&store), queue, vec![Arc::new(SimulatedTracker)], &options).unwrap();
+    let sync = local_sync(Arc::clone(&store), vec![Arc::new(SimulatedTracker)], clock.clone());
     let users: Vec<UserId> = (0..METERED_USERS).map(|_| UserId::generate()).collect();
     runtime.block_on(async {
         for user in &users {
@@ -207,10 +198,7 @@ impl fittrack_core::ports::TrackerProvider for DistantTracker {
 }
 
 fn sync_batch(c: &mut Criterion) {
-    use fittrack_core::ports::TrackerProvider;
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config =
-        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
     let mut group = c.benchmark_group("sync");
     group.sample_size(10);
     group.throughput(Throughput::Elements(BATCH as u64));
@@ -218,9 +206,7 @@ fn sync_batch(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
-                let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
-                let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(DistantTracker)];
-                let sync = sync_service(&config, store, queue, trackers, &BuildOptions::default()).unwrap();
+                let sync = local_sync(store, vec![Arc::new(DistantTracker)], Arc::new(SystemClock));
                 let bodies: Vec<(String, String)> = runtime.block_on(async {
                     let mut bodies = Vec::new();
                     for n in 0..BATCH {

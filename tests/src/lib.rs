@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod fake_trackers;
 pub mod oidc;
 pub mod server;
+pub mod sync_fixture;
 pub mod write_units;
 
 /// Runs an `async fn(Backend)` test on the embedded store and on DynamoDB.

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, sync_service};
 use fittrack_core::clock::ManualClock;
-use fittrack_core::ports::{ItemStore, Key, Queue, Table, TrackerError, TrackerProvider};
+use fittrack_core::ports::{ItemStore, Key, Table, TrackerError, TrackerProvider};
 use fittrack_core::sync::{SyncJob, SyncService};
 use fittrack_domain::UserId;
-use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_local::SqliteStore;
+use fittrack_tests::sync_fixture::local_sync;
 use fittrack_trackers::SimulatedTracker;
 
 struct Scheduled {
@@ -26,13 +25,9 @@ fn scheduled() -> Scheduled {
 }
 
 fn scheduled_with(tracker: Arc<dyn TrackerProvider>) -> Scheduled {
-    let config =
-        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
     let clock = Arc::new(ManualClock::new("2026-06-10T16:00:00Z".parse().unwrap()));
-    let options = BuildOptions { clock: clock.clone(), ..BuildOptions::default() };
-    let sync = sync_service(&config, Arc::clone(&store), queue, vec![tracker], &options).unwrap();
+    let sync = local_sync(Arc::clone(&store), vec![tracker], clock.clone());
     Scheduled { store, clock, sync }
 }
 
