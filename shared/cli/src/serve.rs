@@ -153,30 +153,31 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared_queue = Arc::clone(&queue) as Arc<dyn Queue>;
+    let relay = OutboxRelay::new(Arc::clone(&store), Arc::clone(&shared_queue));
     let mut tasks = vec![
         tokio::spawn(crate::workers::run_email_worker(Arc::clone(&shared_queue), mailer, shutdown_rx.clone())),
         tokio::spawn(crate::workers::run_sync_worker(Arc::clone(&shared_queue), sync.clone(), shutdown_rx.clone())),
-        tokio::spawn(run_schedule("sync fan-out", options.sync_tick, shutdown_rx.clone(), {
-            let sync = sync.clone();
-            move || {
-                let sync = sync.clone();
-                async move { sync.fan_out().await }
-            }
-        })),
-        tokio::spawn(run_schedule("outbox relay", options.relay_tick, shutdown_rx.clone(), {
-            let relay = OutboxRelay::new(Arc::clone(&store), Arc::clone(&shared_queue));
-            move || {
-                let relay = relay.clone();
-                async move { relay.drain_all().await }
-            }
-        })),
-        tokio::spawn(run_schedule("tier birthdays", options.tier_tick, shutdown_rx.clone(), {
-            let tiers = tiers.clone();
-            move || {
-                let tiers = tiers.clone();
-                async move { tiers.run().await }
-            }
-        })),
+        tokio::spawn(run_schedule(
+            "sync fan-out",
+            options.sync_tick,
+            shutdown_rx.clone(),
+            sync.clone(),
+            |sync| async move { sync.fan_out().await },
+        )),
+        tokio::spawn(run_schedule(
+            "outbox relay",
+            options.relay_tick,
+            shutdown_rx.clone(),
+            relay,
+            |relay| async move { relay.drain_all().await },
+        )),
+        tokio::spawn(run_schedule(
+            "tier birthdays",
+            options.tier_tick,
+            shutdown_rx.clone(),
+            tiers.clone(),
+            |tiers| async move { tiers.run().await },
+        )),
     ];
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;

@@ -28,11 +28,17 @@ pub async fn run_sync_worker(queue: Arc<dyn Queue>, sync: SyncService, shutdown:
     .await;
 }
 
-/// Runs `job` every `tick` until `shutdown` flips to true, as an EventBridge schedule does on AWS.
-/// A failed run is logged; the next tick tries again.
-pub async fn run_schedule<F, Fut, E>(name: &'static str, tick: Duration, mut shutdown: watch::Receiver<bool>, job: F)
-where
-    F: Fn() -> Fut,
+/// Runs `job` on `state` every `tick` until `shutdown` flips to true, as an EventBridge schedule
+/// does on AWS. A failed run is logged; the next tick tries again.
+pub async fn run_schedule<S, F, Fut, E>(
+    name: &'static str,
+    tick: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    state: S,
+    job: F,
+) where
+    S: Clone,
+    F: Fn(S) -> Fut,
     Fut: std::future::Future<Output = Result<usize, E>>,
     E: std::fmt::Display,
 {
@@ -41,7 +47,7 @@ where
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                if let Err(error) = job().await {
+                if let Err(error) = job(state.clone()).await {
                     tracing::error!(%error, job = name, "scheduled job failed");
                 }
             }

@@ -182,11 +182,8 @@ impl PointsLedger {
             } else {
                 let kind = if amount >= 0 { EntryKind::Earn } else { EntryKind::Correction };
                 let (spendable, held_amount) = if held { (0, amount) } else { (amount, 0) };
-                self.entry_ops(
-                    user,
-                    &balance,
-                    Change { kind, amount: spendable, held_amount, cause: format!("day:{day}") },
-                )?
+                let change = Change { kind, amount: spendable, held_amount, cause: format!("day:{day}") };
+                self.entry_ops(user, &balance, change, Update::new())?
             };
             ops.push(day_update);
             match self.store.transact(ops).await {
@@ -236,23 +233,29 @@ impl PointsLedger {
                 Some(Change { kind: EntryKind::Forfeit, amount: read.held.min(0), held_amount: -read.held, cause })
             }
         };
-        let mut ops = match change {
-            Some(change) => self.entry_ops(user, read, change)?,
+        // One review fewer, whether or not points move.
+        let closed = Update::new().add("holds", -1);
+        let ops = match change {
+            Some(change) => self.entry_ops(user, read, change, closed)?,
             None => vec![WriteOp::Update {
                 table: Table::Points,
                 key: balance_key(user),
-                update: Update::new(),
+                update: closed,
                 condition: Some(unchanged(read)),
             }],
         };
-        if let Some(WriteOp::Update { update, .. }) = ops.first_mut() {
-            *update = std::mem::take(update).add("holds", -1);
-        }
         Ok(ops)
     }
 
-    /// The balance update, the entry and its outbox event, conditioned on the balance read.
-    fn entry_ops(&self, user: UserId, read: &Balance, change: Change) -> Result<Vec<WriteOp>, LedgerError> {
+    /// The balance update (`balance_update` plus the entry's effect), the entry and its outbox
+    /// event, conditioned on the balance read.
+    fn entry_ops(
+        &self,
+        user: UserId,
+        read: &Balance,
+        change: Change,
+        balance_update: Update,
+    ) -> Result<Vec<WriteOp>, LedgerError> {
         let now = self.clock.now().timestamp();
         let seq = read.seq + 1;
         let balance_after = read.balance + change.amount;
@@ -283,7 +286,7 @@ impl PointsLedger {
             WriteOp::Update {
                 table: Table::Points,
                 key: balance_key(user),
-                update: Update::new()
+                update: balance_update
                     .set("balance", balance_after)
                     .set("held", held_after)
                     .set("seq", seq)

@@ -133,8 +133,7 @@ pub struct FanOut {
 
 impl FanOut {
     pub fn new(store: Arc<dyn ItemStore>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, interval: Duration) -> Self {
-        let interval = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::minutes(15));
-        Self { store, queue, clock, interval }
+        Self { store, queue, clock, interval: sync_interval(interval) }
     }
 
     /// Each enqueued connection is leased with a condition, so overlapping fan-outs never enqueue
@@ -214,6 +213,11 @@ fn due_sort_key(due: DateTime<Utc>, user: UserId, provider: &str) -> String {
     format!("{:012}#{user}#{provider}", due.timestamp().max(0))
 }
 
+/// The configured interval; one too long for chrono (centuries) falls back to the default.
+fn sync_interval(configured: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(configured).unwrap_or(chrono::Duration::minutes(15))
+}
+
 /// The due time a sort key holds.
 fn due_of(sort_key: &str) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(sort_key.split('#').next()?.parse().ok()?, 0)
@@ -257,7 +261,7 @@ pub struct SyncService {
 impl SyncService {
     pub fn new(deps: SyncDeps) -> Self {
         let providers = deps.providers.into_iter().map(|p| (p.name(), p)).collect();
-        let interval = chrono::Duration::from_std(deps.schedule.interval).unwrap_or(chrono::Duration::minutes(15));
+        let interval = sync_interval(deps.schedule.interval);
         Self {
             store: deps.store,
             queue: deps.queue,
