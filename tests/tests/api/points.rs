@@ -191,3 +191,40 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
     app.stop().await;
 }
 both_backends!(a_device_feeding_two_accounts_lands_in_the_review_queue);
+
+/// Twenty phones of one person upload at once, each four walks of the same day: every upload is
+/// answered 201 and the day ends booked at what its eighty walks earn by hand, goal included.
+async fn concurrent_uploads_for_one_day_book_what_the_day_earns(backend: Backend) {
+    use fittrack_domain::competition_day;
+    use fittrack_domain::points::day_bounds;
+
+    let app = spawn_app(Settings::new(backend)).await;
+    let token = app.user_with_profile().await;
+    let yesterday = competition_day(Utc::now()).pred_opt().unwrap();
+    let morning = day_bounds(yesterday).0 + Duration::hours(6);
+    let uploads = (0..20).map(|phone| {
+        let records: Vec<Value> = (0..4)
+            .map(|walk| {
+                let start = morning + Duration::minutes(10 * (4 * phone + walk));
+                json!({"id": format!("walk-{walk}"), "kind": "walk", "start": start,
+                    "end": start + Duration::minutes(10), "steps": 150, "light_minutes": 1})
+            })
+            .collect();
+        let batch = json!({"batch_id": format!("phone-{phone}"), "source": "healthkit",
+            "device_id": format!("phone-{phone}"), "records": records});
+        let (app, token) = (&app, &token);
+        async move { upload(app, token, &batch).await.status() }
+    });
+    let statuses = futures_util::future::join_all(uploads).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+
+    // By hand: 80 × 150 = 12,000 steps = 120, 80 light minutes = 80, the 10,000-step goal = 100.
+    let expected = 120 + 80 + 100;
+    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert_eq!(balance["balance"].as_i64(), Some(expected), "{balance}");
+    let summary: Value = app.get_auth("/api/v1/activities/summary", &token).await.json().await.unwrap();
+    assert_eq!(summary["week"]["steps"], 12_000);
+    assert_eq!(summary["week"]["points"].as_i64(), Some(expected));
+    app.stop().await;
+}
+both_backends!(concurrent_uploads_for_one_day_book_what_the_day_earns);

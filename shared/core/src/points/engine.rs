@@ -27,6 +27,11 @@ pub enum EngineError {
 
 /// How far back a streak is looked for: a run longer than this pays as if it were this long.
 const STREAK_LOOKBACK_DAYS: u32 = 400;
+/// Records stored at once by one ingest (each is a few independent reads and writes).
+const STORE_CONCURRENCY: usize = 16;
+/// Recomputations of one ingest's days before it gives up: each lost race means another writer
+/// of the same user made progress.
+const MAX_LOST_RACES: u64 = 200;
 
 fn activity_key(user: UserId, day: NaiveDate, record: &Activity) -> Key {
     Key::new(user_partition(user), format!("ACT#{day}#{}#{}", record.source, record.source_id))
@@ -92,66 +97,137 @@ impl PointsEngine {
     }
 
     /// Stores `records` and books every day they change. Returns the bookings made, by day.
+    ///
+    /// Safe against concurrent writers of the same user (two phones uploading, a sync racing an
+    /// upload): each day is computed from a read taken at one activity revision and booked only if
+    /// the revision is still the same, else recomputed. So once every writer is done, every
+    /// booked day equals what its stored records earn.
+    ///
+    /// # Errors
+    /// [`EngineError::Ledger`] with [`LedgerError::Busy`] when the user's data keeps changing
+    /// under it; store failures.
     pub async fn ingest(
         &self,
         user: UserId,
         primary_source: Option<&str>,
         records: &[Activity],
     ) -> Result<Vec<(NaiveDate, Booking)>, EngineError> {
-        let mut affected = BTreeSet::new();
+        let affected = self.store_records(user, records).await?;
+        if affected.is_empty() {
+            return Ok(Vec::new());
+        }
+        // After the records are stored: a booking computed before they were read now fails.
+        self.ledger.touch_activity(user).await?;
+        self.book_days(user, primary_source, affected).await
+    }
+
+    /// Stores the records, a few at a time (each is independent: its own items). Returns the days
+    /// whose records changed.
+    async fn store_records(&self, user: UserId, records: &[Activity]) -> Result<BTreeSet<NaiveDate>, EngineError> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        // Two versions of one record in a batch: only the newest is a write of its own.
+        let mut newest: std::collections::BTreeMap<(&str, &str), &Activity> = std::collections::BTreeMap::new();
         for record in records {
-            if let Some(day) = self.store_record(user, record).await? {
-                affected.extend(day);
+            let slot = newest.entry((record.source.as_str(), record.source_id.as_str())).or_insert(record);
+            if (record.received_at, record) > (slot.received_at, *slot) {
+                *slot = record;
             }
         }
-        // A changed day can start, extend or break a streak, which changes the bonus of every
-        // later day in the same run of active days: recompute those too.
-        let mut days = affected.clone();
-        for day in &affected {
-            let mut next = day.succ_opt();
-            while let Some(d) = next {
-                match self.store.get(Table::Points, &super::day_key(user, d)).await? {
-                    Some(item) if booked_day_was_active(&item) => {
-                        days.insert(d);
-                        next = d.succ_opt();
-                    }
-                    _ => break,
-                }
-            }
-        }
+        // Owned futures: borrowed ones trip the compiler's `Send` check for spawned callers.
+        let writes: Vec<_> = newest
+            .into_values()
+            .map(|record| {
+                let (engine, record) = (self.clone(), record.clone());
+                async move { engine.store_record(user, &record).await }
+            })
+            .collect();
+        let changed: Vec<Option<Vec<NaiveDate>>> = stream::iter(writes)
+            .buffer_unordered(STORE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(changed.into_iter().flatten().flatten().collect())
+    }
+
+    /// Recomputes and books `days`, and every later day whose streak they may change.
+    async fn book_days(
+        &self,
+        user: UserId,
+        primary_source: Option<&str>,
+        mut pending: BTreeSet<NaiveDate>,
+    ) -> Result<Vec<(NaiveDate, Booking)>, EngineError> {
         let mut bookings = Vec::new();
         let mut tier = None;
-        for day in days {
-            let counted = deduplicate(&self.records_of(user, day).await?, primary_source);
-            let activity = day_totals(&counted, day);
-            let mut active = self.active_days_before(user, day).await?;
-            if self.rates.is_active(&activity) {
-                active.insert(day);
-            }
-            let points = self.rates.day_points(&activity, self.rates.completes_streak(&active, day));
-            let old_score = self.ledger.booked_day(user, day).await?.map(|p| p.activity_score);
-            let score = points.activity_score;
-            // Only a changed score is judged and counted; a re-sync leaves the baseline alone.
-            let judged_tier = if old_score == Some(score) {
-                None
-            } else {
-                if tier.is_none() {
-                    tier = Some(self.tier_of(user).await?);
+        let mut lost_races = 0;
+        while let Some(day) = pending.pop_first() {
+            match self.book_day(user, day, primary_source, &mut tier).await {
+                Ok(booking) => {
+                    if booking != Booking::Unchanged {
+                        bookings.push((day, booking));
+                    }
+                    // A changed day can start, extend or break a streak, which changes the bonus
+                    // of every later day in the same run of active days: recompute those too.
+                    if let Some(next) = day.succ_opt()
+                        && !pending.contains(&next)
+                        && self.ledger.booked_day(user, next).await?.is_some_and(|b| b.was_active())
+                    {
+                        pending.insert(next);
+                    }
                 }
-                tier.clone().flatten()
-            };
-            if let Some(code) = &judged_tier {
-                self.antigaming.judge_day(user, code, day, score).await?;
-            }
-            let booking = self.ledger.book_day(user, day, &points).await?;
-            if let Some(code) = &judged_tier {
-                self.antigaming.record_score(code, day, old_score, score).await?;
-            }
-            if booking != Booking::Unchanged {
-                bookings.push((day, booking));
+                Err(EngineError::Ledger(LedgerError::Stale)) => {
+                    // Another writer changed the user's activity since this day was read.
+                    lost_races += 1;
+                    if lost_races > MAX_LOST_RACES {
+                        return Err(LedgerError::Busy.into());
+                    }
+                    super::backoff(lost_races).await;
+                    pending.insert(day);
+                }
+                Err(other) => return Err(other),
             }
         }
         Ok(bookings)
+    }
+
+    /// Computes one day from everything stored for it and books it, if nothing the computation
+    /// read has changed by then.
+    async fn book_day(
+        &self,
+        user: UserId,
+        day: NaiveDate,
+        primary_source: Option<&str>,
+        tier: &mut Option<Option<String>>,
+    ) -> Result<Booking, EngineError> {
+        // Read first: every read below is at least as new as this revision.
+        let read = self.ledger.balance(user).await?;
+        let booked = self.ledger.booked_day(user, day).await?;
+        let counted = deduplicate(&self.records_of(user, day).await?, primary_source);
+        let activity = day_totals(&counted, day);
+        let mut active = self.active_days_before(user, day).await?;
+        if self.rates.is_active(&activity) {
+            active.insert(day);
+        }
+        let points = self.rates.day_points(&activity, self.rates.completes_streak(&active, day));
+        let old_score = booked.as_ref().and_then(|b| b.points.map(|p| p.activity_score));
+        let score = points.activity_score;
+        // Only a changed score is judged and counted; a re-sync leaves the baseline alone.
+        let judged_tier = if old_score == Some(score) {
+            None
+        } else {
+            if tier.is_none() {
+                *tier = Some(self.tier_of(user).await?);
+            }
+            tier.clone().flatten()
+        };
+        if let Some(code) = &judged_tier {
+            // Opening a review changes the balance read, so the booking below then goes round
+            // again and lands held.
+            self.antigaming.judge_day(user, code, day, score).await?;
+        }
+        let booking = self.ledger.book_day_at(user, day, &points, &read, booked.as_ref(), true).await?;
+        if let Some(code) = &judged_tier {
+            self.antigaming.record_score(code, day, old_score, score).await?;
+        }
+        Ok(booking)
     }
 
     /// The user's competition tier, which anomalies are judged against (none before the profile

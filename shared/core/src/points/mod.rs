@@ -8,6 +8,12 @@
 //! books nothing, late data books only the difference, and a retried or concurrent booking can
 //! never count twice. Each entry also writes an outbox event in the same transaction, so the
 //! event exists exactly when the entry does (a relay publishes it to the leaderboard queue).
+//!
+//! A day's points depend on its records and on whether the days before it were active (streaks),
+//! so a booking computed from a read that a concurrent writer has since outdated must not land.
+//! The balance item carries the user's activity revision (`activity_rev`): every write of
+//! records bumps it, every day booking bumps it and is conditioned on the revision its
+//! computation started from. A booking computed from stale records fails and is recomputed.
 
 mod engine;
 pub mod ingest;
@@ -73,6 +79,9 @@ pub struct Balance {
     pub seq: u64,
     /// Open reviews of the account; while there are any, awards are held.
     pub holds: u32,
+    /// Bumped by every write of activity records and every day booking: the version of
+    /// everything a day's points are computed from.
+    pub activity_rev: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +100,9 @@ pub enum Booking {
 pub enum LedgerError {
     #[error("too much contention on this balance; try again")]
     Busy,
+    /// The balance (its entries, reviews or activity revision) changed since it was read.
+    #[error("the balance changed since it was read")]
+    Stale,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -146,59 +158,104 @@ impl PointsLedger {
     }
 
     /// What a day was booked at, if it was.
-    pub async fn booked_day(&self, user: UserId, day: NaiveDate) -> Result<Option<DayPoints>, LedgerError> {
+    pub async fn booked_day(&self, user: UserId, day: NaiveDate) -> Result<Option<BookedDay>, LedgerError> {
         let booked = self.store.get(Table::Points, &day_key(user, day)).await?;
-        Ok(booked.and_then(|d| serde_json::from_value(d.get("points")?.clone()).ok()))
+        Ok(booked.map(from_item).transpose()?)
     }
 
-    /// Books a day's points: the difference between `points.total` and what the day already had.
-    /// While the account is under review the difference goes to the held balance.
+    /// Marks that the user's activity records changed: bookings computed from an earlier read
+    /// will fail and be recomputed. Called after the records are stored.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] when the store fails.
+    pub async fn touch_activity(&self, user: UserId) -> Result<(), LedgerError> {
+        self.store.update(Table::Points, &balance_key(user), Update::new().add("activity_rev", 1), None).await?;
+        Ok(())
+    }
+
+    /// Books a day's points: the difference between `points.total` and what the day already had,
+    /// retrying while other bookings of the user contend. While the account is under review the
+    /// difference goes to the held balance. Not tied to an activity revision: the engine books
+    /// through [`PointsLedger::book_day_at`].
+    ///
+    /// # Errors
+    /// [`LedgerError::Busy`] after too many lost races; [`LedgerError::Store`].
     pub async fn book_day(&self, user: UserId, day: NaiveDate, points: &DayPoints) -> Result<Booking, LedgerError> {
         for attempt in 1..=MAX_ATTEMPTS {
-            let balance = self.balance(user).await?;
-            let booked = self.store.get(Table::Points, &day_key(user, day)).await?;
-            let booked_total = booked.as_ref().and_then(|d| d.get("total")).and_then(|v| v.as_i64());
-            let booked_points = booked.as_ref().and_then(|d| d.get("points")).cloned();
-            let points_value = serde_json::to_value(points).unwrap_or_default();
-            let target = i64::from(points.total);
-            let amount = target - booked_total.unwrap_or(0);
-            if amount == 0 && booked_points.as_ref() == Some(&points_value) {
-                return Ok(Booking::Unchanged);
-            }
-            let day_condition = match booked_total {
-                Some(total) => Condition::equals("total", total),
-                None => Condition::NotExists,
-            };
-            let day_update = WriteOp::Update {
-                table: Table::Points,
-                key: day_key(user, day),
-                update: Update::new().set("total", target).set("points", points_value),
-                condition: Some(day_condition),
-            };
-            let held = balance.holds > 0;
-            let mut ops = if amount == 0 {
-                // Same total, new breakdown (e.g. more steps past the cap): only the day changes.
-                Vec::new()
-            } else {
-                let kind = if amount >= 0 { EntryKind::Earn } else { EntryKind::Correction };
-                let (spendable, held_amount) = if held { (0, amount) } else { (amount, 0) };
-                let change = Change { kind, amount: spendable, held_amount, cause: format!("day:{day}") };
-                self.entry_ops(user, &balance, change, Update::new())?
-            };
-            ops.push(day_update);
-            match self.store.transact(ops).await {
-                Ok(()) if amount == 0 => return Ok(Booking::Unchanged),
-                Ok(()) => {
-                    let balance_after = if held { balance.balance } else { balance.balance + amount };
-                    return Ok(Booking::Booked { amount, balance_after, held });
-                }
-                Err(StoreError::TransactionCancelled { .. } | StoreError::Contention) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(2 * attempt)).await;
-                }
-                Err(other) => return Err(other.into()),
+            let read = self.balance(user).await?;
+            let booked = self.booked_day(user, day).await?;
+            match self.book_day_at(user, day, points, &read, booked.as_ref(), false).await {
+                Err(LedgerError::Stale) => backoff(attempt).await,
+                other => return other,
             }
         }
         Err(LedgerError::Busy)
+    }
+
+    /// One attempt at booking a day against the balance and booked day read before `points` was
+    /// computed. With `same_activity`, the booking also requires that no records were written and
+    /// no other day was booked since `read` (the activity revision is unchanged).
+    ///
+    /// # Errors
+    /// [`LedgerError::Stale`] when the balance, the day or (with `same_activity`) the activity
+    /// changed since they were read: recompute and try again. [`LedgerError::Store`].
+    pub(crate) async fn book_day_at(
+        &self,
+        user: UserId,
+        day: NaiveDate,
+        points: &DayPoints,
+        read: &Balance,
+        booked: Option<&BookedDay>,
+        same_activity: bool,
+    ) -> Result<Booking, LedgerError> {
+        let target = i64::from(points.total);
+        let amount = target - booked.map_or(0, |b| b.total);
+        if booked.is_some_and(|b| b.total == target && b.points.as_ref() == Some(points)) {
+            return Ok(Booking::Unchanged);
+        }
+        let day_condition = match booked {
+            Some(b) => Condition::equals("total", b.total),
+            None => Condition::missing("total"),
+        };
+        let day_update = WriteOp::Update {
+            table: Table::Points,
+            key: day_key(user, day),
+            update: Update::new().set("total", target).set("points", serde_json::to_value(points).unwrap_or_default()),
+            condition: Some(day_condition),
+        };
+        // Every booking moves the revision: a later day's streak may depend on this one.
+        let revision_update = Update::new().add("activity_rev", 1);
+        let guard = if same_activity {
+            Condition::And(vec![unchanged(read), same_revision(read)])
+        } else {
+            unchanged(read)
+        };
+        let held = read.holds > 0;
+        let mut ops = if amount == 0 {
+            // Same total, new breakdown (e.g. more steps past the cap): no entry, only the day
+            // and the revision change.
+            vec![WriteOp::Update {
+                table: Table::Points,
+                key: balance_key(user),
+                update: revision_update,
+                condition: Some(guard),
+            }]
+        } else {
+            let kind = if amount >= 0 { EntryKind::Earn } else { EntryKind::Correction };
+            let (spendable, held_amount) = if held { (0, amount) } else { (amount, 0) };
+            let change = Change { kind, amount: spendable, held_amount, cause: format!("day:{day}") };
+            self.entry_ops(user, read, change, revision_update, guard)?
+        };
+        ops.push(day_update);
+        match self.store.transact(ops).await {
+            Ok(()) if amount == 0 => Ok(Booking::Unchanged),
+            Ok(()) => {
+                let balance_after = if held { read.balance } else { read.balance + amount };
+                Ok(Booking::Booked { amount, balance_after, held })
+            }
+            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention) => Err(LedgerError::Stale),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Puts the account under review: its awards are held from now on. Part of the transaction
@@ -236,7 +293,7 @@ impl PointsLedger {
         // One review fewer, whether or not points move.
         let closed = Update::new().add("holds", -1);
         let ops = match change {
-            Some(change) => self.entry_ops(user, read, change, closed)?,
+            Some(change) => self.entry_ops(user, read, change, closed, unchanged(read))?,
             None => vec![WriteOp::Update {
                 table: Table::Points,
                 key: balance_key(user),
@@ -247,14 +304,15 @@ impl PointsLedger {
         Ok(ops)
     }
 
-    /// The balance update (`balance_update` plus the entry's effect), the entry and its outbox
-    /// event, conditioned on the balance read.
+    /// The balance update (`balance_update` plus the entry's effect) under `guard` (at least:
+    /// the balance is as read), the entry and its outbox event.
     fn entry_ops(
         &self,
         user: UserId,
         read: &Balance,
         change: Change,
         balance_update: Update,
+        guard: Condition,
     ) -> Result<Vec<WriteOp>, LedgerError> {
         let now = self.clock.now().timestamp();
         let seq = read.seq + 1;
@@ -291,7 +349,7 @@ impl PointsLedger {
                     .set("held", held_after)
                     .set("seq", seq)
                     .add("lifetime_earned", earned),
-                condition: Some(unchanged(read)),
+                condition: Some(guard),
             },
             WriteOp::Put { table: Table::Points, item: entry_item, condition: Some(Condition::NotExists) },
             WriteOp::Put { table: Table::Points, item: outbox, condition: Some(Condition::NotExists) },
@@ -312,6 +370,35 @@ struct Change {
     amount: i64,
     held_amount: i64,
     cause: String,
+}
+
+/// What a day was last booked at.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BookedDay {
+    pub total: i64,
+    #[serde(default)]
+    pub points: Option<DayPoints>,
+}
+
+impl BookedDay {
+    /// Whether the day earned activity points of its own (what makes it count for a streak).
+    pub fn was_active(&self) -> bool {
+        self.points.as_ref().is_some_and(|p| p.steps + p.active_minutes + p.workouts > 0)
+    }
+}
+
+/// A short, growing pause before retrying a lost race.
+pub(crate) async fn backoff(attempt: u64) {
+    tokio::time::sleep(std::time::Duration::from_millis(2 * attempt.min(25))).await;
+}
+
+/// No records were written and no day was booked since the balance was read.
+fn same_revision(read: &Balance) -> Condition {
+    if read.activity_rev == 0 {
+        Condition::Or(vec![Condition::missing("activity_rev"), Condition::equals("activity_rev", 0)])
+    } else {
+        Condition::equals("activity_rev", read.activity_rev)
+    }
 }
 
 /// The balance is still as read: no entry written since, no review opened or closed since.
