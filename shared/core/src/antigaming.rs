@@ -201,6 +201,28 @@ impl AntiGaming {
         Ok(opened)
     }
 
+    /// One tracker account (a Strava athlete, a Google Health user) was offered to several of our
+    /// accounts: opens one review per account involved (once per account and tracker account).
+    /// `tracker_account` names it without revealing the provider's id.
+    pub async fn flag_shared_tracker_account(
+        &self,
+        tracker_account: &str,
+        users: &[UserId],
+    ) -> Result<Vec<Review>, StoreError> {
+        let mut opened = Vec::new();
+        for flagged in users {
+            let flag = Flag {
+                user: *flagged,
+                reason: "shared_tracker_account",
+                guard: format!("shared_tracker_account#{tracker_account}"),
+                related_users: users.iter().copied().filter(|u| u != flagged).collect(),
+                detail: None,
+            };
+            opened.extend(self.open(flag).await?);
+        }
+        Ok(opened)
+    }
+
     /// Opens a review and holds the account's awards, unless the same finding is already open
     /// (a guard item keyed without the time makes that atomic).
     async fn open(&self, flag: Flag) -> Result<Option<Review>, StoreError> {

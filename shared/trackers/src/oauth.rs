@@ -81,7 +81,8 @@ impl OAuthClient {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = self
             .client
-            .authorize_url(CsrfToken::new_random)
+            // 256 bits, as for every other secret we hand out (the crate's default is 128).
+            .authorize_url(|| CsrfToken::new_random_len(32))
             .set_pkce_challenge(challenge)
             .add_scopes(self.scopes.iter().cloned().map(Scope::new));
         if let Ok(redirect) = RedirectUrl::new(redirect_uri.to_owned()) {

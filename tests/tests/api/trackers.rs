@@ -26,26 +26,57 @@ fn location(response: &reqwest::Response) -> String {
     response.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned()
 }
 
-/// Plays the browser: initiate, consent at the provider, land on our callback. Returns where the
-/// callback sent the browser, and the callback URL (to replay it).
-async fn authorize(app: &TestApp, token: &str, provider: &str) -> (String, String) {
+/// A flow started by "initiate": the provider's consent URL and the binding cookie the
+/// initiating browser got (as `name=value`).
+struct Started {
+    url: reqwest::Url,
+    cookie: String,
+}
+
+async fn initiate(app: &TestApp, token: &str, provider: &str) -> Started {
     let started = app.post_auth(&format!("/api/v1/connections/{provider}/initiate"), token, json!({})).await;
     assert_eq!(started.status(), 200);
+    let set_cookie = started.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", &format!("Path=/api/v1/connections/{provider}/callback")] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let started: Value = started.json().await.unwrap();
     assert_eq!(started["status"], "authorization_required");
-    let url = reqwest::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
-    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    assert_eq!(query["code_challenge_method"], "S256");
-    assert!(query["state"].len() >= 16 && query["code_challenge"].len() >= 43);
-    assert!(query["redirect_uri"].ends_with(&format!("/api/v1/connections/{provider}/callback")));
+    assert!(started.get("browser_binding").is_none(), "the binding is never in a body: {started}");
+    Started { url: reqwest::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap(), cookie }
+}
 
+/// The user consents at the (fake) provider: where it sends the browser back, on our API.
+async fn consent(app: &TestApp, url: reqwest::Url) -> String {
     let consent = no_redirects().get(url).send().await.unwrap();
     assert_eq!(consent.status(), 303, "{}", consent.text().await.unwrap());
     let back = reqwest::Url::parse(&location(&consent)).unwrap();
-    let callback = format!("{}{}?{}", app.base, back.path(), back.query().unwrap());
-    let landed = no_redirects().get(&callback).send().await.unwrap();
+    format!("{}{}?{}", app.base, back.path(), back.query().unwrap())
+}
+
+/// A browser landing on the callback, with the given cookie (if any): where it is sent next.
+async fn land(callback: &str, cookie: Option<&str>) -> String {
+    let mut request = no_redirects().get(callback);
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let landed = request.send().await.unwrap();
     assert_eq!(landed.status(), 303);
-    (location(&landed), callback)
+    location(&landed)
+}
+
+/// Plays the browser: initiate, consent at the provider, land on our callback. Returns where the
+/// callback sent the browser, and the callback URL with the browser's cookie (to replay it).
+async fn authorize(app: &TestApp, token: &str, provider: &str) -> (String, (String, String)) {
+    let started = initiate(app, token, provider).await;
+    let query: std::collections::HashMap<_, _> = started.url.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert!(query["state"].len() >= 43, "a 256-bit state: {}", query["state"]);
+    assert!(query["code_challenge"].len() >= 43);
+    assert!(query["redirect_uri"].ends_with(&format!("/api/v1/connections/{provider}/callback")));
+    let callback = consent(app, started.url).await;
+    (land(&callback, Some(&started.cookie)).await, (callback, started.cookie))
 }
 
 async fn connection(app: &TestApp, token: &str, provider: &str) -> Value {
@@ -84,10 +115,10 @@ async fn google_health_connects_syncs_refreshes_and_revokes(backend: Backend) {
     });
     let token = app.user_with_profile().await;
 
-    let (landed, callback) = authorize(&app, &token, "google_health").await;
+    let (landed, (callback, cookie)) = authorize(&app, &token, "google_health").await;
     assert!(landed.ends_with("/connections?provider=google_health&result=connected"), "{landed}");
-    let replay = no_redirects().get(&callback).send().await.unwrap();
-    assert!(location(&replay).ends_with("result=failed&code=invalid_authorization_state"), "state is single use");
+    let replay = land(&callback, Some(&cookie)).await;
+    assert!(replay.ends_with("result=failed&code=invalid_authorization_state"), "state is single use");
 
     if backend == Backend::Embedded {
         // The grant is stored sealed: no token appears anywhere in the database files.
@@ -229,16 +260,79 @@ async fn callbacks_refuse_what_they_cannot_trust() {
         .unwrap();
     assert!(location(&declined).ends_with("result=failed&code=authorization_declined"));
     let posted =
-        app.post("/api/v1/connections/strava/callback", json!({"state": "forged", "code": "c"}), "10.0.0.1").await;
+        app.post_auth("/api/v1/connections/strava/callback", &token, json!({"state": "forged", "code": "c"})).await;
     assert_eq!(posted.status(), 400);
     assert_eq!(posted.json::<Value>().await.unwrap()["code"], "invalid_authorization_state");
     // A state issued for Strava does not complete a Google connection.
-    let started: Value =
-        app.post_auth("/api/v1/connections/strava/initiate", &token, json!({})).await.json().await.unwrap();
-    let url = reqwest::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
-    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let crossed =
-        app.post("/api/v1/connections/google_health/callback", json!({"state": state, "code": "c"}), "10.0.0.1").await;
+    let started = initiate(&app, &token, "strava").await;
+    let state = started.url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let crossed = app
+        .post_auth("/api/v1/connections/google_health/callback", &token, json!({"state": state, "code": "c"}))
+        .await;
     assert_eq!(crossed.json::<Value>().await.unwrap()["code"], "invalid_authorization_state");
     app.stop().await;
 }
+
+/// A stranger starts a flow on their own account and gets a victim to consent with the genuine
+/// provider link: neither the victim's browser nor the victim's app can complete it, and the
+/// stranger's pending authorization is untouched by the attempts.
+async fn a_stranger_cannot_link_a_victims_tracker(backend: Backend) {
+    let (app, _fake) = spawn(backend).await;
+    let (stranger, victim) = (app.user_with_profile().await, app.user_with_profile().await);
+    let started = initiate(&app, &stranger, "strava").await;
+    let callback = consent(&app, started.url.clone()).await;
+
+    // The victim's browser, with no cookie or with a binding of its own flow.
+    let landed = land(&callback, None).await;
+    assert!(landed.ends_with("result=failed&code=authorization_not_bound"), "{landed}");
+    let own = initiate(&app, &victim, "strava").await;
+    let landed = land(&callback, Some(&own.cookie)).await;
+    assert!(landed.ends_with("result=failed&code=authorization_not_bound"), "{landed}");
+    // The victim's app posting the code: signed in, but not as the one who started it.
+    let query: std::collections::HashMap<_, _> =
+        reqwest::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
+    let body = json!({"state": query["state"], "code": query["code"]});
+    let posted = app.post_auth("/api/v1/connections/strava/callback", &victim, body.clone()).await;
+    assert_eq!(posted.status(), 403);
+    assert_eq!(posted.json::<Value>().await.unwrap()["code"], "authorization_not_bound");
+    // And nobody completes it without signing in.
+    let anonymous = app.post("/api/v1/connections/strava/callback", body.clone(), "10.0.0.1").await;
+    assert_eq!(anonymous.status(), 401);
+    for token in [&stranger, &victim] {
+        assert!(connection(&app, token, "strava").await.is_null(), "nothing was linked");
+    }
+    // The refusals changed nothing: the flow still completes for the browser that started it.
+    let landed = land(&callback, Some(&started.cookie)).await;
+    assert!(landed.ends_with("result=connected"), "{landed}");
+    app.stop().await;
+}
+both_backends!(a_stranger_cannot_link_a_victims_tracker);
+
+/// One Strava athlete offered to a second FitTrack account: refused, and both accounts go to the
+/// review queue; the first link stays.
+async fn a_tracker_account_feeds_one_account(backend: Backend) {
+    let (app, _fake) = spawn(backend).await;
+    let (first, second) = (app.user_with_profile().await, app.user_with_profile().await);
+    let (landed, _) = authorize(&app, &first, "strava").await;
+    assert!(landed.ends_with("result=connected"), "{landed}");
+    let (landed, _) = authorize(&app, &second, "strava").await;
+    assert!(landed.ends_with("result=failed&code=tracker_account_in_use"), "{landed}");
+    assert!(connection(&app, &second, "strava").await.is_null());
+    assert_eq!(connection(&app, &first, "strava").await["status"], "active");
+    for token in [&first, &second] {
+        let balance: Value = app.get_auth("/api/v1/points/balance", token).await.json().await.unwrap();
+        assert_eq!(balance["under_review"], true, "both accounts are flagged: {balance}");
+    }
+    // The app's way gets the problem itself.
+    let started = initiate(&app, &second, "strava").await;
+    let callback = consent(&app, started.url).await;
+    let query: std::collections::HashMap<_, _> =
+        reqwest::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
+    let posted = app
+        .post_auth("/api/v1/connections/strava/callback", &second, json!({"state": query["state"], "code": query["code"]}))
+        .await;
+    assert_eq!(posted.status(), 409);
+    assert_eq!(posted.json::<Value>().await.unwrap()["code"], "tracker_account_in_use");
+    app.stop().await;
+}
+both_backends!(a_tracker_account_feeds_one_account);

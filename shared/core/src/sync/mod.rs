@@ -11,6 +11,7 @@
 //! connects again. Webhooks name the user by the provider's id; an index item maps it back.
 
 mod authorization;
+pub use authorization::AuthorizingParty;
 mod tokens;
 
 use std::collections::HashMap;
@@ -104,6 +105,12 @@ pub enum SyncError {
     /// The callback's `state` is unknown, used, expired or for another tracker.
     #[error("authorization request unknown or expired")]
     InvalidState,
+    /// The callback does not come from the browser or user that started the authorization.
+    #[error("authorization started by someone else")]
+    AuthorizationNotBound,
+    /// The tracker account is already linked to another FitTrack account.
+    #[error("tracker account linked to another account")]
+    TrackerAccountInUse,
     #[error(transparent)]
     Tracker(#[from] TrackerError),
     #[error(transparent)]
@@ -194,7 +201,14 @@ pub enum ConnectStart {
     /// A tracker with no authorization step (the simulated one) is connected at once.
     Connected { connection: Connection },
     /// Send the user here; the provider redirects back to the callback.
-    AuthorizationRequired { authorization_url: String, expires_in: i64 },
+    AuthorizationRequired {
+        authorization_url: String,
+        expires_in: i64,
+        /// For the initiating browser only (an HttpOnly cookie), never in a body: the callback
+        /// must present it (see [`AuthorizingParty`]).
+        #[serde(skip)]
+        browser_binding: String,
+    },
 }
 
 fn connection_key(user: UserId, provider: &str) -> Key {
@@ -286,7 +300,8 @@ impl SyncService {
         self.providers.get(name).ok_or(SyncError::UnknownProvider)
     }
 
-    fn redirect_uri(&self, provider: &str) -> String {
+    /// Where the provider sends the browser back: our callback for `provider`.
+    pub fn redirect_uri(&self, provider: &str) -> String {
         format!("{}/api/v1/connections/{provider}/callback", self.api_url)
     }
 
@@ -312,19 +327,19 @@ impl SyncService {
             return Ok(ConnectStart::Connected { connection: self.connect(user, provider).await? });
         };
         let request = flow.authorize(&self.redirect_uri(provider));
-        authorization::remember(
-            self.store.as_ref(),
-            &self.cipher,
+        let binding = crate::crypto::OpaqueToken::generate().secret;
+        let pending = authorization::NewPending {
             user,
             provider,
-            request.state.expose_secret(),
-            request.pkce_verifier.expose_secret(),
-            self.clock.now(),
-        )
-        .await?;
+            state: request.state.expose_secret(),
+            pkce_verifier: request.pkce_verifier.expose_secret(),
+            binding: &binding,
+        };
+        authorization::remember(self.store.as_ref(), &self.cipher, pending, self.clock.now()).await?;
         Ok(ConnectStart::AuthorizationRequired {
             authorization_url: request.url,
             expires_in: authorization::PENDING_TTL.num_seconds(),
+            browser_binding: binding,
         })
     }
 
@@ -356,19 +371,34 @@ impl SyncService {
     /// The provider's redirect back: exchanges the code (with the PKCE verifier kept for this
     /// `state`) and stores the grant sealed. Reconnecting replaces the old grant and keeps the
     /// sync history.
+    ///
+    /// # Errors
+    /// [`SyncError::InvalidState`] for an unknown, used or expired `state`;
+    /// [`SyncError::AuthorizationNotBound`] when `party` did not start it (nothing changes);
+    /// [`SyncError::TrackerAccountInUse`] when the provider's account is linked to another of our
+    /// accounts (both are flagged for review; nothing is linked); tracker and store failures.
     pub async fn complete_authorization(
         &self,
         provider: &str,
         state: &str,
         code: &str,
+        party: &AuthorizingParty,
     ) -> Result<(UserId, Connection), SyncError> {
         let flow = self.provider(provider)?.oauth().ok_or(SyncError::WrongFlow)?;
         let now = self.clock.now();
-        let pending = authorization::take(self.store.as_ref(), &self.cipher, provider, state, now)
-            .await?
-            .ok_or(SyncError::InvalidState)?;
+        let pending = match authorization::take(self.store.as_ref(), &self.cipher, provider, state, party, now).await? {
+            Ok(pending) => pending,
+            Err(authorization::Refusal::Invalid) => return Err(SyncError::InvalidState),
+            Err(authorization::Refusal::NotBound) => {
+                tracing::warn!(provider, "OAuth callback from a party that did not start the authorization");
+                return Err(SyncError::AuthorizationNotBound);
+            }
+        };
         let user = pending.user_id;
         let tokens = flow.exchange_code(code, &pending.pkce_verifier, &self.redirect_uri(provider)).await?;
+        if let Some(id) = &tokens.provider_user_id {
+            self.link_tracker_account(user, provider, id).await?;
+        }
         let previous = self.connection(user, provider).await.ok();
         let connection = Connection {
             provider: provider.to_owned(),
@@ -377,15 +407,34 @@ impl SyncService {
             last_synced_to: previous.and_then(|c| c.last_synced_to),
             last_error: None,
         };
-        if let Some(id) = &tokens.provider_user_id {
-            let key = provider_user_key(provider, id);
-            let index = ProviderUserItem { pk: key.pk, sk: key.sk, user_id: user };
-            self.store.put(Table::Users, to_item(&index)?, None).await?;
-        }
         let sealed = tokens::seal(&self.cipher, user, provider, &tokens);
         self.store.put(Table::Users, to_item(&self.item(user, connection.clone(), Some(sealed), now))?, None).await?;
         tracing::info!(user_id = %user, provider, "tracker authorized");
         Ok((user, connection))
+    }
+
+    /// Links the provider's account to `user`, unless it is linked to another of our accounts:
+    /// one tracker account feeds one FitTrack account at a time. A second link is refused and
+    /// both accounts are flagged for review.
+    async fn link_tracker_account(&self, user: UserId, provider: &str, provider_user_id: &str) -> Result<(), SyncError> {
+        let key = provider_user_key(provider, provider_user_id);
+        let index = ProviderUserItem { pk: key.pk.clone(), sk: key.sk.clone(), user_id: user };
+        let free_or_ours = Condition::Or(vec![Condition::NotExists, Condition::equals("user_id", user.to_string())]);
+        match self.store.put(Table::Users, to_item(&index)?, Some(free_or_ours)).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                let owner = match self.store.get(Table::Users, &key).await? {
+                    Some(item) => from_item::<ProviderUserItem>(item)?.user_id,
+                    // Unlinked meanwhile: the caller may try again.
+                    None => return Err(SyncError::TrackerAccountInUse),
+                };
+                tracing::warn!(user_id = %user, provider, "tracker account already linked to another account");
+                let guard = format!("{provider}#{}", crate::crypto::hash_token(provider_user_id));
+                self.engine.antigaming().flag_shared_tracker_account(&guard, &[user, owner]).await?;
+                Err(SyncError::TrackerAccountInUse)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn connection(&self, user: UserId, provider: &str) -> Result<Connection, SyncError> {
@@ -421,7 +470,12 @@ impl SyncService {
             Err(e) => return Err(e.into()),
         }
         if let Some(id) = sealed.and_then(|g| g.provider_user_id) {
-            self.store.delete(Table::Users, &provider_user_key(provider, &id), None).await?;
+            // Only our own link: the tracker account may have moved on to another account since.
+            let ours = Condition::equals("user_id", user.to_string());
+            match self.store.delete(Table::Users, &provider_user_key(provider, &id), Some(ours)).await {
+                Ok(()) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         tracing::info!(user_id = %user, provider, "tracker disconnected");
         Ok(())

@@ -2,8 +2,10 @@
 //!
 //! The callback is reached two ways with the same meaning: the browser's redirect from the
 //! provider (`GET`, answered with a redirect back into the web app) and the mobile app posting
-//! the code it caught (`POST`, answered with JSON). Neither carries our bearer token: the
-//! single-use `state` identifies the pending authorization and its user.
+//! the code it caught (`POST`, answered with JSON). The single-use `state` names the pending
+//! authorization, and the caller must be the party that started it: the browser brings the
+//! HttpOnly binding cookie that "initiate" set (`SameSite=Lax`, so it rides the provider's
+//! top-level redirect, scoped to the callback's path), the app its bearer token.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -15,7 +17,7 @@ use serde_json::{Value, json};
 
 use fittrack_core::AccountError;
 use fittrack_core::ports::TrackerError;
-use fittrack_core::sync::{ConnectStart, SyncError, SyncService};
+use fittrack_core::sync::{AuthorizingParty, ConnectStart, SyncError, SyncService};
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CompleteProfile};
@@ -58,6 +60,20 @@ fn sync_problem(error: SyncError, sync: &SyncService) -> ApiError {
         )
         .detail("Start connecting the tracker again.")
         .into(),
+        SyncError::AuthorizationNotBound => Problem::new(
+            StatusCode::FORBIDDEN,
+            "authorization_not_bound",
+            "This authorization was started by someone else",
+        )
+        .detail("Connect trackers from your own account: start connecting again from the FitTrack app.")
+        .into(),
+        SyncError::TrackerAccountInUse => Problem::new(
+            StatusCode::CONFLICT,
+            "tracker_account_in_use",
+            "This tracker account is linked to another FitTrack account",
+        )
+        .detail("A tracker account can feed one FitTrack account at a time. Disconnect it there first.")
+        .into(),
         SyncError::Tracker(TrackerError::Unauthorized) => {
             Problem::new(StatusCode::BAD_REQUEST, "authorization_refused", "The tracker refused the authorization")
                 .detail("The code was invalid, expired or already used. Start connecting the tracker again.")
@@ -92,19 +108,47 @@ async fn list(State(state): State<AppState>, CompleteProfile(user): CompleteProf
 }
 
 /// The simulated tracker connects at once (201); OAuth trackers answer with the provider's
-/// authorization URL to send the user to (200).
+/// authorization URL to send the user to (200), and bind the browser with a cookie.
 async fn initiate(
     State(state): State<AppState>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
-) -> ApiResult<(StatusCode, Json<ConnectStart>)> {
+) -> ApiResult<Response> {
     let sync = service(&state)?;
     let start = sync.start(user.user_id, &provider).await.map_err(problem(sync))?;
-    let status = match start {
-        ConnectStart::Connected { .. } => StatusCode::CREATED,
-        ConnectStart::AuthorizationRequired { .. } => StatusCode::OK,
+    let response = match &start {
+        ConnectStart::Connected { .. } => (StatusCode::CREATED, Json(&start)).into_response(),
+        ConnectStart::AuthorizationRequired { browser_binding, expires_in, .. } => {
+            let cookie = binding_cookie(sync, &provider, browser_binding.clone(), *expires_in);
+            (StatusCode::OK, [(header::SET_COOKIE, cookie.to_string())], Json(&start)).into_response()
+        }
     };
-    Ok((status, Json(start)))
+    Ok(response)
+}
+
+fn binding_cookie_name(provider: &str) -> String {
+    format!("fittrack_oauth_{provider}")
+}
+
+/// The browser binding: readable by no script, sent only to this provider's callback, and only
+/// over HTTPS where the API is served over it.
+fn binding_cookie(sync: &SyncService, provider: &str, value: String, max_age_secs: i64) -> cookie::Cookie<'static> {
+    let callback = url_path_and_scheme(&sync.redirect_uri(provider));
+    cookie::Cookie::build((binding_cookie_name(provider), value))
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(callback.1)
+        .path(callback.0)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build()
+}
+
+/// The path of an absolute URL, and whether it is HTTPS.
+fn url_path_and_scheme(url: &str) -> (String, bool) {
+    let secure = url.starts_with("https://");
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    (path.to_owned(), secure)
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,7 +159,12 @@ struct CallbackParams {
     error: Option<String>,
 }
 
-async fn complete(state: &AppState, provider: &str, params: CallbackParams) -> Result<Value, ApiError> {
+async fn complete(
+    state: &AppState,
+    provider: &str,
+    params: CallbackParams,
+    party: &AuthorizingParty,
+) -> Result<Value, ApiError> {
     let sync = service(state)?;
     if params.error.is_some() {
         return Err(Problem::new(StatusCode::BAD_REQUEST, "authorization_declined", "Access was not granted").into());
@@ -125,7 +174,8 @@ async fn complete(state: &AppState, provider: &str, params: CallbackParams) -> R
             Problem::new(StatusCode::BAD_REQUEST, "invalid_callback", "The callback needs `state` and `code`").into()
         );
     };
-    let (_, connection) = sync.complete_authorization(provider, &oauth_state, &code).await.map_err(problem(sync))?;
+    let (_, connection) =
+        sync.complete_authorization(provider, &oauth_state, &code, party).await.map_err(problem(sync))?;
     Ok(json!({"status": "connected", "connection": connection}))
 }
 
@@ -133,24 +183,46 @@ async fn complete(state: &AppState, provider: &str, params: CallbackParams) -> R
 async fn callback_redirect(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    headers: axum::http::HeaderMap,
     ApiQuery(params): ApiQuery<CallbackParams>,
 ) -> Response {
-    let outcome = match complete(&state, &provider, params).await {
+    let name = binding_cookie_name(&provider);
+    let binding = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned());
+    let outcome = match complete(&state, &provider, params, &AuthorizingParty::Browser { binding }).await {
         Ok(_) => "result=connected".to_owned(),
         Err(error) => format!("result=failed&code={}", error.code()),
     };
     let provider: String = provider.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     let location = format!("{}/connections?provider={provider}&{outcome}", state.app_url);
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_owned())])
-        .into_response()
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_owned())])
+            .into_response();
+    if let Ok(sync) = service(&state) {
+        // The binding has served its one flow.
+        let spent = binding_cookie(sync, &provider, String::new(), 0);
+        if let Ok(value) = spent.to_string().parse() {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
+/// The app posts the code it caught, signed in as the user who started the authorization.
 async fn callback_json(
     State(state): State<AppState>,
+    CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
     ApiJson(params): ApiJson<CallbackParams>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(complete(&state, &provider, params).await?)))
+    let party = AuthorizingParty::User(user.user_id);
+    Ok((StatusCode::CREATED, Json(complete(&state, &provider, params, &party).await?)))
 }
 
 async fn sync_now(
