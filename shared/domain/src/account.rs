@@ -58,11 +58,45 @@ impl EmailAddress {
         &self.0
     }
 
-    /// Lower-cased form: the identity of the address for uniqueness and lookup.
+    /// The mailbox an address delivers to: the identity of the address for uniqueness and
+    /// lookup (mail still goes to [`EmailAddress::as_str`]). Lower-cased; for providers that
+    /// deliver `name+tag@` to `name@` the tag is dropped, and for Gmail, which ignores dots in
+    /// the local part and treats `googlemail.com` as `gmail.com`, the dots go and the domain is
+    /// `gmail.com`. So `A.Da+1@GoogleMail.com` and `ada@gmail.com` are one account.
     pub fn canonical(&self) -> String {
-        self.0.to_lowercase()
+        let lower = self.0.to_lowercase();
+        let Some((local, domain)) = lower.rsplit_once('@') else { return lower };
+        let domain = match domain {
+            "googlemail.com" => "gmail.com",
+            other => other,
+        };
+        let mut local = local;
+        if SUBADDRESSING_DOMAINS.contains(&domain)
+            && let Some((mailbox, _tag)) = local.split_once('+')
+            && !mailbox.is_empty()
+        {
+            local = mailbox;
+        }
+        let local = if domain == "gmail.com" { local.replace('.', "") } else { local.to_owned() };
+        format!("{local}@{domain}")
     }
 }
+
+/// Mailbox providers that deliver `name+anything@` to `name@` (plus addressing).
+const SUBADDRESSING_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "fastmail.com",
+    "proton.me",
+    "protonmail.com",
+    "pm.me",
+];
 
 /// 2 to 50 characters, no control characters, surrounding whitespace removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +260,51 @@ mod tests {
         assert_eq!(a.as_str(), "Jo.Smith@Example.COM");
         assert_eq!(a.canonical(), "jo.smith@example.com");
         assert_eq!(a.canonical(), EmailAddress::parse("jo.smith@example.com").unwrap().canonical());
+    }
+
+    #[test]
+    fn email_canonical_form_is_the_mailbox_it_delivers_to() {
+        let canonical = |raw: &str| EmailAddress::parse(raw).unwrap().canonical();
+        for same in ["ada@gmail.com", "A.Da@gmail.com", "a.d.a+1@GoogleMail.com", "ADA+fittrack+x@gmail.com"] {
+            assert_eq!(canonical(same), "ada@gmail.com", "{same}");
+        }
+        assert_eq!(canonical("ada+2@outlook.com"), "ada@outlook.com");
+        // Dots matter elsewhere; tags only at providers known to ignore them.
+        assert_eq!(canonical("a.da@example.com"), "a.da@example.com");
+        assert_eq!(canonical("ada+2@example.com"), "ada+2@example.com");
+        // A local part that is only a tag is left as it is.
+        assert_eq!(canonical("+x@gmail.com"), "+x@gmail.com");
+        assert_eq!(EmailAddress::parse("A.Da+1@GoogleMail.com").unwrap().as_str(), "A.Da+1@GoogleMail.com");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn gmail_tags_dots_and_case_never_make_a_new_account(
+            name in "[a-z][a-z0-9]{0,15}",
+            dots in proptest::collection::vec(0usize..16, 0..4),
+            tag in proptest::option::of("[a-z0-9]{1,8}"),
+            upper in proptest::bool::ANY,
+            googlemail in proptest::bool::ANY,
+        ) {
+            let mut local: String = name.clone();
+            for at in dots {
+                let at = at.min(local.len());
+                if at > 0 && at < local.len() && !local[..at].ends_with('.') && !local[at..].starts_with('.') {
+                    local.insert(at, '.');
+                }
+            }
+            if let Some(tag) = tag {
+                local = format!("{local}+{tag}");
+            }
+            let domain = if googlemail { "googlemail.com" } else { "gmail.com" };
+            let mut address = format!("{local}@{domain}");
+            if upper {
+                address = address.to_uppercase();
+            }
+            let parsed = EmailAddress::parse(&address).unwrap();
+            proptest::prop_assert_eq!(parsed.canonical(), format!("{name}@gmail.com"));
+            proptest::prop_assert_eq!(parsed.as_str(), address.as_str());
+        }
     }
 
     #[test]

@@ -200,3 +200,33 @@ async fn the_embedded_store_and_development_keys_survive_a_restart() {
     assert_eq!(http.post(format!("{base}/api/v1/auth/login")).json(&login).send().await.unwrap().status(), 200);
     second.stop().await;
 }
+
+/// `a+1@gmail.com`, `A.a+2@googlemail.com` and `aa@gmail.com` are one mailbox, so one account;
+/// mail still goes to the address as typed.
+async fn gmail_variants_are_one_account(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let name = format!("ada{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let typed = format!("{}.{}+fittrack@GoogleMail.com", &name[..2], &name[2..]);
+    assert_eq!(app.post("/api/v1/auth/register", registration(&typed), &unique_ip()).await.status(), 201);
+    let token = link_token(&app.wait_for_email(&typed, 1).await);
+    assert_eq!(app.post("/api/v1/auth/verify-email", json!({"token": token}), &unique_ip()).await.status(), 200);
+
+    let variant = format!("{name}+2@gmail.com");
+    let mut second = registration(&variant);
+    second["password"] = json!("another perfectly fine passphrase");
+    assert_eq!(app.post("/api/v1/auth/register", second, &unique_ip()).await.status(), 201, "same answer");
+    let ip = unique_ip();
+    let login = |email: String, password: &'static str| {
+        let (app, ip) = (&app, ip.clone());
+        async move {
+            app.post("/api/v1/auth/login", json!({"email": email, "password": password}), &ip).await.status()
+        }
+    };
+    assert_eq!(login(variant.clone(), "another perfectly fine passphrase").await, 401, "no second account");
+    assert_eq!(login(format!("{name}@gmail.com"), PASSWORD).await, 200, "the mailbox's one account");
+    // The duplicate attempt is told to the account's address as first typed.
+    let notice = app.wait_for_email(&typed, 2).await;
+    assert!(notice.contains("You already have a FitTrack account"), "{notice}");
+    app.stop().await;
+}
+both_backends!(gmail_variants_are_one_account);
