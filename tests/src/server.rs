@@ -218,6 +218,27 @@ impl TestApp {
         token
     }
 
+    /// An admin (created as the CLI does, then signed in); returns the access token.
+    pub async fn admin(&self) -> String {
+        use fittrack_core::accounts::NewUser;
+        let email = unique_email();
+        let accounts = &self.server.as_ref().expect("running").accounts;
+        let admin = NewUser {
+            email: email.clone(),
+            password: PASSWORD.into(),
+            display_name: "Admin".into(),
+            role: fittrack_domain::Role::Admin,
+        };
+        accounts.create_user(admin).await.unwrap();
+        let login: Value = self
+            .post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &unique_ip())
+            .await
+            .json()
+            .await
+            .unwrap();
+        login["access_token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;

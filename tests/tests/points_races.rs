@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tokio::sync::{Mutex, oneshot};
 
 use fittrack_core::clock::SystemClock;
-use fittrack_core::ports::{Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
 use fittrack_core::points::PointsEngine;
+use fittrack_core::ports::{Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes, day_totals};
 use fittrack_domain::{RateTable, UserId, competition_day};
 use fittrack_local::SqliteStore;
@@ -31,7 +31,12 @@ impl ItemStore for PausingStore {
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
         self.inner.get(table, key).await
     }
-    async fn put(&self, table: Table, item: Item, condition: Option<fittrack_core::ports::Condition>) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        table: Table,
+        item: Item,
+        condition: Option<fittrack_core::ports::Condition>,
+    ) -> Result<(), StoreError> {
         self.inner.put(table, item, condition).await
     }
     async fn update(

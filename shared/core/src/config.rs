@@ -232,12 +232,15 @@ impl Config {
         };
         let sync_interval = match get("FITTRACK_SYNC_INTERVAL_SECS") {
             None => std::time::Duration::from_secs(15 * 60),
-            Some(raw) => raw.parse::<u64>().ok().filter(|s| *s >= 60).map(std::time::Duration::from_secs).ok_or(
-                ConfigError::Invalid {
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (60..=86_400).contains(s))
+                .map(std::time::Duration::from_secs)
+                .ok_or(ConfigError::Invalid {
                     name: "FITTRACK_SYNC_INTERVAL_SECS",
-                    reason: format!("`{raw}` is not a number of seconds of at least 60"),
-                },
-            )?,
+                    reason: format!("`{raw}` is not a number of seconds from 60 to 86400"),
+                })?,
         };
         let app_url = or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned();
         Ok(Self {

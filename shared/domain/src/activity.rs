@@ -31,6 +31,9 @@ pub struct IntensityMinutes {
     pub vigorous: u32,
 }
 
+/// Records older than this are neither uploaded nor synced: they would rewrite settled days.
+pub const MAX_RECORD_AGE_DAYS: i64 = 30;
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Activity {
     /// The tracker it came from (`google_health`, `strava`, `device`, `simulated`).
@@ -50,6 +53,17 @@ pub struct Activity {
 impl Activity {
     fn identity(&self) -> (&str, &str) {
         (&self.source, &self.source_id)
+    }
+
+    /// What any record must be before the rules see it, wherever it came from: it ends after it
+    /// starts, lasts at most a day, is not in the future and not older than the rules look back.
+    /// Provider data that is not is dropped (a device upload with such a record is refused).
+    pub fn is_plausible(&self, now: DateTime<Utc>) -> bool {
+        let duration = self.end - self.start;
+        duration > chrono::TimeDelta::zero()
+            && duration <= chrono::TimeDelta::hours(24)
+            && self.end <= now + chrono::TimeDelta::minutes(5)
+            && self.start >= now - chrono::TimeDelta::days(MAX_RECORD_AGE_DAYS)
     }
 
     /// Same kind and overlapping time: the same movement seen twice.
@@ -223,6 +237,24 @@ mod tests {
                 let covered = kept.iter().any(|k| k.source == "device" && k.duplicates(&record));
                 prop_assert!(covered);
             }
+        }
+    }
+
+    #[test]
+    fn only_plausible_records_reach_the_rules() {
+        let now = at(0);
+        let ok = record("strava", "a", ActivityKind::Run, -60, 30, 0, 0);
+        assert!(ok.is_plausible(now));
+        let backwards = Activity { end: ok.start, ..ok.clone() };
+        let too_long = Activity { end: ok.start + Duration::hours(25), ..ok.clone() };
+        let future = Activity { start: now + Duration::hours(1), end: now + Duration::hours(2), ..ok.clone() };
+        let ancient = Activity {
+            start: now - Duration::days(400),
+            end: now - Duration::days(400) + Duration::hours(1),
+            ..ok.clone()
+        };
+        for bad in [backwards, too_long, future, ancient] {
+            assert!(!bad.is_plausible(now), "{bad:?}");
         }
     }
 }

@@ -115,7 +115,7 @@ impl RateTable {
     /// A day counts toward a streak when it earns activity points of its own (bonuses aside).
     pub fn is_active(&self, day: &DayActivity) -> bool {
         let points = self.day_points(day, false);
-        points.steps + points.active_minutes + points.workouts > 0
+        points.steps > 0 || points.active_minutes > 0 || points.workouts > 0
     }
 
     pub fn day_points(&self, day: &DayActivity, completes_streak: bool) -> DayPoints {

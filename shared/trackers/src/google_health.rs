@@ -207,16 +207,18 @@ fn hourly(
     Ok(hours
         .into_iter()
         .filter(|(_, (steps, m))| *steps > 0 || m.light + m.moderate + m.vigorous > 0)
-        .map(|(hour, (steps, minutes))| Activity {
-            source: NAME.into(),
-            source_id: format!("hour:{}", hour.timestamp()),
-            kind: ActivityKind::Steps,
-            start: hour,
-            end: hour + TimeDelta::hours(1),
-            steps,
-            minutes,
-            workout: false,
-            received_at: now,
+        .filter_map(|(hour, (steps, minutes))| {
+            Some(Activity {
+                source: NAME.into(),
+                source_id: format!("hour:{}", hour.timestamp()),
+                kind: ActivityKind::Steps,
+                start: hour,
+                end: hour.checked_add_signed(TimeDelta::hours(1))?,
+                steps,
+                minutes,
+                workout: false,
+                received_at: now,
+            })
         })
         .collect())
 }

@@ -128,7 +128,10 @@ fn tokens(body: &TokenBody) -> ProviderTokens {
     ProviderTokens {
         access_token: SecretString::from(body.access_token().secret().clone()),
         refresh_token: body.refresh_token().map(|t| SecretString::from(t.secret().clone())),
-        expires_at: body.expires_in().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() + d),
+        expires_at: body
+            .expires_in()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .and_then(|d| Utc::now().checked_add_signed(d)),
         provider_user_id: body.extra_fields().athlete.as_ref().map(|a| a.id.to_string()),
     }
 }

@@ -84,12 +84,14 @@ fn normalise(activity: SummaryActivity, now: DateTime<Utc>) -> Option<Activity> 
         ActivityKind::Walk => IntensityMinutes { light: minutes, ..Default::default() },
         _ => IntensityMinutes { moderate: minutes, ..Default::default() },
     };
+    // Provider data: a duration out of chrono's range is dropped, not a panic.
+    let end = activity.start_date.checked_add_signed(TimeDelta::try_seconds(activity.elapsed_time)?)?;
     Some(Activity {
         source: NAME.into(),
         source_id: activity.id.to_string(),
         kind,
         start: activity.start_date,
-        end: activity.start_date + TimeDelta::seconds(activity.elapsed_time),
+        end,
         steps: 0,
         minutes: intensity,
         workout: true,
@@ -163,5 +165,29 @@ impl TrackerProvider for Strava {
             }
         }
         Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn activity(start: &str, elapsed_time: i64) -> SummaryActivity {
+        serde_json::from_value(serde_json::json!({"id": 7, "sport_type": "Run", "start_date": start,
+            "elapsed_time": elapsed_time, "moving_time": 600}))
+        .unwrap()
+    }
+
+    #[test]
+    fn durations_out_of_range_are_dropped_not_a_panic() {
+        let now = Utc::now();
+        assert!(normalise(activity("2026-11-20T10:00:00Z", 1_800), now).is_some());
+        for (start, elapsed) in [
+            ("2026-11-20T10:00:00Z", i64::MAX),
+            ("2026-11-20T10:00:00Z", i64::MAX / 1_000 + 1),
+            ("+262142-12-31T23:00:00Z", 7_200),
+        ] {
+            assert!(normalise(activity(start, elapsed), now).is_none(), "{start} + {elapsed}s");
+        }
     }
 }

@@ -218,9 +218,7 @@ async fn gmail_variants_are_one_account(backend: Backend) {
     let ip = unique_ip();
     let login = |email: String, password: &'static str| {
         let (app, ip) = (&app, ip.clone());
-        async move {
-            app.post("/api/v1/auth/login", json!({"email": email, "password": password}), &ip).await.status()
-        }
+        async move { app.post("/api/v1/auth/login", json!({"email": email, "password": password}), &ip).await.status() }
     };
     assert_eq!(login(variant.clone(), "another perfectly fine passphrase").await, 401, "no second account");
     assert_eq!(login(format!("{name}@gmail.com"), PASSWORD).await, 200, "the mailbox's one account");

@@ -59,3 +59,64 @@ async fn request_ids_are_echoed_when_valid_and_replaced_when_not() {
     assert_eq!(ready["checks"]["store"], "ok");
     app.stop().await;
 }
+
+/// Every query parameter of every route, at the edges of what its type parses and beyond: no
+/// input reaches a panic or a 500; what is refused is refused with a problem.
+#[tokio::test]
+async fn extreme_query_values_never_reach_a_panic() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let (user, admin) = (app.user_with_profile().await, app.admin().await);
+    let routes: [(&str, &[&str]); 8] = [
+        ("/api/v1/activities", &["from", "to", "kind", "limit", "cursor"]),
+        ("/api/v1/points/transactions", &["limit", "cursor"]),
+        ("/api/v1/admin/reviews", &["status", "limit", "cursor"]),
+        ("/api/v1/admin/users", &["limit", "cursor"]),
+        ("/api/v1/connections/strava/callback", &["code", "state", "error"]),
+        ("/api/v1/webhooks/strava", &["hub.mode", "hub.verify_token", "hub.challenge"]),
+        ("/api/v1/tiers", &["limit"]),
+        ("/api/v1/activities/summary", &["from"]),
+    ];
+    let extremes = [
+        "-262143-01-01",
+        "%2B262142-12-31",
+        "262143-01-01",
+        "0000-00-00",
+        "9999-12-31",
+        "1969-12-31",
+        "2038-01-19",
+        "-1",
+        "0",
+        "4294967295",
+        "4294967296",
+        "18446744073709551616",
+        "1e308",
+        "NaN",
+        "o18446744073709551615",
+        "o99999999999",
+        "%00",
+        "%FF%FE",
+        "",
+        "%20",
+        &"9".repeat(5_000),
+    ];
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (route, params) in routes {
+        for param in params {
+            for value in extremes {
+                for token in [&user, &admin] {
+                    let url = format!("{}{route}?{param}={value}", app.base);
+                    let response = http.get(&url).bearer_auth(token).send().await.unwrap();
+                    let status = response.status();
+                    assert!(status.as_u16() < 500, "{route}?{param}={}: {status}", &value[..value.len().min(40)]);
+                    if status.is_client_error() {
+                        assert_eq!(response.headers()["content-type"], "application/problem+json", "{url:.100}");
+                    }
+                }
+            }
+        }
+    }
+    // One past the widest span, and out of range alone, are refused with a code.
+    let response = app.get_auth("/api/v1/activities?to=-262143-01-01", &user).await;
+    problem(response, 422, "validation_failed").await;
+    app.stop().await;
+}

@@ -266,9 +266,8 @@ async fn callbacks_refuse_what_they_cannot_trust() {
     // A state issued for Strava does not complete a Google connection.
     let started = initiate(&app, &token, "strava").await;
     let state = started.url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let crossed = app
-        .post_auth("/api/v1/connections/google_health/callback", &token, json!({"state": state, "code": "c"}))
-        .await;
+    let crossed =
+        app.post_auth("/api/v1/connections/google_health/callback", &token, json!({"state": state, "code": "c"})).await;
     assert_eq!(crossed.json::<Value>().await.unwrap()["code"], "invalid_authorization_state");
     app.stop().await;
 }
@@ -329,7 +328,11 @@ async fn a_tracker_account_feeds_one_account(backend: Backend) {
     let query: std::collections::HashMap<_, _> =
         reqwest::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
     let posted = app
-        .post_auth("/api/v1/connections/strava/callback", &second, json!({"state": query["state"], "code": query["code"]}))
+        .post_auth(
+            "/api/v1/connections/strava/callback",
+            &second,
+            json!({"state": query["state"], "code": query["code"]}),
+        )
         .await;
     assert_eq!(posted.status(), 409);
     assert_eq!(posted.json::<Value>().await.unwrap()["code"], "tracker_account_in_use");

@@ -56,7 +56,7 @@ struct StoredActivity {
 fn booked_day_was_active(item: &crate::ports::Item) -> bool {
     let points: fittrack_domain::DayPoints =
         item.get("points").cloned().and_then(|p| serde_json::from_value(p).ok()).unwrap_or_default();
-    points.steps + points.active_minutes + points.workouts > 0
+    points.steps > 0 || points.active_minutes > 0 || points.workouts > 0
 }
 
 #[derive(Clone)]
@@ -141,10 +141,8 @@ impl PointsEngine {
                 async move { engine.store_record(user, &record).await }
             })
             .collect();
-        let changed: Vec<Option<Vec<NaiveDate>>> = stream::iter(writes)
-            .buffer_unordered(STORE_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let changed: Vec<Option<Vec<NaiveDate>>> =
+            stream::iter(writes).buffer_unordered(STORE_CONCURRENCY).try_collect().await?;
         Ok(changed.into_iter().flatten().flatten().collect())
     }
 

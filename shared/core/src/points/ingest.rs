@@ -13,8 +13,7 @@ use crate::crypto::hash_token;
 use crate::ports::{Condition, Key, StoreError, Table, from_item, to_item};
 
 pub const MAX_RECORDS_PER_BATCH: usize = 500;
-/// Records older than this are refused: they would rewrite settled days and leaderboards.
-pub const MAX_RECORD_AGE_DAYS: i64 = 30;
+pub use fittrack_domain::activity::MAX_RECORD_AGE_DAYS;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct IngestBatch {

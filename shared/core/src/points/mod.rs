@@ -225,11 +225,8 @@ impl PointsLedger {
         };
         // Every booking moves the revision: a later day's streak may depend on this one.
         let revision_update = Update::new().add("activity_rev", 1);
-        let guard = if same_activity {
-            Condition::And(vec![unchanged(read), same_revision(read)])
-        } else {
-            unchanged(read)
-        };
+        let guard =
+            if same_activity { Condition::And(vec![unchanged(read), same_revision(read)]) } else { unchanged(read) };
         let held = read.holds > 0;
         let mut ops = if amount == 0 {
             // Same total, new breakdown (e.g. more steps past the cap): no entry, only the day
@@ -383,7 +380,7 @@ pub struct BookedDay {
 impl BookedDay {
     /// Whether the day earned activity points of its own (what makes it count for a streak).
     pub fn was_active(&self) -> bool {
-        self.points.as_ref().is_some_and(|p| p.steps + p.active_minutes + p.workouts > 0)
+        self.points.as_ref().is_some_and(|p| p.steps > 0 || p.active_minutes > 0 || p.workouts > 0)
     }
 }
 

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use fittrack_domain::UserId;
 
 use crate::crypto::{PiiCipher, hash_token};
-use subtle::ConstantTimeEq;
 use crate::ports::{Condition, ItemStore, Key, StoreError, Table, from_item, to_item};
+use subtle::ConstantTimeEq;
 
 /// How long a user has to grant access at the provider.
 pub(super) const PENDING_TTL: Duration = Duration::minutes(10);

@@ -23,6 +23,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::UserId;
+use fittrack_domain::activity::Activity;
 
 use crate::clock::Clock;
 use crate::crypto::PiiCipher;
@@ -129,6 +130,9 @@ async fn enqueue(queue: &dyn Queue, job: &SyncJob) -> Result<(), SyncError> {
 }
 
 /// The scheduled fan-out: one job per connection due by now. It needs no keys and no trackers,
+/// The longest a provider's `Retry-After` postpones a connection's next sync.
+const MAX_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
 /// so the fan-out function gets neither.
 pub struct FanOut {
     store: Arc<dyn ItemStore>,
@@ -416,7 +420,12 @@ impl SyncService {
     /// Links the provider's account to `user`, unless it is linked to another of our accounts:
     /// one tracker account feeds one FitTrack account at a time. A second link is refused and
     /// both accounts are flagged for review.
-    async fn link_tracker_account(&self, user: UserId, provider: &str, provider_user_id: &str) -> Result<(), SyncError> {
+    async fn link_tracker_account(
+        &self,
+        user: UserId,
+        provider: &str,
+        provider_user_id: &str,
+    ) -> Result<(), SyncError> {
         let key = provider_user_key(provider, provider_user_id);
         let index = ProviderUserItem { pk: key.pk.clone(), sk: key.sk.clone(), user_id: user };
         let free_or_ours = Condition::Or(vec![Condition::NotExists, Condition::equals("user_id", user.to_string())]);
@@ -612,6 +621,12 @@ impl SyncService {
         let result = self.fetch(job.user_id, tracker.as_ref(), &mut item, from, now).await;
         let (next_due, outcome) = match result {
             Ok(records) => {
+                // Provider data is checked like a device upload's before it can reach the rules.
+                let fetched = records.len();
+                let records: Vec<Activity> = records.into_iter().filter(|r| r.is_plausible(now)).collect();
+                if records.len() < fetched {
+                    tracing::warn!(provider = %job.provider, dropped = fetched - records.len(), "implausible tracker records dropped");
+                }
                 let count = records.len();
                 self.engine.ingest(job.user_id, Some(&job.provider), &records).await?;
                 item.connection.last_synced_to = Some(now);
@@ -620,7 +635,10 @@ impl SyncService {
             }
             Err(error) => {
                 let delay = match &error {
-                    TrackerError::RateLimited(after) => chrono::Duration::from_std(*after).unwrap_or(self.interval),
+                    // A provider's Retry-After is believed up to a day.
+                    TrackerError::RateLimited(after) => {
+                        chrono::Duration::from_std((*after).min(MAX_PROVIDER_DELAY)).unwrap_or(self.interval)
+                    }
                     TrackerError::Unauthorized => {
                         item.connection.status = ConnectionStatus::ReauthorizationRequired;
                         self.interval
@@ -628,7 +646,7 @@ impl SyncService {
                     _ => self.interval,
                 };
                 item.connection.last_error = Some(error.to_string());
-                (now + delay, Err(SyncError::Tracker(error)))
+                (now.checked_add_signed(delay).unwrap_or(now + self.interval), Err(SyncError::Tracker(error)))
             }
         };
         let item = to_item(&self.item(job.user_id, item.connection, item.tokens, next_due))?;

@@ -115,8 +115,14 @@ async fn activities(
     CompleteProfile(user): CompleteProfile,
     ApiQuery(params): ApiQuery<ActivityParams>,
 ) -> ApiResult<Json<Value>> {
-    let to = params.to.unwrap_or_else(|| state.points.today());
-    let from = params.from.unwrap_or(to - Days::new(6));
+    let today = state.points.today();
+    let to = params.to.unwrap_or(today);
+    // Dates far outside what the product stores would only reach chrono's limits.
+    let plausible = |d: NaiveDate| d.year() >= 2000 && d <= today + Days::new(1);
+    if !plausible(to) || params.from.is_some_and(|f| !plausible(f)) {
+        return Err(invalid("to", "out_of_range", "dates must be from 2000-01-01 to tomorrow"));
+    }
+    let from = params.from.unwrap_or_else(|| to.checked_sub_days(Days::new(6)).unwrap_or(to));
     if from > to || (to - from).num_days() >= MAX_SPAN_DAYS {
         return Err(invalid("from", "invalid_range", "must not be after `to`, and at most 31 days before it"));
     }
