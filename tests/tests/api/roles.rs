@@ -73,3 +73,37 @@ async fn admin_routes_need_the_admin_role() {
     assert_eq!(me["role"], "premium");
     app.stop().await;
 }
+
+/// A demoted admin loses admin rights on the very next request, not when the token expires; an
+/// admin can end all of another user's sessions at once.
+#[tokio::test]
+async fn demotion_and_revoked_sessions_take_effect_on_the_next_request() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let (boss, deputy) = (app.admin().await, app.admin().await);
+    assert_eq!(app.get_auth("/api/v1/admin/users", &deputy).await.status(), 200);
+    let deputy_id = app.get_auth("/api/v1/users/me", &deputy).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let demote = app
+        .http
+        .put(format!("{}/api/v1/admin/users/{deputy_id}/role", app.base))
+        .bearer_auth(&boss)
+        .json(&json!({"role": "user"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demote.status(), 204);
+    let after = app.get_auth("/api/v1/admin/users", &deputy).await;
+    assert_eq!(after.status(), 403, "the admin token stops working at once");
+    assert_eq!(app.get_auth("/api/v1/users/me", &deputy).await.status(), 200, "still signed in, as a user");
+
+    // Ending the deputy's sessions: their token is refused from the next request on.
+    let url = format!("{}/api/v1/admin/users/{deputy_id}/sessions", app.base);
+    assert_eq!(app.http.delete(&url).bearer_auth(&deputy).send().await.unwrap().status(), 403, "admins only");
+    assert_eq!(app.http.delete(&url).bearer_auth(&boss).send().await.unwrap().status(), 204);
+    assert_eq!(app.get_auth("/api/v1/users/me", &deputy).await.status(), 401);
+    let unknown = format!("{}/api/v1/admin/users/not-a-user/sessions", app.base);
+    assert_eq!(app.http.delete(&unknown).bearer_auth(&boss).send().await.unwrap().status(), 404);
+    app.stop().await;
+}

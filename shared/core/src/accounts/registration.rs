@@ -298,7 +298,8 @@ impl AccountService {
         }
     }
 
-    /// Changes a user's role (admins only). Takes effect at the user's next token refresh.
+    /// Changes a user's role (admins only). A lower role takes effect on the user's next request
+    /// (see [`super::AccountService::authenticate`]); a higher one with the next token refresh.
     pub async fn set_role(
         &self,
         caller: &super::AuthenticatedUser,

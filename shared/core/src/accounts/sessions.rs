@@ -227,7 +227,9 @@ impl AccountService {
     }
 
     /// Checks an access token and that its session is still live. One strongly consistent read,
-    /// so logout takes effect on the very next request.
+    /// so logout takes effect on the very next request. A token that claims more than the user
+    /// role is also checked against the account (one more read), so a demotion takes effect on the
+    /// next request too; a promotion arrives with the next refresh.
     pub async fn authenticate(&self, access_token: &str) -> Result<AuthenticatedUser, AccountError> {
         let claims = self.jwt.verify(access_token).map_err(|_: JwtError| AccountError::Unauthenticated)?;
         let user_id: UserId = claims.sub.parse().map_err(|_| AccountError::Unauthenticated)?;
@@ -237,7 +239,25 @@ impl AccountService {
         if session.revoked || session.expires_at <= epoch(self.now()) {
             return Err(AccountError::Unauthenticated);
         }
-        Ok(AuthenticatedUser { user_id, session_id: claims.sid, role: claims.role })
+        let role = if claims.role > Role::User {
+            let account: AccountRecord =
+                load(self.store.as_ref(), &account_key(user_id)).await?.ok_or(AccountError::Unauthenticated)?;
+            claims.role.min(account.role)
+        } else {
+            claims.role
+        };
+        Ok(AuthenticatedUser { user_id, session_id: claims.sid, role })
+    }
+
+    /// Ends every session of `user` (an admin's decision: a lost phone, a compromised account).
+    ///
+    /// # Errors
+    /// [`AccountError::Forbidden`] unless the caller is an admin; store failures.
+    pub async fn revoke_sessions(&self, caller: &AuthenticatedUser, user: UserId) -> Result<u32, AccountError> {
+        self.require_role(caller, Role::Admin)?;
+        let revoked = self.logout_all(user).await?;
+        tracing::info!(user_id = %user, admin_id = %caller.user_id, revoked, "sessions revoked by an admin");
+        Ok(revoked)
     }
 
     /// Ends the caller's session, and the session of `refresh_token` if it is another of theirs.

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/me", get(me))
         .route("/api/v1/admin/users", get(list_users))
         .route("/api/v1/admin/users/{id}/role", put(set_role))
+        .route("/api/v1/admin/users/{id}/sessions", delete(revoke_sessions))
 }
 
 /// The same words whether or not the address has an account.
@@ -203,6 +204,17 @@ async fn set_role(
         ApiError::from(fittrack_core::AccountError::Validation(ValidationErrors::single(e)))
     })?;
     state.accounts.set_role(&admin, user, role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of the user at once.
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    RequireRole(admin, _): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
+    state.accounts.revoke_sessions(&admin, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
