@@ -75,3 +75,35 @@ async fn emailed_links_expire() {
     assert_eq!(expired.json::<Value>().await.unwrap()["code"], "invalid_token");
     app.stop().await;
 }
+
+/// A password reset retires every link issued before it: the other reset links and an unused
+/// verification link stop working.
+async fn a_reset_retires_every_earlier_link(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let email = unique_email();
+    let ip = unique_ip();
+    assert_eq!(app.post("/api/v1/auth/register", registration(&email), &ip).await.status(), 201);
+    let verification = link_token(&app.wait_for_email(&email, 1).await);
+    for n in [2, 3] {
+        assert_eq!(app.post("/api/v1/auth/forgot-password", json!({"email": email}), &ip).await.status(), 202);
+        app.wait_for_email(&email, n).await;
+    }
+    let (first, second) =
+        (link_token(&app.wait_for_email(&email, 2).await), link_token(&app.wait_for_email(&email, 3).await));
+    let reset = |token: String, password: &'static str| {
+        let (app, ip) = (&app, ip.clone());
+        async move {
+            app.post("/api/v1/auth/reset-password", json!({"token": token, "password": password}), &ip).await
+        }
+    };
+    assert_eq!(reset(second, NEW_PASSWORD).await.status(), 200);
+    let stale = reset(first, "yet another passphrase here").await;
+    assert_eq!(stale.status(), 400);
+    assert_eq!(stale.json::<Value>().await.unwrap()["code"], "invalid_token");
+    let verify = app.post("/api/v1/auth/verify-email", json!({"token": verification}), &ip).await;
+    assert_eq!(verify.status(), 400, "the old verification link is retired too");
+    let login = app.post("/api/v1/auth/login", json!({"email": email, "password": NEW_PASSWORD}), &ip).await;
+    assert_eq!(login.status(), 200, "the reset itself verified the address and set the password");
+    app.stop().await;
+}
+both_backends!(a_reset_retires_every_earlier_link);

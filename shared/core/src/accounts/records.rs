@@ -59,6 +59,9 @@ pub struct AccountRecord {
     /// The tier as last computed (kept in step with the per-tier user counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_code: Option<String>,
+    /// Bumped by a password reset: every emailed link issued before it stops working.
+    #[serde(default)]
+    pub token_generation: u64,
 }
 
 /// What the rest of the product sees of an account: decrypted, without secrets.
@@ -207,6 +210,19 @@ pub struct OneTimeRecord {
     pub user_id: UserId,
     pub purpose: OneTimePurpose,
     pub expires_at: i64,
+    /// The account's `token_generation` when the link was issued; it works only while they match.
+    #[serde(default)]
+    pub generation: u64,
+}
+
+/// The account's token generation is still `generation`: no password reset since.
+pub fn same_token_generation(generation: u64) -> crate::ports::Condition {
+    use crate::ports::Condition;
+    if generation == 0 {
+        Condition::Or(vec![Condition::missing("token_generation"), Condition::equals("token_generation", 0)])
+    } else {
+        Condition::equals("token_generation", generation)
+    }
 }
 
 pub async fn load<T: serde::de::DeserializeOwned>(store: &dyn ItemStore, key: &Key) -> Result<Option<T>, StoreError> {

@@ -1,10 +1,10 @@
 use fittrack_domain::ValidationErrors;
 
-use super::records::{AccountRecord, OneTimePurpose, account_key, load, login_failures_key};
+use super::records::{AccountRecord, OneTimePurpose, account_key, load, login_failures_key, same_token_generation};
 use super::{AccountError, AccountService, ClientInfo};
 use crate::config::RateLimitedAction;
 use crate::email::{EmailJob, EmailTemplate};
-use crate::ports::{Condition, StoreError, Table, Update, WriteOp};
+use crate::ports::{StoreError, Table, Update, WriteOp};
 
 impl AccountService {
     /// Emails a reset link if the address has an account. Answers the same either way.
@@ -42,8 +42,9 @@ impl AccountService {
             WriteOp::Update {
                 table: Table::Users,
                 key: account_key(record.user_id),
-                update: Update::new().set("password_hash", hash).set("email_verified", true),
-                condition: Some(Condition::Exists),
+                // Every other link issued before this reset stops working.
+                update: Update::new().set("password_hash", hash).set("email_verified", true).add("token_generation", 1),
+                condition: Some(same_token_generation(record.generation)),
             },
             WriteOp::Delete {
                 table: Table::Users,

@@ -5,7 +5,7 @@ use fittrack_domain::{DateOfBirth, DisplayName, EmailAddress, Role, UsState, Use
 
 use super::records::{
     ACCOUNTS_INDEX_PARTITION, AccountRecord, EmailGuard, OneTimePurpose, OneTimeRecord, account_key, dob_context,
-    email_context, email_key, load, one_time_key,
+    email_context, email_key, load, one_time_key, same_token_generation,
 };
 use super::{AccountError, AccountService, ClientInfo, epoch, secs};
 use crate::config::RateLimitedAction;
@@ -125,6 +125,7 @@ impl AccountService {
             gsi1sk: format!("{created_at:012}#{user_id}"),
             profile: Default::default(),
             tier_code: None,
+            token_generation: 0,
         }
     }
 
@@ -195,14 +196,22 @@ impl AccountService {
         user_id: UserId,
         purpose: OneTimePurpose,
     ) -> Result<String, AccountError> {
+        let account: AccountRecord =
+            load(self.store.as_ref(), &account_key(user_id)).await?.ok_or(AccountError::NotFound)?;
         let token = OpaqueToken::generate();
         let ttl = match purpose {
             OneTimePurpose::VerifyEmail => self.policy.verification_ttl,
             OneTimePurpose::ResetPassword => self.policy.reset_ttl,
         };
         let key = one_time_key(&token.hash);
-        let record =
-            OneTimeRecord { pk: key.pk, sk: key.sk, user_id, purpose, expires_at: epoch(self.now()) + secs(ttl) };
+        let record = OneTimeRecord {
+            pk: key.pk,
+            sk: key.sk,
+            user_id,
+            purpose,
+            expires_at: epoch(self.now()) + secs(ttl),
+            generation: account.token_generation,
+        };
         self.store.put(Table::Users, to_item(&record)?, Some(Condition::NotExists)).await?;
         Ok(token.secret)
     }
@@ -245,7 +254,7 @@ impl AccountService {
                 table: Table::Users,
                 key: account_key(record.user_id),
                 update: Update::new().set("email_verified", true),
-                condition: Some(Condition::Exists),
+                condition: Some(same_token_generation(record.generation)),
             },
         ];
         match self.store.transact(ops).await {
