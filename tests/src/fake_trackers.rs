@@ -26,6 +26,8 @@ pub const CLIENT_SECRET: &str = "fittrack-test-secret";
 pub const STRAVA_ATHLETE: u64 = 4242;
 pub const HEALTH_USER: &str = "health-user-7";
 pub const GOOGLE_WEBHOOK_SECRET: &str = "google-webhook-secret";
+/// Our push subscription at the fake Strava.
+pub const STRAVA_SUBSCRIPTION_ID: u64 = 120_475;
 pub const STRAVA_VERIFY_TOKEN: &str = "strava-verify-token";
 
 #[derive(Default)]
@@ -95,6 +97,7 @@ impl FakeTrackers {
             strava: Some(self.client("strava", "strava/api", "strava/deauthorize")),
             google_health_webhook_secret: Some(GOOGLE_WEBHOOK_SECRET.to_owned().into()),
             strava_webhook_verify_token: Some(STRAVA_VERIFY_TOKEN.to_owned().into()),
+            strava_subscription_id: Some(STRAVA_SUBSCRIPTION_ID),
             simulated: false,
         }
     }

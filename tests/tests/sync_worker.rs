@@ -107,3 +107,39 @@ async fn a_panicking_job_fails_only_its_own_message() {
         assert!(connections[0].last_synced_to.is_some());
     }
 }
+
+/// Webhooks only move a connection's next sync forward: once per minute, at most 24 times a UTC
+/// day, never for a connection already due sooner; the worker's rewrite keeps the debounce.
+#[tokio::test]
+async fn webhooks_move_a_sync_within_a_daily_budget() {
+    let s = scheduled();
+    let user = UserId::generate();
+    s.sync.connect(user, "simulated").await.unwrap();
+    let index = serde_json::json!({"pk": "TRACKERUSER#simulated#athlete-1", "sk": "TRACKERUSER", "user_id": user});
+    s.store.put(Table::Users, index.as_object().unwrap().clone(), None).await.unwrap();
+    assert!(!s.sync.notify("simulated", "athlete-1").await.unwrap(), "already due now: nothing to move");
+    assert_eq!(s.sync.fan_out().await.unwrap(), 1);
+    s.sync.run(&SyncJob { user_id: user, provider: "simulated".into() }).await.unwrap();
+
+    let burst = futures_util::future::join_all((0..20).map(|_| s.sync.notify("simulated", "athlete-1"))).await;
+    assert_eq!(burst.into_iter().filter(|moved| *moved.as_ref().unwrap()).count(), 1, "a burst moves it once");
+    assert_eq!(s.sync.fan_out().await.unwrap(), 1, "due now");
+    s.sync.run(&SyncJob { user_id: user, provider: "simulated".into() }).await.unwrap();
+    assert!(!s.sync.notify("simulated", "athlete-1").await.unwrap(), "the sync kept the debounce");
+
+    let mut moved = 1;
+    for _ in 0..40 {
+        s.clock.advance(Duration::seconds(61));
+        if s.sync.notify("simulated", "athlete-1").await.unwrap() {
+            moved += 1;
+            s.sync.fan_out().await.unwrap();
+            s.sync.run(&SyncJob { user_id: user, provider: "simulated".into() }).await.unwrap();
+        }
+    }
+    assert_eq!(moved, 24, "the day's budget");
+    s.clock.advance(Duration::days(1));
+    s.sync.fan_out().await.unwrap();
+    s.sync.run(&SyncJob { user_id: user, provider: "simulated".into() }).await.unwrap();
+    assert!(s.sync.notify("simulated", "athlete-1").await.unwrap(), "a new day, a new budget");
+    assert!(!s.sync.notify("simulated", "unknown-athlete").await.unwrap());
+}

@@ -134,6 +134,8 @@ pub struct TrackerConfig {
     pub google_health_webhook_secret: Option<SecretString>,
     /// The `hub.verify_token` we gave Strava when creating the push subscription.
     pub strava_webhook_verify_token: Option<SecretString>,
+    /// The id of our Strava push subscription: events naming another are ignored.
+    pub strava_subscription_id: Option<u64>,
     /// Offer the simulated tracker (local runs and demos; never in production).
     pub simulated: bool,
 }
@@ -228,6 +230,13 @@ impl Config {
             ),
             google_health_webhook_secret: secret("FITTRACK_GOOGLE_HEALTH_WEBHOOK_SECRET"),
             strava_webhook_verify_token: secret("FITTRACK_STRAVA_WEBHOOK_VERIFY_TOKEN"),
+            strava_subscription_id: match get("FITTRACK_STRAVA_SUBSCRIPTION_ID") {
+                None => None,
+                Some(raw) => Some(raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                    name: "FITTRACK_STRAVA_SUBSCRIPTION_ID",
+                    reason: format!("`{raw}` is not a subscription id"),
+                })?),
+            },
             simulated: matches!(or("FITTRACK_SIMULATED_TRACKER", "false").as_str(), "true" | "1"),
         };
         let sync_interval = match get("FITTRACK_SYNC_INTERVAL_SECS") {

@@ -40,6 +40,8 @@ pub struct AppState {
 pub struct WebhookSecrets {
     pub google_health: Option<SecretString>,
     pub strava_verify_token: Option<SecretString>,
+    /// Events of any other Strava subscription are ignored.
+    pub strava_subscription_id: Option<u64>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             webhooks: WebhookSecrets {
                 google_health: config.trackers.google_health_webhook_secret.clone(),
                 strava_verify_token: config.trackers.strava_webhook_verify_token.clone(),
+                strava_subscription_id: config.trackers.strava_subscription_id,
             },
         }
     }

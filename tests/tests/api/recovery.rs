@@ -92,9 +92,7 @@ async fn a_reset_retires_every_earlier_link(backend: Backend) {
         (link_token(&app.wait_for_email(&email, 2).await), link_token(&app.wait_for_email(&email, 3).await));
     let reset = |token: String, password: &'static str| {
         let (app, ip) = (&app, ip.clone());
-        async move {
-            app.post("/api/v1/auth/reset-password", json!({"token": token, "password": password}), &ip).await
-        }
+        async move { app.post("/api/v1/auth/reset-password", json!({"token": token, "password": password}), &ip).await }
     };
     assert_eq!(reset(second, NEW_PASSWORD).await.status(), 200);
     let stale = reset(first, "yet another passphrase here").await;

@@ -199,7 +199,7 @@ async fn strava_connects_and_webhooks_trigger_syncs(backend: Backend) {
     // A new activity at Strava, announced by webhook, arrives without waiting for the schedule.
     fake.with(|s| s.strava_activities.push((1002, now - chrono::Duration::hours(1), 2_400, "Ride")));
     let event = json!({"object_type": "activity", "object_id": 1002, "aspect_type": "create",
-        "owner_id": fake_trackers::STRAVA_ATHLETE, "subscription_id": 120475, "event_time": now.timestamp(), "updates": {}});
+        "owner_id": fake_trackers::STRAVA_ATHLETE, "subscription_id": fake_trackers::STRAVA_SUBSCRIPTION_ID, "event_time": now.timestamp(), "updates": {}});
     let response = app.http.post(format!("{}/api/v1/webhooks/strava", app.base)).json(&event).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let mut seen = 0;
@@ -211,7 +211,8 @@ async fn strava_connects_and_webhooks_trigger_syncs(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(seen, 2, "the webhook's activity was synced");
-    let unknown = json!({"object_type": "activity", "object_id": 1, "aspect_type": "create", "owner_id": 999});
+    let unknown = json!({"object_type": "activity", "object_id": 1, "aspect_type": "create", "owner_id": 999,
+        "subscription_id": fake_trackers::STRAVA_SUBSCRIPTION_ID});
     let response = app.http.post(format!("{}/api/v1/webhooks/strava", app.base)).json(&unknown).send().await.unwrap();
     assert_eq!(response.status(), 200, "unknown athletes are acknowledged and ignored");
 
@@ -221,6 +222,45 @@ async fn strava_connects_and_webhooks_trigger_syncs(backend: Backend) {
     app.stop().await;
 }
 both_backends!(strava_connects_and_webhooks_trigger_syncs);
+
+/// Forged Strava events (athlete ids are public) cannot drive syncs: another subscription's are
+/// ignored, and a burst moves the athlete's sync once (the daily budget: `tests/sync_worker.rs`).
+async fn forged_strava_events_cannot_drive_syncs(backend: Backend) {
+    let (app, fake) = spawn(backend).await;
+    let token = app.user_with_profile().await;
+    let (landed, _) = authorize(&app, &token, "strava").await;
+    assert!(landed.ends_with("result=connected"), "{landed}");
+    until(&app, &token, "strava", "synced", |c| c["last_synced_to"].is_string()).await;
+    let fetches = || fake.with(|s| s.data_requests);
+    let settled = fetches();
+    let event = |subscription: u64| {
+        json!({"object_type": "activity", "object_id": 5, "aspect_type": "create",
+            "owner_id": fake_trackers::STRAVA_ATHLETE, "subscription_id": subscription})
+    };
+    let post = |body: Value| {
+        let (http, url) = (app.http.clone(), format!("{}/api/v1/webhooks/strava", app.base));
+        async move { http.post(url).json(&body).send().await.unwrap().status() }
+    };
+    assert_eq!(post(event(999)).await, 200, "acknowledged");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(fetches(), settled, "another subscription's event moves nothing");
+
+    // A burst of fifty: one sync.
+    let burst =
+        futures_util::future::join_all((0..50).map(|_| post(event(fake_trackers::STRAVA_SUBSCRIPTION_ID)))).await;
+    assert!(burst.iter().all(|s| *s == 200));
+    for _ in 0..100 {
+        if fetches() > settled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(fetches(), settled + 1, "a burst of events is one sync");
+
+    app.stop().await;
+}
+both_backends!(forged_strava_events_cannot_drive_syncs);
 
 #[tokio::test]
 async fn google_health_webhooks_need_the_subscriber_secret() {

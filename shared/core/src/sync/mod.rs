@@ -41,6 +41,9 @@ const OVERLAP: chrono::Duration = chrono::Duration::days(2);
 const FIRST_SYNC: chrono::Duration = chrono::Duration::days(7);
 /// Webhook notifications for one connection closer together than this enqueue one sync.
 const WEBHOOK_DEBOUNCE: chrono::Duration = chrono::Duration::seconds(60);
+/// How many times a day webhooks may move one connection's sync forward; past that it waits for
+/// its regular schedule.
+const WEBHOOK_SYNCS_PER_DAY: u32 = 24;
 /// Access tokens this close to expiry are refreshed before use.
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
@@ -79,6 +82,14 @@ struct ConnectionItem {
     /// The provider grant, sealed (see `tokens`); absent for trackers without OAuth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tokens: Option<String>,
+    /// When a webhook last moved the next sync forward (epoch seconds), and how many times it did
+    /// on `webhook_day` (the UTC date): kept across the worker's rewrites of the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook_day: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook_count: Option<u32>,
     /// The due-index keys; absent while the connection waits for the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi1pk: Option<String>,
@@ -320,6 +331,9 @@ impl SyncService {
             gsi1sk: indexed.then(|| due_sort_key(due, user, &connection.provider)),
             tokens,
             connection,
+            webhook_at: None,
+            webhook_day: None,
+            webhook_count: None,
         }
     }
 
@@ -503,30 +517,65 @@ impl SyncService {
         self.enqueue(&SyncJob { user_id: user, provider: provider.to_owned() }).await
     }
 
-    /// A provider's webhook says the user named `provider_user_id` has new data: sync them now.
-    /// Returns whether a job was enqueued. Unknown users are ignored (the provider only needs a
-    /// 2xx), and a connection is enqueued at most once per [`WEBHOOK_DEBOUNCE`], so a burst of
-    /// notifications (or forged ones: Strava's carry no signature) costs one sync.
+    /// A provider's webhook says the user named `provider_user_id` has new data: their next sync
+    /// moves forward to now (the fan-out picks it up within its minute). Never more: a webhook
+    /// cannot enqueue work itself, moves a connection at most once per [`WEBHOOK_DEBOUNCE`] and at
+    /// most [`WEBHOOK_SYNCS_PER_DAY`] times a day, so forged notifications (Strava's carry no
+    /// signature) cannot spend the application's provider quota. Unknown users are ignored (the
+    /// provider only needs a 2xx). Returns whether the sync was moved.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownProvider`]; store failures.
     pub async fn notify(&self, provider: &str, provider_user_id: &str) -> Result<bool, SyncError> {
         self.provider(provider)?;
         let Some(item) = self.store.get(Table::Users, &provider_user_key(provider, provider_user_id)).await? else {
             return Ok(false);
         };
         let user = from_item::<ProviderUserItem>(item)?.user_id;
-        let now = self.clock.now().timestamp();
-        let quiet = Condition::Or(vec![
-            Condition::missing("webhook_at"),
-            Condition::less_than("webhook_at", now - WEBHOOK_DEBOUNCE.num_seconds()),
+        let now = self.clock.now();
+        let (epoch, today) = (now.timestamp(), now.date_naive().to_string());
+        let due_now = due_sort_key(now, user, provider);
+        let movable = Condition::And(vec![
+            Condition::Exists,
+            Condition::equals("status", "active"),
+            // Only forward: a connection due by now keeps its place.
+            Condition::at_least("gsi1sk", due_sort_key(now + chrono::Duration::seconds(1), user, provider)),
+            Condition::Or(vec![
+                Condition::missing("webhook_at"),
+                Condition::less_than("webhook_at", epoch - WEBHOOK_DEBOUNCE.num_seconds()),
+            ]),
         ]);
-        let condition = Condition::And(vec![Condition::Exists, Condition::equals("status", "active"), quiet]);
-        let update = Update::new().set("webhook_at", now);
-        match self.store.update(Table::Users, &connection_key(user, provider), update, Some(condition)).await {
-            Ok(_) => {}
-            Err(StoreError::ConditionFailed) => return Ok(false),
-            Err(e) => return Err(e.into()),
+        let moved = Update::new().set("gsi1sk", due_now).set("webhook_at", epoch);
+        let attempts = [
+            // Another one today, within the budget.
+            (
+                Condition::And(vec![
+                    movable.clone(),
+                    Condition::equals("webhook_day", today.clone()),
+                    Condition::less_than("webhook_count", WEBHOOK_SYNCS_PER_DAY),
+                ]),
+                moved.clone().add("webhook_count", 1),
+            ),
+            // The first one today.
+            (
+                Condition::And(vec![
+                    movable,
+                    Condition::Or(vec![
+                        Condition::missing("webhook_day"),
+                        Condition::less_than("webhook_day", today.clone()),
+                    ]),
+                ]),
+                moved.set("webhook_day", today).set("webhook_count", 1),
+            ),
+        ];
+        for (condition, update) in attempts {
+            match self.store.update(Table::Users, &connection_key(user, provider), update, Some(condition)).await {
+                Ok(_) => return Ok(true),
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
-        self.enqueue(&SyncJob { user_id: user, provider: provider.to_owned() }).await?;
-        Ok(true)
+        Ok(false)
     }
 
     async fn enqueue(&self, job: &SyncJob) -> Result<(), SyncError> {
@@ -649,7 +698,11 @@ impl SyncService {
                 (now.checked_add_signed(delay).unwrap_or(now + self.interval), Err(SyncError::Tracker(error)))
             }
         };
-        let item = to_item(&self.item(job.user_id, item.connection, item.tokens, next_due))?;
+        let webhooks = (item.webhook_at, item.webhook_day, item.webhook_count);
+        let mut item = self.item(job.user_id, item.connection, item.tokens, next_due);
+        // The webhook debounce and budget outlive the sync they caused.
+        (item.webhook_at, item.webhook_day, item.webhook_count) = webhooks;
+        let item = to_item(&item)?;
         self.store.put(Table::Users, item, Some(Condition::Exists)).await.or_else(|e| match e {
             StoreError::ConditionFailed => Ok(()), // disconnected meanwhile
             other => Err(other),

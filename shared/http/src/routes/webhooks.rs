@@ -102,11 +102,19 @@ async fn strava_subscription(
 struct StravaEvent {
     object_type: String,
     owner_id: u64,
+    subscription_id: u64,
 }
 
+/// Strava signs nothing, so an event is a hint, never a command: it must name our subscription,
+/// and at most moves that athlete's next sync forward, within a daily budget per connection
+/// (see [`SyncService::notify`]). Anything else is acknowledged and ignored.
 async fn strava_event(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
     let event: StravaEvent = serde_json::from_slice(&body).map_err(|_| bad_body())?;
     let sync = service(&state)?;
+    if state.webhooks.strava_subscription_id != Some(event.subscription_id) {
+        tracing::warn!("Strava event for an unknown subscription ignored");
+        return Ok(StatusCode::OK);
+    }
     if matches!(event.object_type.as_str(), "activity" | "athlete") {
         sync.notify("strava", &event.owner_id.to_string()).await.map_err(problem(sync))?;
     }
