@@ -102,7 +102,7 @@ impl EmailJob {
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// The message can never be delivered; it goes to the dead-letter queue after its retries.
-    #[error("malformed email job: {0}")]
+    #[error("malformed email job: {}", crate::ports::redact_addresses(.0))]
     Malformed(String),
     #[error(transparent)]
     Mail(#[from] MailError),

@@ -14,11 +14,37 @@ pub struct OutgoingEmail {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
     /// Worth retrying later (throttling, network).
-    #[error("temporary mail failure: {0}")]
+    #[error("temporary mail failure: {}", redact_addresses(.0))]
     Temporary(String),
     /// Will never succeed as is (rejected address, malformed message).
-    #[error("mail rejected: {0}")]
+    #[error("mail rejected: {}", redact_addresses(.0))]
     Rejected(String),
+}
+
+/// Providers name recipients in their error messages (SES: "Email address is not verified. The
+/// following identities failed the check: ada@example.com"); errors end up in logs, addresses
+/// must not. Every word with an `@` in it is replaced.
+pub fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| if word.contains('@') { "<address>" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_errors_never_show_an_address() {
+        let ses = "MessageRejected: Email address is not verified. The following identities failed the check in \
+                   region US-EAST-1: ada.lovelace+fit@example.com, <bob@example.org>";
+        for error in [MailError::Rejected(ses.into()), MailError::Temporary(ses.into())] {
+            let shown = error.to_string();
+            assert!(!shown.contains('@'), "{shown}");
+            assert!(shown.contains("failed the check"), "the rest of the message stays: {shown}");
+        }
+    }
 }
 
 /// # Contract (checked by `tests/contract/mailer.rs` against every adapter)

@@ -7,7 +7,7 @@ pub mod queue;
 pub mod store;
 pub mod tracker;
 
-pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use mailer::{MailError, Mailer, OutgoingEmail, redact_addresses};
 pub use queue::{Queue, QueueError, QueueId, ReceivedMessage};
 pub use store::{
     Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
