@@ -18,6 +18,23 @@ pub struct RateDecision {
     pub reset_after: Duration,
 }
 
+/// What a client address is limited as: an IPv4 address as it is; an IPv6 client by its /64
+/// (one subscriber's allocation: anyone holds a whole /64, so per-address limits would be per
+/// nothing); an IPv4-mapped IPv6 address as the IPv4 address it is.
+pub fn client_subject(address: &str) -> String {
+    match address.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => address.trim().to_owned(),
+    }
+}
+
 /// Counts one request of `client` for `action` and decides whether it may proceed.
 pub async fn hit(
     store: &dyn ItemStore,
@@ -41,4 +58,18 @@ pub async fn hit(
         remaining: limit.max.saturating_sub(used),
         reset_after: Duration::from_secs(u64::try_from(window_end - now_secs).unwrap_or(1).max(1)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_subject;
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(client_subject("2001:db8:1:2:aaaa::1"), client_subject("2001:db8:1:2:ffff:1:2:3"));
+        assert_ne!(client_subject("2001:db8:1:2::1"), client_subject("2001:db8:1:3::1"));
+        assert_eq!(client_subject("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_subject("203.0.113.9"), "203.0.113.9");
+        assert_ne!(client_subject("203.0.113.9"), client_subject("203.0.113.10"));
+    }
 }

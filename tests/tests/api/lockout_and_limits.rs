@@ -109,3 +109,45 @@ async fn per_address_rate_limits_hold(backend: Backend) {
     app.stop().await;
 }
 both_backends!(per_address_rate_limits_hold);
+
+/// Twenty wrong guesses at once, from twenty addresses: at most the limit's worth are checked at
+/// all, the rest are refused as locked, and the address ends locked.
+async fn concurrent_guesses_never_get_past_the_limit(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    let guesses = (0..20).map(|n| {
+        let body = json!({"email": email, "password": format!("wrong guess number {n}")});
+        let app = &app;
+        async move { app.post("/api/v1/auth/login", body, &unique_ip()).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 4, "at most 4 wrong passwords answered as wrong before the lock: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 423).count(), 20 - checked, "{statuses:?}");
+    let right = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &unique_ip()).await;
+    assert_eq!(right.status(), 423, "locked");
+    app.stop().await;
+}
+both_backends!(concurrent_guesses_never_get_past_the_limit);
+
+/// Clients of one IPv6 /64 share a limit: rotating the interface id gains nothing.
+#[tokio::test]
+async fn ipv6_clients_share_their_64s_limit() {
+    let mut settings = Settings::new(Backend::Embedded);
+    settings.rate_limits.0.insert(RateLimitedAction::Register, RateLimit::per(3, 60));
+    let app = spawn_app(settings).await;
+    let statuses = futures_util::future::join_all((0..5).map(|n| {
+        let app = &app;
+        async move {
+            let address = format!("2001:db8:ab:cd::{:x}", n + 1);
+            app.post("/api/v1/auth/register", registration(&unique_email()), &address).await.status().as_u16()
+        }
+    }))
+    .await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    let elsewhere = app.post("/api/v1/auth/register", registration(&unique_email()), "2001:db8:ab:ce::1").await;
+    assert_eq!(elsewhere.status(), 201, "another /64 has its own limit");
+    app.stop().await;
+}

@@ -183,8 +183,8 @@ impl AccountService {
 
     /// Counts the request against the client's limit for `action`.
     async fn rate_limit(&self, action: RateLimitedAction, client: &ClientInfo) -> Result<RateDecision, AccountError> {
-        let address = client.address.as_deref().unwrap_or("unknown");
-        let client_hash = self.pii.lookup_hash("client-address", address);
+        let address = ratelimit::client_subject(client.address.as_deref().unwrap_or("unknown"));
+        let client_hash = self.pii.lookup_hash("client-address", &address);
         let decision =
             ratelimit::hit(self.store.as_ref(), action, &client_hash, self.policy.rate_limits.get(action), self.now())
                 .await?;

@@ -33,13 +33,15 @@ pub struct AuthenticatedUser {
 impl AccountService {
     /// Signs in with email and password.
     ///
-    /// Failed passwords are counted per email address (known or not, so the lockout does not
-    /// reveal which addresses have accounts) and lock it for the lockout period after the limit.
+    /// Sign-in attempts are counted per email address (known or not, so the lockout does not
+    /// reveal which addresses have accounts) *before* the password is checked, so concurrent
+    /// guesses cannot slip past the limit; a right password clears the count, the limit's worth
+    /// of wrong ones locks the address for the lockout period.
     pub async fn login(&self, email: &str, password: String, client: &ClientInfo) -> Result<TokenPair, AccountError> {
         self.rate_limit(RateLimitedAction::Login, client).await?;
         let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
         let email_hash = self.email_hash(&email.canonical());
-        self.check_not_locked(&email_hash).await?;
+        self.reserve_login_attempt(&email_hash).await?;
 
         let account = match load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await? {
             Some(guard) => load::<AccountRecord>(self.store.as_ref(), &account_key(guard.user_id)).await?,
@@ -47,7 +49,7 @@ impl AccountService {
         };
         let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
         if !self.passwords.verify(password, stored_hash).await {
-            return Err(self.record_failed_login(&email_hash).await);
+            return Err(self.lock_if_spent(&email_hash).await);
         }
         // verify() only succeeds against a real stored hash, so the account exists.
         let account = account.ok_or(AccountError::InvalidCredentials)?;
@@ -60,42 +62,52 @@ impl AccountService {
         Ok(pair)
     }
 
-    async fn check_not_locked(&self, email_hash: &str) -> Result<(), AccountError> {
-        let Some(item) = self.store.get(Table::Users, &login_failures_key(email_hash)).await? else { return Ok(()) };
-        let locked_until = item.get("locked_until").and_then(|v| v.as_i64()).unwrap_or(0);
-        let now = epoch(self.now());
-        if locked_until > now {
-            return Err(AccountError::AccountLocked { retry_after: Duration::from_secs((locked_until - now) as u64) });
-        }
-        Ok(())
-    }
-
-    /// Counts a failed password and returns the error to answer with. The counter starts afresh
-    /// when the previous window has passed; reaching the limit sets `locked_until`.
-    async fn record_failed_login(&self, email_hash: &str) -> AccountError {
+    /// Counts one attempt against the address, atomically, or refuses it when the address is
+    /// locked or its attempts in this window are spent.
+    async fn reserve_login_attempt(&self, email_hash: &str) -> Result<(), AccountError> {
         let key = login_failures_key(email_hash);
         let now = epoch(self.now());
-        let window = secs(self.policy.lockout);
-        let counted = async {
-            let fresh_window = Update::new().set("failures", 1).set("expires_at", now + window).remove("locked_until");
-            let expired = Condition::Or(vec![Condition::NotExists, Condition::less_than("expires_at", now + 1)]);
-            let item = match self.store.update(Table::Users, &key, fresh_window, Some(expired)).await {
-                Err(StoreError::ConditionFailed) => {
-                    self.store.update(Table::Users, &key, Update::new().add("failures", 1), None).await?
-                }
-                other => other?,
-            };
-            let failures = item.get("failures").and_then(|v| v.as_i64()).unwrap_or(0);
-            if failures >= self.policy.max_failed_logins {
-                let until = now + secs(self.policy.lockout);
-                let lock = Update::new().set("locked_until", until).set("expires_at", until).set("failures", 0);
-                self.store.update(Table::Users, &key, lock, None).await?;
-                tracing::warn!("login locked after repeated failed passwords");
-                return Ok::<_, StoreError>(AccountError::AccountLocked { retry_after: self.policy.lockout });
+        let fresh_window =
+            Update::new().set("attempts", 1).set("expires_at", now + secs(self.policy.lockout)).remove("locked_until");
+        // No counter, or its window (or lock) is over: start afresh.
+        let expired = Condition::Or(vec![Condition::NotExists, Condition::less_than("expires_at", now + 1)]);
+        match self.store.update(Table::Users, &key, fresh_window, Some(expired)).await {
+            Err(StoreError::ConditionFailed) => {}
+            other => return other.map(|_| ()).map_err(Into::into),
+        }
+        let open = Condition::And(vec![
+            Condition::missing("locked_until"),
+            Condition::less_than("attempts", self.policy.max_failed_logins),
+        ]);
+        match self.store.update(Table::Users, &key, Update::new().add("attempts", 1), Some(open)).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                let item = self.store.get(Table::Users, &key).await?;
+                let until = item.as_ref().and_then(|i| i.get("expires_at")?.as_i64()).unwrap_or(now + 1);
+                Err(AccountError::AccountLocked {
+                    retry_after: Duration::from_secs(until.saturating_sub(now).max(1) as u64),
+                })
             }
-            Ok(AccountError::InvalidCredentials)
-        };
-        counted.await.unwrap_or_else(AccountError::from)
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// After a wrong password: locks the address when this was the last attempt of the window,
+    /// and returns the error to answer with.
+    async fn lock_if_spent(&self, email_hash: &str) -> AccountError {
+        let key = login_failures_key(email_hash);
+        let now = epoch(self.now());
+        let until = now + secs(self.policy.lockout);
+        let lock = Update::new().set("locked_until", until).set("expires_at", until);
+        let spent = Condition::at_least("attempts", self.policy.max_failed_logins);
+        match self.store.update(Table::Users, &key, lock, Some(spent)).await {
+            Ok(_) => {
+                tracing::warn!("login locked after repeated failed passwords");
+                AccountError::AccountLocked { retry_after: self.policy.lockout }
+            }
+            Err(StoreError::ConditionFailed) => AccountError::InvalidCredentials,
+            Err(e) => e.into(),
+        }
     }
 
     /// Opens a session (a refresh-token family) and issues its first tokens.

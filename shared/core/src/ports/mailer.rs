@@ -25,10 +25,7 @@ pub enum MailError {
 /// following identities failed the check: ada@example.com"); errors end up in logs, addresses
 /// must not. Every word with an `@` in it is replaced.
 pub fn redact_addresses(text: &str) -> String {
-    text.split(' ')
-        .map(|word| if word.contains('@') { "<address>" } else { word })
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split(' ').map(|word| if word.contains('@') { "<address>" } else { word }).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
