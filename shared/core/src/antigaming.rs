@@ -1,9 +1,10 @@
-//! Anti-gaming: accounts are flagged for review when one device feeds several of them, or when a
-//! day is far above what their tier usually does (mean + 3σ of the tier's activity scores). While
-//! a review is open the account keeps earning, but its awards are held; admins work through the
-//! review queue, and resolving a review pays the held points out (cleared) or forfeits them
-//! (confirmed). Opening a review and holding the account is one transaction, as is resolving it
-//! and settling the held points, so a review never exists without its hold or the reverse.
+//! Anti-gaming: accounts are flagged for review when a device another account used first feeds
+//! them too, or when a day is far above what their tier usually does (median + 3 · 1.4826 · MAD
+//! of the tier's activity scores, see [`fittrack_domain::anomaly`]). While a review is open the
+//! account keeps earning, but its awards are held; admins work through the review queue, and
+//! resolving a review pays the held points out (cleared) or forfeits them (confirmed). Opening a
+//! review and holding the account is one transaction, as is resolving it and settling the held
+//! points, so a review never exists without its hold or the reverse.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,12 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{Datelike, NaiveDate};
 use fittrack_domain::UserId;
-use fittrack_domain::anomaly::ScoreStats;
+use fittrack_domain::anomaly::ScoreHistogram;
 
 use crate::clock::Clock;
 use crate::crypto::hash_token;
 use crate::points::{HoldOutcome, LedgerError, PointsLedger};
-use crate::ports::{Condition, Cursor, ItemStore, Key, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
+use crate::ports::{
+    Condition, Cursor, Item, ItemStore, Key, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,7 +54,7 @@ pub struct Review {
     pub user_id: UserId,
     /// `shared_device` or `activity_anomaly`.
     pub reason: String,
-    /// The other accounts the same device fed.
+    /// The other accounts involved: for a shared device, those it was seen on before this one.
     pub related_users: Vec<UserId>,
     /// What the reviewer should look at, e.g. the anomalous day and how far above its tier it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +92,38 @@ fn tier_stats_key(tier: &str, month: NaiveDate) -> Key {
     Key::new(format!("TIERSTATS#{tier}"), format!("{:04}-{:02}", month.year(), month.month()))
 }
 
+/// The score histogram stored in a baseline item (its `b<bucket>` counters).
+fn histogram_of(item: &Item) -> ScoreHistogram {
+    ScoreHistogram::from_counters(item.iter().filter_map(|(name, value)| Some((name.as_str(), value.as_i64()?))))
+}
+
+/// What makes one open review per account and finding.
+fn guard_key(user: UserId, guard: &str) -> Key {
+    Key::new(format!("REVIEWGUARD#{user}"), guard)
+}
+
+/// One account a device fed: `DEVICE#<hash>` / `USER#<id>`, with `first_seen` (epoch seconds).
+/// Items written before accounts were ordered have no `order` nor `uploads`: they count as seen
+/// first (those pairs were judged under the former rule already).
+#[derive(Deserialize)]
+struct DeviceSeen {
+    user_id: UserId,
+    /// The device's count of accounts when this one was first seen: orders accounts strictly,
+    /// even when they arrive within one clock tick (`first_seen` is for people to read).
+    #[serde(default)]
+    order: i64,
+    /// Uploads of this account naming the device.
+    #[serde(default)]
+    uploads: i64,
+}
+
+/// A later account is flagged for a shared device only from its second upload naming it: one
+/// upload with a device id someone else uses is cheap to forge, and flags nobody.
+const MIN_SHARED_UPLOADS: i64 = 2;
+
+/// The other accounts named in one shared-device review, at most.
+const MAX_RELATED_USERS: usize = 50;
+
 /// A review about to be opened.
 struct Flag {
     user: UserId,
@@ -116,8 +151,13 @@ impl AntiGaming {
     }
 
     /// Judges a day's activity score against the tier's baseline of this month and the last,
-    /// and flags the account when it is more than 3σ above. Called before the day is booked, so
-    /// the anomalous day's own points are already held.
+    /// and flags the account when it is more than 3 spreads (1.4826 · MAD, at least one bucket)
+    /// above the median. Called before the day is booked, so the anomalous day's own points are
+    /// already held. Every changed day is judged, also of accounts under review and of bulk
+    /// uploads of the past; only entering the baseline is restricted (see [`Self::record_score`]).
+    ///
+    /// # Errors
+    /// Store failures.
     pub async fn judge_day(
         &self,
         user: UserId,
@@ -127,19 +167,17 @@ impl AntiGaming {
     ) -> Result<Option<Review>, StoreError> {
         let month = first_of_month(day);
         let previous_month = first_of_month(month.pred_opt().unwrap_or(month));
-        let mut baseline = ScoreStats::default();
+        let mut histogram = ScoreHistogram::default();
         for m in BTreeSet::from([month, previous_month]) {
             if let Some(item) = self.store.get(Table::Points, &tier_stats_key(tier, m)).await? {
-                baseline = baseline.merge(from_item(item)?);
+                histogram = histogram.merge(histogram_of(&item));
             }
         }
-        match baseline.threshold() {
-            Some(limit) if f64::from(score) > limit => {
+        match histogram.baseline() {
+            Some(baseline) if baseline.is_anomalous(score) => {
                 let detail = format!(
-                    "{day}: activity score {score} against the {tier} tier's mean {:.0} (σ {:.0}, limit {limit:.0}, {} days)",
-                    baseline.mean(),
-                    baseline.std_dev(),
-                    baseline.days
+                    "{day}: activity score {score} against the {tier} tier's median {:.0} (MAD {:.0}, limit {:.0}, {} days)",
+                    baseline.median, baseline.mad, baseline.limit, baseline.days
                 );
                 let flag = Flag {
                     user,
@@ -154,51 +192,116 @@ impl AntiGaming {
         }
     }
 
-    /// Adds a booked day's score change (from `old`, none for a new day) to its tier's baseline.
-    /// The counters are updated outside the ledger's transaction because they are statistics, not
-    /// money: a crash in between loses one sample, never a point.
-    pub async fn record_score(&self, tier: &str, day: NaiveDate, old: Option<u32>, new: u32) -> Result<(), StoreError> {
-        let change = ScoreStats::change(old, new);
+    /// Moves a booked day's contribution to its tier's baseline from `old` to `new` (none: the
+    /// day is not in the baseline): it leaves its old score bucket and enters its new one. The
+    /// engine decides what a day contributes and stores it on the day, so the move is exact
+    /// however often the day is recomputed. The counters are updated outside the ledger's
+    /// transaction because they are statistics, not money: a crash in between loses one sample,
+    /// never a point.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn record_score(
+        &self,
+        tier: &str,
+        day: NaiveDate,
+        old: Option<u32>,
+        new: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let change = ScoreHistogram::change(old, new);
+        if change.is_empty() {
+            return Ok(());
+        }
         let update =
-            Update::new().add("days", change.days).add("sum", change.sum).add("sum_of_squares", change.sum_of_squares);
+            change.counters().into_iter().fold(Update::new(), |update, (counter, days)| update.add(&counter, days));
         self.store.update(Table::Points, &tier_stats_key(tier, first_of_month(day)), update, None).await?;
         Ok(())
     }
 
-    /// Remembers that `device_id` fed `user`'s account; when it has fed another account too,
-    /// opens one review per account involved (once per account and device). Device ids are only
-    /// stored hashed.
+    /// Remembers that `device_id` fed `user`'s account (counting the uploads), and flags the
+    /// account when the device was first seen on another account before it. Device ids are
+    /// chosen by the client, so naming one proves nothing: the account a device was first seen
+    /// on is never held because another account names it later (else one upload with a victim's
+    /// device id would hold the victim's points), and a later account is flagged only from its
+    /// second upload naming the device. Once per account and device; an admin can still flag the
+    /// first account. Device ids are only stored hashed.
+    ///
+    /// # Errors
+    /// Store failures.
     pub async fn record_device(&self, user: UserId, device_id: &str) -> Result<Vec<Review>, StoreError> {
         let device = hash_token(device_id);
         let partition = format!("DEVICE#{device}");
-        let seen = serde_json::json!({"pk": partition, "sk": format!("USER#{user}"), "user_id": user});
-        match self.store.put(Table::Points, to_item(&seen)?, Some(Condition::NotExists)).await {
-            Ok(()) => {}
-            // Known pair: it was judged when first seen.
-            Err(StoreError::ConditionFailed) => return Ok(Vec::new()),
+        let key = Key::new(partition.clone(), format!("USER#{user}"));
+        let counted = Update::new().add("uploads", 1);
+        let seen = match self.store.update(Table::Points, &key, counted, Some(Condition::Exists)).await {
+            Ok(item) => item,
+            Err(StoreError::ConditionFailed) => self.first_sight(&key, user).await?,
             Err(e) => return Err(e),
-        }
-        let page = self.store.query(Query::partition(Table::Points, &partition).limit(50)).await?;
-        let users: Vec<UserId> = page
-            .items
-            .iter()
-            .filter_map(|i| i.get("user_id").and_then(|u| serde_json::from_value(u.clone()).ok()))
-            .collect();
-        if users.len() < 2 {
+        };
+        let seen: DeviceSeen = from_item(seen)?;
+        if seen.uploads < MIN_SHARED_UPLOADS {
             return Ok(Vec::new());
         }
-        let mut opened = Vec::new();
-        for flagged in &users {
-            let flag = Flag {
-                user: *flagged,
-                reason: "shared_device",
-                guard: format!("shared_device#{device}"),
-                related_users: users.iter().copied().filter(|u| u != flagged).collect(),
-                detail: None,
-            };
-            opened.extend(self.open(flag).await?);
+        let guard = format!("shared_device#{device}");
+        if self.store.get(Table::Points, &guard_key(user, &guard)).await?.is_some() {
+            // Flagged for this device already (the review may be resolved since): once is enough.
+            return Ok(Vec::new());
         }
-        Ok(opened)
+        let earlier = self.accounts_seen_before(&partition, user, seen.order).await?;
+        if earlier.is_empty() {
+            return Ok(Vec::new());
+        }
+        let flag = Flag { user, reason: "shared_device", guard, related_users: earlier, detail: None };
+        Ok(self.open(flag).await?.into_iter().collect())
+    }
+
+    /// The first upload of `user` naming a device: the account takes the device's next ordinal
+    /// and the time, with one upload counted.
+    async fn first_sight(&self, key: &Key, user: UserId) -> Result<Item, StoreError> {
+        let accounts = Key::new(key.pk.clone(), "ACCOUNTS");
+        let counter = self.store.update(Table::Points, &accounts, Update::new().add("accounts", 1), None).await?;
+        let order = counter.get("accounts").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let seen = serde_json::json!({
+            "pk": key.pk,
+            "sk": key.sk,
+            "user_id": user,
+            "first_seen": self.clock.now().timestamp(),
+            "order": order,
+            "uploads": 1,
+        });
+        let item = to_item(&seen)?;
+        match self.store.put(Table::Points, item.clone(), Some(Condition::NotExists)).await {
+            Ok(()) => Ok(item),
+            // A concurrent upload of the same account saw the device first; this one counts on top
+            // (its ordinal is left unused, which orders nothing wrongly).
+            Err(StoreError::ConditionFailed) => {
+                self.store.update(Table::Points, key, Update::new().add("uploads", 1), None).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The other accounts the device was first seen on before `user` (an ordinal below `order`).
+    async fn accounts_seen_before(&self, partition: &str, user: UserId, order: i64) -> Result<Vec<UserId>, StoreError> {
+        let mut earlier = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = Query::partition(Table::Points, partition).sort_prefix("USER#").limit(100).after(cursor);
+            let page = self.store.query(query).await?;
+            for item in page.items {
+                let other: DeviceSeen = from_item(item)?;
+                if other.user_id != user && other.order < order {
+                    earlier.push(other.user_id);
+                }
+            }
+            match page.next {
+                Some(next) if earlier.len() < MAX_RELATED_USERS => cursor = Some(next),
+                _ => {
+                    earlier.truncate(MAX_RELATED_USERS);
+                    return Ok(earlier);
+                }
+            }
+        }
     }
 
     /// One tracker account (a Strava athlete, a Google Health user) was offered to several of our
@@ -240,8 +343,8 @@ impl AntiGaming {
             resolved_by: None,
             note: None,
         };
-        let guard_key = Key::new(format!("REVIEWGUARD#{}", flag.user), flag.guard);
-        let guard = serde_json::json!({"pk": guard_key.pk, "sk": guard_key.sk, "review_id": id});
+        let guard_at = guard_key(flag.user, &flag.guard);
+        let guard = serde_json::json!({"pk": guard_at.pk, "sk": guard_at.sk, "review_id": id});
         let key = review_key(ReviewStatus::Open, &id);
         let mut item = to_item(&review)?;
         item.insert("pk".into(), key.pk.into());

@@ -32,6 +32,9 @@ const STORE_CONCURRENCY: usize = 16;
 /// Recomputations of one ingest's days before it gives up: each lost race means another writer
 /// of the same user made progress.
 const MAX_LOST_RACES: u64 = 200;
+/// Days older than yesterday that one ingest may add to the tier baseline: a bulk upload of
+/// history is booked in full, but cannot reshape what the tier's days look like.
+const MAX_PAST_BASELINE_DAYS: u32 = 2;
 
 fn activity_key(user: UserId, day: NaiveDate, record: &Activity) -> Key {
     Key::new(user_partition(user), format!("ACT#{day}#{}#{}", record.source, record.source_id))
@@ -155,9 +158,10 @@ impl PointsEngine {
     ) -> Result<Vec<(NaiveDate, Booking)>, EngineError> {
         let mut bookings = Vec::new();
         let mut tier = None;
+        let mut past_admitted = 0;
         let mut lost_races = 0;
         while let Some(day) = pending.pop_first() {
-            match self.book_day(user, day, primary_source, &mut tier).await {
+            match self.book_day(user, day, primary_source, &mut tier, &mut past_admitted).await {
                 Ok(booking) => {
                     if booking != Booking::Unchanged {
                         bookings.push((day, booking));
@@ -187,13 +191,15 @@ impl PointsEngine {
     }
 
     /// Computes one day from everything stored for it and books it, if nothing the computation
-    /// read has changed by then.
+    /// read has changed by then. `past_admitted` counts the days older than yesterday this
+    /// ingest has added to the tier baseline.
     async fn book_day(
         &self,
         user: UserId,
         day: NaiveDate,
         primary_source: Option<&str>,
         tier: &mut Option<Option<String>>,
+        past_admitted: &mut u32,
     ) -> Result<Booking, EngineError> {
         // Read first: every read below is at least as new as this revision.
         let read = self.ledger.balance(user).await?;
@@ -221,9 +227,27 @@ impl PointsEngine {
             // again and lands held.
             self.antigaming.judge_day(user, code, day, score).await?;
         }
-        let booking = self.ledger.book_day_at(user, day, &points, &read, booked.as_ref(), true).await?;
-        if let Some(code) = &judged_tier {
-            self.antigaming.record_score(code, day, old_score, score).await?;
+        // What the day adds to the tier baseline is stored on the day, so moving it in, out or
+        // between buckets later is exact (the activity score alone cannot say whether it counted).
+        let contributed = booked.as_ref().and_then(|b| b.baseline_score);
+        let past = day < self.today().pred_opt().unwrap_or(day);
+        let contributes = match &judged_tier {
+            Some(_) => baseline_contribution(
+                score,
+                read.holds > 0,
+                contributed,
+                past && *past_admitted >= MAX_PAST_BASELINE_DAYS,
+            ),
+            None => contributed,
+        };
+        let booking = self.ledger.book_day_at(user, day, &points, &read, booked.as_ref(), true, contributes).await?;
+        if contributes != contributed
+            && let Some(code) = &judged_tier
+        {
+            if past && contributed.is_none() {
+                *past_admitted += 1;
+            }
+            self.antigaming.record_score(code, day, contributed, contributes).await?;
         }
         Ok(booking)
     }
@@ -343,6 +367,26 @@ impl PointsEngine {
             }
         }
         Ok(active)
+    }
+}
+
+/// What a day booked now contributes to its tier's baseline, given what it `contributed` so far.
+/// An account under review moves nothing: its days are the ones in question, and a few made-up
+/// accounts must not drag the baseline. A day not in the baseline yet that is older than
+/// yesterday enters only while the ingest's allowance of past days lasts (`past_allowance_spent`
+/// says it is spent). Every other day counts with its new score.
+fn baseline_contribution(
+    score: u32,
+    under_review: bool,
+    contributed: Option<u32>,
+    past_allowance_spent: bool,
+) -> Option<u32> {
+    if under_review {
+        contributed
+    } else if contributed.is_none() && past_allowance_spent {
+        None
+    } else {
+        Some(score)
     }
 }
 

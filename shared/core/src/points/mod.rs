@@ -184,7 +184,9 @@ impl PointsLedger {
         for attempt in 1..=MAX_ATTEMPTS {
             let read = self.balance(user).await?;
             let booked = self.booked_day(user, day).await?;
-            match self.book_day_at(user, day, points, &read, booked.as_ref(), false).await {
+            // The day's place in its tier's anomaly baseline is the engine's to move; it stays.
+            let baseline_score = booked.as_ref().and_then(|b| b.baseline_score);
+            match self.book_day_at(user, day, points, &read, booked.as_ref(), false, baseline_score).await {
                 Err(LedgerError::Stale) => backoff(attempt).await,
                 other => return other,
             }
@@ -194,11 +196,15 @@ impl PointsLedger {
 
     /// One attempt at booking a day against the balance and booked day read before `points` was
     /// computed. With `same_activity`, the booking also requires that no records were written and
-    /// no other day was booked since `read` (the activity revision is unchanged).
+    /// no other day was booked since `read` (the activity revision is unchanged). The day item
+    /// records `baseline_score`, the score the day contributes to its tier's anomaly baseline
+    /// (none: nothing), in the same write, so the baseline can later move it exactly.
     ///
     /// # Errors
     /// [`LedgerError::Stale`] when the balance, the day or (with `same_activity`) the activity
     /// changed since they were read: recompute and try again. [`LedgerError::Store`].
+    // Each input is read or computed by the caller in one pass; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn book_day_at(
         &self,
         user: UserId,
@@ -207,20 +213,37 @@ impl PointsLedger {
         read: &Balance,
         booked: Option<&BookedDay>,
         same_activity: bool,
+        baseline_score: Option<u32>,
     ) -> Result<Booking, LedgerError> {
         let target = i64::from(points.total);
         let amount = target - booked.map_or(0, |b| b.total);
-        if booked.is_some_and(|b| b.total == target && b.points.as_ref() == Some(points)) {
+        if booked.is_some_and(|b| {
+            b.total == target && b.points.as_ref() == Some(points) && b.baseline_score == baseline_score
+        }) {
             return Ok(Booking::Unchanged);
         }
         let day_condition = match booked {
-            Some(b) => Condition::equals("total", b.total),
+            // The baseline moves the day from what it read: that must still be what the day holds.
+            Some(b) => Condition::And(vec![
+                Condition::equals("total", b.total),
+                match b.baseline_score {
+                    Some(score) => Condition::equals("baseline_score", score),
+                    None => Condition::missing("baseline_score"),
+                },
+            ]),
             None => Condition::missing("total"),
         };
+        let mut day_fields =
+            Update::new().set("total", target).set("points", serde_json::to_value(points).unwrap_or_default());
+        if let Some(score) = baseline_score {
+            day_fields = day_fields.set("baseline_score", score);
+        } else if booked.is_some_and(|b| b.baseline_score.is_some()) {
+            day_fields = day_fields.remove("baseline_score");
+        }
         let day_update = WriteOp::Update {
             table: Table::Points,
             key: day_key(user, day),
-            update: Update::new().set("total", target).set("points", serde_json::to_value(points).unwrap_or_default()),
+            update: day_fields,
             condition: Some(day_condition),
         };
         // Every booking moves the revision: a later day's streak may depend on this one.
@@ -375,6 +398,11 @@ pub struct BookedDay {
     pub total: i64,
     #[serde(default)]
     pub points: Option<DayPoints>,
+    /// The activity score the day contributes to its tier's anomaly baseline; none when it
+    /// contributes nothing (booked while the account was under review, or a past day beyond an
+    /// ingest's allowance).
+    #[serde(default)]
+    pub baseline_score: Option<u32>,
 }
 
 impl BookedDay {
