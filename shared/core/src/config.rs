@@ -41,16 +41,19 @@ pub enum RateLimitedAction {
     ResendVerification,
     /// A user asking for a tracker sync now (keyed by user, not address).
     ManualSync,
+    /// Nonces for Google and Apple sign-in (each is a stored item).
+    SocialNonce,
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Register,
         Self::Login,
         Self::ForgotPassword,
         Self::ResetPassword,
         Self::ResendVerification,
         Self::ManualSync,
+        Self::SocialNonce,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +64,7 @@ impl RateLimitedAction {
             Self::ResetPassword => "reset_password",
             Self::ResendVerification => "resend_verification",
             Self::ManualSync => "manual_sync",
+            Self::SocialNonce => "social_nonce",
         }
     }
 }
@@ -78,6 +82,7 @@ impl Default for RateLimits {
             (ResetPassword, RateLimit::per(5, 3600)),
             (ResendVerification, RateLimit::per(3, 3600)),
             (ManualSync, RateLimit::per(6, 3600)),
+            (SocialNonce, RateLimit::per(20, 60)),
         ]))
     }
 }

@@ -100,6 +100,10 @@ pub enum AccountError {
     NotFound,
     #[error("account already exists")]
     AlreadyExists,
+    /// A social identity matches an account that proves itself otherwise (a password): sign in
+    /// that way first, then link.
+    #[error("sign in to link this identity")]
+    LinkRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -20,6 +20,10 @@ pub fn email_key(email_hash: &str) -> Key {
 pub fn social_key(provider: &str, subject: &str) -> Key {
     Key::new(format!("SOCIAL#{provider}#{subject}"), "SOCIAL")
 }
+/// A sign-in nonce issued by us, single use, by its hash.
+pub fn nonce_key(nonce_hash: &str) -> Key {
+    Key::new(format!("NONCE#{nonce_hash}"), "NONCE")
+}
 pub fn session_key(user: UserId, session_id: &str) -> Key {
     Key::new(format!("USER#{user}"), format!("SESSION#{session_id}"))
 }

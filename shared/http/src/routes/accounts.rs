@@ -29,7 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/logout-all", post(logout_all))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
         .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/social/nonce", post(social_nonce))
         .route("/api/v1/auth/social/{provider}", post(social))
+        .route("/api/v1/users/me/social/{provider}", post(link_social))
         .route("/api/v1/users/me", get(me))
         .route("/api/v1/admin/users", get(list_users))
         .route("/api/v1/admin/users/{id}/role", put(set_role))
@@ -155,17 +157,41 @@ async fn reset_password(
     Ok(Json(json!({"status": "password_reset", "message": "Your password was changed and every session signed out."})))
 }
 
+fn social_provider(name: &str) -> Result<SocialProvider, ApiError> {
+    match name {
+        "google" => Ok(SocialProvider::Google),
+        "apple" => Ok(SocialProvider::Apple),
+        _ => Err(Problem::not_found().detail("Supported providers: google, apple.").into()),
+    }
+}
+
+/// A single-use nonce for the app's next Google or Apple authorization request.
+async fn social_nonce(
+    State(state): State<AppState>,
+    Client(client): Client,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let (nonce, expires_in) = state.accounts.issue_social_nonce(&client).await?;
+    Ok((StatusCode::CREATED, Json(json!({"nonce": nonce, "expires_in": expires_in}))))
+}
+
+/// Adds a Google or Apple sign-in to the signed-in account.
+async fn link_social(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(provider): Path<String>,
+    ApiJson(body): ApiJson<SocialLoginRequest>,
+) -> ApiResult<StatusCode> {
+    state.accounts.link_social(&user, social_provider(&provider)?, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn social(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     Client(client): Client,
     ApiJson(body): ApiJson<SocialLoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let provider = match provider.as_str() {
-        "google" => SocialProvider::Google,
-        "apple" => SocialProvider::Apple,
-        _ => return Err(Problem::not_found().detail("Supported providers: google, apple.").into()),
-    };
+    let provider = social_provider(&provider)?;
     let (tokens, outcome) = state.accounts.social_login(provider, body, &client).await?;
     let status = if outcome == SocialOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(tokens)))
