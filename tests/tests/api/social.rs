@@ -68,7 +68,8 @@ async fn id_tokens_are_verified_for_real() {
     let ip = unique_ip();
     let g = &app.google;
     let now = chrono::Utc::now().timestamp();
-    let cases: [(&str, Box<dyn Fn(&str) -> String>); 6] = [
+    type TokenFor<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let cases: [(&str, TokenFor); 6] = [
         ("wrong nonce", Box::new(|_| g.id_token("s", &email, "other", json!({})))),
         ("wrong audience", Box::new(|n| g.id_token("s", &email, n, json!({"aud": "someone-else"})))),
         ("wrong issuer", Box::new(|n| g.id_token("s", &email, n, json!({"iss": "https://evil.example"})))),
