@@ -63,6 +63,9 @@ pub struct AccountRecord {
     /// The tier as last computed (kept in step with the per-tier user counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_code: Option<String>,
+    /// When `sex` or `fitness_level` last changed (epoch seconds): tier changes are rate-limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_fields_changed_at: Option<i64>,
     /// Bumped by a password reset: every emailed link issued before it stops working.
     #[serde(default)]
     pub token_generation: u64,
