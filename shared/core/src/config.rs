@@ -43,10 +43,12 @@ pub enum RateLimitedAction {
     ManualSync,
     /// Nonces for Google and Apple sign-in (each is a stored item).
     SocialNonce,
+    /// Device batches uploaded by the phone app (keyed by user, not address).
+    DeviceUpload,
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Register,
         Self::Login,
         Self::ForgotPassword,
@@ -54,6 +56,7 @@ impl RateLimitedAction {
         Self::ResendVerification,
         Self::ManualSync,
         Self::SocialNonce,
+        Self::DeviceUpload,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +68,7 @@ impl RateLimitedAction {
             Self::ResendVerification => "resend_verification",
             Self::ManualSync => "manual_sync",
             Self::SocialNonce => "social_nonce",
+            Self::DeviceUpload => "device_upload",
         }
     }
 }
@@ -83,6 +87,8 @@ impl Default for RateLimits {
             (ResendVerification, RateLimit::per(3, 3600)),
             (ManualSync, RateLimit::per(6, 3600)),
             (SocialNonce, RateLimit::per(20, 60)),
+            // A phone uploads every few minutes at most; a few devices stay well inside this.
+            (DeviceUpload, RateLimit::per(120, 3600)),
         ]))
     }
 }

@@ -151,3 +151,47 @@ async fn ipv6_clients_share_their_64s_limit() {
     assert_eq!(elsewhere.status(), 201, "another /64 has its own limit");
     app.stop().await;
 }
+
+/// Device uploads are limited per user (whatever the address): past the limit, 429 with
+/// `Retry-After`, and the refused batch books nothing.
+#[tokio::test]
+async fn device_uploads_are_limited_per_user() {
+    let mut settings = Settings::new(Backend::Embedded);
+    settings.rate_limits.0.insert(RateLimitedAction::DeviceUpload, RateLimit::per(3, 3600));
+    let app = spawn_app(settings).await;
+    let token = app.user_with_profile().await;
+    let start = chrono::Utc::now() - Duration::hours(3);
+    let batch = |n: u32| {
+        let record = json!({"id": format!("r{n}"), "kind": "walk", "start": start + Duration::minutes(i64::from(n) * 20),
+            "end": start + Duration::minutes(i64::from(n) * 20 + 10), "steps": 800, "light_minutes": 10});
+        json!({"batch_id": format!("b-{n}"), "source": "healthkit", "device_id": "phone", "records": [record]})
+    };
+    for n in 0..3 {
+        let ok = app
+            .http
+            .post(format!("{}/api/v1/ingest/batches", app.base))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", unique_ip())
+            .json(&batch(n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 201);
+    }
+    let before: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    let limited = app
+        .http
+        .post(format!("{}/api/v1/ingest/batches", app.base))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", unique_ip())
+        .json(&batch(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), 429, "a new address does not reset a user's limit");
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(limited.json::<Value>().await.unwrap()["code"], "rate_limited");
+    let after: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert_eq!(before, after, "the refused batch booked nothing");
+    app.stop().await;
+}

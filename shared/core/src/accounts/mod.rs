@@ -185,6 +185,23 @@ impl AccountService {
         Ok(())
     }
 
+    /// Counts a request of a signed-in user against their own limit for `action` (uploads and the
+    /// like, where the account, not the address, is what spends the resource).
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`] when the limit is spent; store failures.
+    pub async fn rate_limit_user(&self, action: RateLimitedAction, user: UserId) -> Result<RateDecision, AccountError> {
+        let decision = ratelimit::hit(
+            self.store.as_ref(),
+            action,
+            &format!("user:{user}"),
+            self.policy.rate_limits.get(action),
+            self.now(),
+        )
+        .await?;
+        if decision.allowed { Ok(decision) } else { Err(AccountError::RateLimited(decision)) }
+    }
+
     /// Counts the request against the client's limit for `action`.
     async fn rate_limit(&self, action: RateLimitedAction, client: &ClientInfo) -> Result<RateDecision, AccountError> {
         let address = ratelimit::client_subject(client.address.as_deref().unwrap_or("unknown"));
