@@ -45,10 +45,12 @@ pub enum RateLimitedAction {
     SocialNonce,
     /// Device batches uploaded by the phone app (keyed by user, not address).
     DeviceUpload,
+    /// Emails our forms send to one address (keyed by the recipient).
+    EmailsToRecipient,
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Register,
         Self::Login,
         Self::ForgotPassword,
@@ -57,6 +59,7 @@ impl RateLimitedAction {
         Self::ManualSync,
         Self::SocialNonce,
         Self::DeviceUpload,
+        Self::EmailsToRecipient,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +72,7 @@ impl RateLimitedAction {
             Self::ManualSync => "manual_sync",
             Self::SocialNonce => "social_nonce",
             Self::DeviceUpload => "device_upload",
+            Self::EmailsToRecipient => "emails_to_recipient",
         }
     }
 }
@@ -89,6 +93,7 @@ impl Default for RateLimits {
             (SocialNonce, RateLimit::per(20, 60)),
             // A phone uploads every few minutes at most; a few devices stay well inside this.
             (DeviceUpload, RateLimit::per(120, 3600)),
+            (EmailsToRecipient, RateLimit::per(5, 3600)),
         ]))
     }
 }

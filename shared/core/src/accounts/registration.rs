@@ -272,11 +272,14 @@ impl AccountService {
     /// says whether it had one.
     pub async fn resend_verification(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ResendVerification, client).await?;
-        let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
-        if !account.email_verified {
-            self.send_verification(account.id, &account.email, &account.display_name).await?;
-        }
-        Ok(())
+        self.with_response_floor(async {
+            let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
+            if !account.email_verified {
+                self.send_verification(account.id, &account.email, &account.display_name).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Creates a verified account directly (operators' first admin). Fails if the address is taken.

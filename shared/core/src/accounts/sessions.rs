@@ -43,10 +43,10 @@ impl AccountService {
         let email_hash = self.email_hash(&email.canonical());
         self.reserve_login_attempt(&email_hash).await?;
 
-        let account = match load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await? {
-            Some(guard) => load::<AccountRecord>(self.store.as_ref(), &account_key(guard.user_id)).await?,
-            None => None,
-        };
+        // An unknown address reads a (missing) account too: the same store work either way.
+        let guard = load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await?;
+        let user = guard.map_or_else(UserId::generate, |g| g.user_id);
+        let account = load::<AccountRecord>(self.store.as_ref(), &account_key(user)).await?;
         let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
         if !self.passwords.verify(password, stored_hash).await {
             return Err(self.lock_if_spent(&email_hash).await);
