@@ -47,10 +47,12 @@ pub enum RateLimitedAction {
     DeviceUpload,
     /// Emails our forms send to one address (keyed by the recipient).
     EmailsToRecipient,
+    /// Requests for a sign-in link past a lockout.
+    Unlock,
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Register,
         Self::Login,
         Self::ForgotPassword,
@@ -60,6 +62,7 @@ impl RateLimitedAction {
         Self::SocialNonce,
         Self::DeviceUpload,
         Self::EmailsToRecipient,
+        Self::Unlock,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +76,7 @@ impl RateLimitedAction {
             Self::SocialNonce => "social_nonce",
             Self::DeviceUpload => "device_upload",
             Self::EmailsToRecipient => "emails_to_recipient",
+            Self::Unlock => "unlock",
         }
     }
 }
@@ -94,6 +98,7 @@ impl Default for RateLimits {
             // A phone uploads every few minutes at most; a few devices stay well inside this.
             (DeviceUpload, RateLimit::per(120, 3600)),
             (EmailsToRecipient, RateLimit::per(5, 3600)),
+            (Unlock, RateLimit::per(3, 3600)),
         ]))
     }
 }

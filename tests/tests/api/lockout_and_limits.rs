@@ -195,3 +195,44 @@ async fn device_uploads_are_limited_per_user() {
     assert_eq!(before, after, "the refused batch booked nothing");
     app.stop().await;
 }
+
+/// A stranger who keeps an address locked does not keep its owner out: the owner asks for an
+/// emailed link and signs in with it past the lock, once.
+async fn the_mailbox_owner_signs_in_past_a_lockout(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    for _ in 0..5 {
+        app.post("/api/v1/auth/login", json!({"email": email, "password": "a stranger guessing"}), &unique_ip()).await;
+    }
+    let right = json!({"email": email, "password": PASSWORD});
+    assert_eq!(app.post("/api/v1/auth/login", right.clone(), &unique_ip()).await.status(), 423);
+
+    let asked = app.post("/api/v1/auth/unlock", json!({"email": email}), &unique_ip()).await;
+    assert_eq!(asked.status(), 202);
+    let unknown = app.post("/api/v1/auth/unlock", json!({"email": unique_email()}), &unique_ip()).await;
+    assert_eq!(unknown.status(), 202, "the same answer for an unknown address");
+    let mail = app.wait_for_email(&email, 2).await;
+    assert!(mail.contains("Sign in to FitTrack despite the lock"), "{mail}");
+    let token = fittrack_tests::server::link_token(&mail);
+
+    // Another account's link does not open this one.
+    let other = unique_email();
+    app.signed_up_user(&other).await;
+    app.post("/api/v1/auth/unlock", json!({"email": other}), &unique_ip()).await;
+    let other_token = fittrack_tests::server::link_token(&app.wait_for_email(&other, 2).await);
+    let mut crossed = right.clone();
+    crossed["unlock_token"] = json!(other_token);
+    assert_eq!(app.post("/api/v1/auth/login", crossed, &unique_ip()).await.status(), 400);
+
+    let mut with_link = right.clone();
+    with_link["unlock_token"] = json!(token);
+    let signed_in = app.post("/api/v1/auth/login", with_link.clone(), &unique_ip()).await;
+    assert_eq!(signed_in.status(), 200, "past the lock");
+    assert!(signed_in.json::<Value>().await.unwrap()["access_token"].is_string());
+    let again = app.post("/api/v1/auth/login", with_link, &unique_ip()).await;
+    assert_eq!(again.status(), 400, "the link works once");
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "invalid_token");
+    app.stop().await;
+}
+both_backends!(the_mailbox_owner_signs_in_past_a_lockout);

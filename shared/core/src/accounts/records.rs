@@ -206,6 +206,8 @@ pub struct RefreshRecord {
 pub enum OneTimePurpose {
     VerifyEmail,
     ResetPassword,
+    /// Sign in once past a lockout (the mailbox owner, not whoever caused the lock).
+    Unlock,
 }
 
 /// A single-use emailed token (verification or password reset), stored by its hash and deleted

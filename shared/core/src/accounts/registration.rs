@@ -202,7 +202,7 @@ impl AccountService {
         let token = OpaqueToken::generate();
         let ttl = match purpose {
             OneTimePurpose::VerifyEmail => self.policy.verification_ttl,
-            OneTimePurpose::ResetPassword => self.policy.reset_ttl,
+            OneTimePurpose::ResetPassword | OneTimePurpose::Unlock => self.policy.reset_ttl,
         };
         let key = one_time_key(&token.hash);
         let record = OneTimeRecord {

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/verify-email", post(verify_email))
         .route("/api/v1/auth/resend-verification", post(resend_verification))
         .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/unlock", post(request_unlock))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/logout-all", post(logout_all))
@@ -86,6 +87,9 @@ async fn resend_verification(
 struct LoginBody {
     email: String,
     password: String,
+    /// From the emailed link that signs in past a lockout.
+    #[serde(default)]
+    unlock_token: Option<String>,
 }
 
 async fn login(
@@ -93,7 +97,20 @@ async fn login(
     Client(client): Client,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(state.accounts.login(&body.email, body.password, &client).await?))
+    Ok(Json(state.accounts.login(&body.email, body.password, body.unlock_token.as_deref(), &client).await?))
+}
+
+/// Emails a single-use link to sign in past a lockout; 202 whether or not the address has an account.
+async fn request_unlock(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    state.accounts.request_unlock(&body.email, &client).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "accepted", "message": "If the address has an account, a sign-in link is on its way."})),
+    ))
 }
 
 #[derive(Deserialize)]
