@@ -167,7 +167,13 @@ pub struct Config {
     pub app_url: String,
     /// Needed by the functions that issue tokens or touch PII; the email worker has neither.
     pub jwt_signing_key: Option<SecretString>,
+    /// The signing key's public half (`x` of the JWKS): all that functions which only verify
+    /// tokens get.
+    pub jwt_public_key: Option<String>,
     pub pii_key: Option<SecretString>,
+    /// Seals tracker grants and PKCE verifiers: its own key, so the tracker-facing functions hold
+    /// no key to personal data and a leak of one opens nothing of the other.
+    pub tracker_key: Option<SecretString>,
     pub eligibility: EligibilityPolicy,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -279,7 +285,9 @@ impl Config {
             sync_interval,
             app_url,
             jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY"),
+            jwt_public_key: get("FITTRACK_JWT_PUBLIC_KEY"),
             pii_key: secret("FITTRACK_PII_KEY"),
+            tracker_key: secret("FITTRACK_TRACKER_KEY"),
             eligibility,
             trust_forwarded_for,
             rate_limits,

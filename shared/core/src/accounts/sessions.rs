@@ -133,10 +133,19 @@ impl AccountService {
             Ok(_) => Ok(()),
             Err(StoreError::ConditionFailed) => {
                 let item = self.store.get(Table::Users, &key).await?;
-                let until = item.as_ref().and_then(|i| i.get("expires_at")?.as_i64()).unwrap_or(now + 1);
-                Err(AccountError::AccountLocked {
-                    retry_after: Duration::from_secs(until.saturating_sub(now).max(1) as u64),
-                })
+                match item.as_ref().and_then(|i| i.get("locked_until")?.as_i64()) {
+                    Some(until) => Err(AccountError::AccountLocked {
+                        retry_after: Duration::from_secs(until.saturating_sub(now).max(1) as u64),
+                    }),
+                    // Not locked: the window's attempts are all in flight right now. Try again in
+                    // a moment, when they have been answered.
+                    None => Err(AccountError::RateLimited(crate::ratelimit::RateDecision {
+                        allowed: false,
+                        limit: u32::try_from(self.policy.max_failed_logins).unwrap_or(u32::MAX),
+                        remaining: 0,
+                        reset_after: Duration::from_secs(1),
+                    })),
+                }
             }
             Err(e) => Err(e.into()),
         }
