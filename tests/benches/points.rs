@@ -10,6 +10,9 @@
 //! - `sync/sqs_batch_of_10_at_100ms_tracker_latency`: one SQS batch of 10 first-week jobs through
 //!   the worker's batch handler, against a tracker answering in 100 ms: whether the jobs' waits
 //!   overlap (sequential, a batch would take over a second).
+//! - `ingest/batch_of_500_at_5ms_store_latency`: one device upload of 500 records over a week
+//!   (the largest batch the API takes) through `ingest_batch`, on a store that answers every call
+//!   in 5 ms like a DynamoDB round trip: whether it fits a Lambda's 10 s with room to spare.
 //! - Before those, a report of DynamoDB write units (metered by DynamoDB's sizing rules, see
 //!   `fittrack_tests::write_units`) per synced user-day: for a first sync that books a week, and
 //!   for a day of syncs every 15 minutes (fan-out lease and job) as activity trickles in.
@@ -21,7 +24,9 @@ use chrono::{Days, NaiveDate};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 
 use fittrack_core::clock::SystemClock;
-use fittrack_core::ports::ItemStore;
+use fittrack_core::points::ingest::IngestRecord;
+use fittrack_core::points::{IngestBatch, PointsEngine};
+use fittrack_core::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
 use fittrack_core::sync::SyncJob;
 use fittrack_domain::RateTable;
 use fittrack_domain::UserId;
@@ -231,7 +236,86 @@ fn sync_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compute, sync, sync_batch);
+/// The embedded store, with a DynamoDB-like round trip added to every call.
+struct DistantStore(Arc<dyn ItemStore>);
+
+const STORE_LATENCY: std::time::Duration = std::time::Duration::from_millis(5);
+
+#[async_trait::async_trait]
+impl ItemStore for DistantStore {
+    async fn get(&self, t: Table, k: &Key) -> Result<Option<Item>, StoreError> {
+        tokio::time::sleep(STORE_LATENCY).await;
+        self.0.get(t, k).await
+    }
+    async fn put(&self, t: Table, i: Item, c: Option<Condition>) -> Result<(), StoreError> {
+        tokio::time::sleep(STORE_LATENCY).await;
+        self.0.put(t, i, c).await
+    }
+    async fn update(&self, t: Table, k: &Key, u: Update, c: Option<Condition>) -> Result<Item, StoreError> {
+        tokio::time::sleep(STORE_LATENCY).await;
+        self.0.update(t, k, u, c).await
+    }
+    async fn delete(&self, t: Table, k: &Key, c: Option<Condition>) -> Result<(), StoreError> {
+        tokio::time::sleep(STORE_LATENCY).await;
+        self.0.delete(t, k, c).await
+    }
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        tokio::time::sleep(STORE_LATENCY).await;
+        self.0.query(q).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        tokio::time::sleep(STORE_LATENCY).await;
+        self.0.transact(ops).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
+}
+
+fn big_upload(now: chrono::DateTime<chrono::Utc>) -> IngestBatch {
+    let records = (0..500i64)
+        .map(|n| {
+            // Seven days of walks, 20 minutes apart.
+            let start = now - chrono::Duration::days(7) + chrono::Duration::minutes(20 * n);
+            IngestRecord {
+                id: format!("r{n}"),
+                kind: "walk".into(),
+                start,
+                end: start + chrono::Duration::minutes(10),
+                steps: 900,
+                light_minutes: 10,
+                moderate_minutes: 0,
+                vigorous_minutes: 0,
+                workout: false,
+            }
+        })
+        .collect();
+    IngestBatch { batch_id: "big".into(), source: "healthkit".into(), device_id: "phone".into(), records }
+}
+
+fn ingest(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut group = c.benchmark_group("ingest");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(500));
+    group.bench_function("batch_of_500_at_5ms_store_latency", |b| {
+        b.iter_batched(
+            || {
+                let store: Arc<dyn ItemStore> = Arc::new(DistantStore(Arc::new(SqliteStore::in_memory().unwrap())));
+                let engine = PointsEngine::new(store, Arc::new(SystemClock), RateTable::default());
+                (engine, big_upload(chrono::Utc::now()))
+            },
+            |(engine, batch)| {
+                let receipt = runtime.block_on(engine.ingest_batch(UserId::generate(), &batch, None)).unwrap();
+                assert_eq!(receipt.records, 500);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compute, sync, sync_batch, ingest);
 
 fn main() {
     report_write_units();

@@ -64,6 +64,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     let mut config = Config::from_lookup(|name| match name {
         "FITTRACK_JWT_SIGNING_KEY" => Some(generate_signing_key()),
         "FITTRACK_PII_KEY" => Some(generate_pii_key()),
+        "FITTRACK_TRACKER_KEY" => Some(generate_pii_key()),
         "FITTRACK_TRUST_FORWARDED_FOR" => Some("true".into()),
         _ => None,
     })

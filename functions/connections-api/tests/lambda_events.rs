@@ -19,6 +19,7 @@ async fn connections_and_webhooks_answer_through_lambda() {
     let config = Config::from_lookup(|name| match name {
         "FITTRACK_JWT_SIGNING_KEY" => Some(generate_signing_key()),
         "FITTRACK_PII_KEY" => Some(generate_pii_key()),
+        "FITTRACK_TRACKER_KEY" => Some(generate_pii_key()),
         "FITTRACK_STRAVA_WEBHOOK_VERIFY_TOKEN" => Some("verify-me".into()),
         "FITTRACK_STRAVA_CLIENT_ID" => Some("client".into()),
         _ => None,

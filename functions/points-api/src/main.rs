@@ -4,8 +4,9 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     fittrack_core::telemetry::init();
-    let config = fittrack_core::Config::from_env()?;
     let sdk = fittrack_aws::load_sdk_config().await;
+    // Keys come from Secrets Manager, once per container (see `fittrack_aws::secrets`).
+    let config = fittrack_aws::secrets::config_from_env(&sdk).await?;
     // This function sends no email; the account service it uses for authentication needs a queue
     // handle all the same, and an SQS client with no queue URL never connects.
     let queue = Arc::new(fittrack_aws::SqsQueue::new(fittrack_aws::SqsClient::new(&sdk), HashMap::new()));

@@ -18,17 +18,45 @@ fn event(method: &str, path: &str, body: Option<Value>) -> lambda_http::Request 
 
 #[tokio::test]
 async fn points_routes_answer_through_lambda_and_require_a_session() {
-    let config = Config::from_lookup(|name| match name {
-        "FITTRACK_JWT_SIGNING_KEY" => Some(generate_signing_key()),
-        "FITTRACK_PII_KEY" => Some(generate_pii_key()),
-        _ => None,
-    })
-    .unwrap();
+    // As deployed: the public key only; this function verifies tokens and never signs. The
+    // accounts function (the signing key) signs a user in on the same tables.
+    let signing = generate_signing_key();
+    let public = fittrack_core::crypto::JwtKeys::from_pkcs8(&signing).unwrap().public_key().to_owned();
+    let pii = generate_pii_key();
+    let lookup = |signing: Option<String>| {
+        let (public, pii) = (public.clone(), pii.clone());
+        Config::from_lookup(move |name| match name {
+            "FITTRACK_JWT_SIGNING_KEY" => signing.clone(),
+            "FITTRACK_JWT_PUBLIC_KEY" => Some(public.clone()),
+            "FITTRACK_PII_KEY" => Some(pii.clone()),
+            _ => None,
+        })
+        .unwrap()
+    };
+    let config = lookup(None);
+    assert!(config.jwt_signing_key.is_none());
     let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let options = BuildOptions::default();
+    let options =
+        BuildOptions { passwords: fittrack_core::crypto::PasswordHasher::with_cost(8, 1), ..BuildOptions::default() };
     let points = points_engine(store.clone(), &options);
-    let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), options).unwrap();
+    let accounts =
+        account_service(&config, store.clone(), Arc::new(InProcessQueue::default()), options.clone()).unwrap();
     let app = points_app(AppState::new(&config, accounts, points));
+
+    let signer = account_service(&lookup(Some(signing)), store, Arc::new(InProcessQueue::default()), options).unwrap();
+    let new = fittrack_core::accounts::NewUser {
+        email: "ada@example.com".into(),
+        password: "correct horse battery staple".into(),
+        display_name: "Ada".into(),
+        role: fittrack_domain::Role::User,
+    };
+    signer.create_user(new).await.unwrap();
+    let client = fittrack_core::accounts::ClientInfo::default();
+    let tokens = signer.login("ada@example.com", "correct horse battery staple".into(), None, &client).await.unwrap();
+    let mut signed_in = event("GET", "/api/v1/points/balance", None);
+    signed_in.headers_mut().insert("authorization", format!("Bearer {}", tokens.access_token).parse().unwrap());
+    let response = app.clone().oneshot(signed_in).await.unwrap();
+    assert_eq!(response.status(), 403, "verified with the public key; the profile gate answers next");
 
     let response = app.clone().oneshot(event("GET", "/api/v1/points/balance", None)).await.unwrap();
     assert_eq!(response.status(), 401);

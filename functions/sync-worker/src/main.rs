@@ -3,8 +3,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fittrack_core::telemetry::init();
-    let config = fittrack_core::Config::from_env()?;
     let sdk = fittrack_aws::load_sdk_config().await;
+    // Keys come from Secrets Manager, once per container (see `fittrack_aws::secrets`).
+    let config = fittrack_aws::secrets::config_from_env(&sdk).await?;
     let sync = sync_worker::aws_sync(&config, &sdk)?;
     let sync = &sync;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {

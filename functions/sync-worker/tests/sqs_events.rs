@@ -19,7 +19,8 @@ fn record(id: &str, body: &str) -> serde_json::Value {
 #[tokio::test]
 async fn syncs_good_jobs_and_reports_malformed_ones() {
     let config =
-        Config::from_lookup(|name| (name == "FITTRACK_PII_KEY").then(fittrack_core::crypto::generate_pii_key)).unwrap();
+        Config::from_lookup(|name| (name == "FITTRACK_TRACKER_KEY").then(fittrack_core::crypto::generate_pii_key))
+            .unwrap();
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
     let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(SimulatedTracker)];

@@ -10,8 +10,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fittrack_core::telemetry::init();
-    let config = fittrack_core::Config::from_env()?;
     let sdk = fittrack_aws::load_sdk_config().await;
+    // Keys come from Secrets Manager, once per container (see `fittrack_aws::secrets`).
+    let config = fittrack_aws::secrets::config_from_env(&sdk).await?;
     let tables = HashMap::from([(Table::Users, config.users_table.clone())]);
     let store = Arc::new(fittrack_aws::DynamoStore::new(fittrack_aws::DynamoClient::new(&sdk), tables));
     let tiers = tier_schedule(&config, store, &BuildOptions::default())?;

@@ -7,6 +7,8 @@ mod errors;
 mod expression;
 #[cfg(feature = "provisioning")]
 pub mod provisioning;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 mod ses;
 mod sqs;
 #[cfg(feature = "sqs-events")]

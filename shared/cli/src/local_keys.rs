@@ -8,11 +8,19 @@ use fittrack_core::crypto::{generate_pii_key, generate_signing_key};
 
 const FILE: &str = "keys.json";
 
-/// Loads `keys.json` from `data_dir`, creating it (readable by the owner only) if missing.
+/// Loads `keys.json` from `data_dir`, creating it (readable by the owner only) if missing, and
+/// adding any key a newer version needs (the file keeps its permissions).
 pub fn load_or_create(data_dir: &Path) -> std::io::Result<HashMap<String, String>> {
     let path = data_dir.join(FILE);
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return serde_json::from_str(&text).map_err(std::io::Error::other);
+        let mut keys: HashMap<String, String> = serde_json::from_str(&text).map_err(std::io::Error::other)?;
+        let missing: Vec<(String, String)> =
+            generated().into_iter().filter(|(name, _)| !keys.contains_key(name)).collect();
+        if !missing.is_empty() {
+            keys.extend(missing);
+            std::fs::write(&path, serde_json::to_string_pretty(&keys).map_err(std::io::Error::other)?)?;
+        }
+        return Ok(keys);
     }
     std::fs::create_dir_all(data_dir)?;
     let keys = generated();
@@ -26,6 +34,7 @@ pub fn generated() -> HashMap<String, String> {
     HashMap::from([
         ("FITTRACK_JWT_SIGNING_KEY".to_owned(), generate_signing_key()),
         ("FITTRACK_PII_KEY".to_owned(), generate_pii_key()),
+        ("FITTRACK_TRACKER_KEY".to_owned(), generate_pii_key()),
     ])
 }
 
@@ -53,6 +62,14 @@ mod tests {
         let second = load_or_create(&dir).unwrap();
         assert_eq!(first, second);
         assert_ne!(first, generated());
+        // A file from before the tracker key existed gets one added, and keeps the others.
+        let mut old = first.clone();
+        old.remove("FITTRACK_TRACKER_KEY");
+        std::fs::write(dir.join(FILE), serde_json::to_string(&old).unwrap()).unwrap();
+        let upgraded = load_or_create(&dir).unwrap();
+        assert_eq!(upgraded["FITTRACK_PII_KEY"], first["FITTRACK_PII_KEY"]);
+        assert!(upgraded.contains_key("FITTRACK_TRACKER_KEY"));
+        assert_eq!(load_or_create(&dir).unwrap(), upgraded);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

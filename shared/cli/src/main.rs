@@ -88,9 +88,16 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Keys => {
             let keys = fittrack_cli::local_keys::generated();
+            let public = fittrack_core::crypto::JwtKeys::from_pkcs8(&keys["FITTRACK_JWT_SIGNING_KEY"])
+                .map_err(|e| e.to_string())?
+                .public_key()
+                .to_owned();
+            // One secret per key, so each function's policy names only the keys it uses.
             let json = serde_json::json!({
-                "jwt_signing_key": keys["FITTRACK_JWT_SIGNING_KEY"],
-                "pii_key": keys["FITTRACK_PII_KEY"],
+                "jwt_key_secret": {"jwt_signing_key": keys["FITTRACK_JWT_SIGNING_KEY"]},
+                "pii_key_secret": {"pii_key": keys["FITTRACK_PII_KEY"]},
+                "tracker_key_secret": {"tracker_key": keys["FITTRACK_TRACKER_KEY"]},
+                "jwt_public_key": public,
             });
             println!("{json:#}");
             Ok(())

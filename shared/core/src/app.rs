@@ -16,7 +16,7 @@ use crate::social::{IdTokenVerifier, SocialProvider};
 pub enum BuildError {
     #[error("FITTRACK_PII_KEY: {0}")]
     PiiKey(#[from] crate::crypto::PiiError),
-    #[error("FITTRACK_JWT_SIGNING_KEY: {0}")]
+    #[error("FITTRACK_JWT_SIGNING_KEY / FITTRACK_JWT_PUBLIC_KEY: {0}")]
     JwtKey(#[from] crate::crypto::JwtError),
     #[error("{0} is required")]
     Missing(&'static str),
@@ -44,7 +44,12 @@ pub fn account_service(
     options: BuildOptions,
 ) -> Result<AccountService, BuildError> {
     let pii_key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
-    let jwt_key = config.jwt_signing_key.as_ref().ok_or(BuildError::Missing("FITTRACK_JWT_SIGNING_KEY"))?;
+    // The signing key where sign-in happens; elsewhere the public key verifies.
+    let jwt = match (&config.jwt_signing_key, &config.jwt_public_key) {
+        (Some(signing), _) => JwtKeys::from_pkcs8(signing.expose_secret())?,
+        (None, Some(public)) => JwtKeys::verifier(public)?,
+        (None, None) => return Err(BuildError::Missing("FITTRACK_JWT_SIGNING_KEY or FITTRACK_JWT_PUBLIC_KEY")),
+    };
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()
@@ -53,7 +58,7 @@ pub fn account_service(
         store,
         queue,
         pii: Arc::new(PiiCipher::from_master_key(pii_key.expose_secret())?),
-        jwt: Arc::new(JwtKeys::from_pkcs8(jwt_key.expose_secret())?),
+        jwt: Arc::new(jwt),
         passwords: options.passwords,
         clock: options.clock,
         policy: AccountPolicy::from_config(config),
@@ -86,7 +91,7 @@ pub fn sync_service(
     trackers: Vec<Arc<dyn crate::ports::TrackerProvider>>,
     options: &BuildOptions,
 ) -> Result<crate::sync::SyncService, BuildError> {
-    let pii_key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
+    let tracker_key = config.tracker_key.as_ref().ok_or(BuildError::Missing("FITTRACK_TRACKER_KEY"))?;
     Ok(crate::sync::SyncService::new(crate::sync::SyncDeps {
         engine: points_engine(Arc::clone(&store), options),
         store,
@@ -97,7 +102,7 @@ pub fn sync_service(
             interval: config.sync_interval,
             manual_limit: config.rate_limits.get(crate::config::RateLimitedAction::ManualSync),
         },
-        cipher: Arc::new(PiiCipher::from_master_key(pii_key.expose_secret())?),
+        cipher: Arc::new(PiiCipher::from_master_key(tracker_key.expose_secret())?),
         api_url: config.api_url.clone(),
     }))
 }

@@ -41,16 +41,28 @@ pub enum RateLimitedAction {
     ResendVerification,
     /// A user asking for a tracker sync now (keyed by user, not address).
     ManualSync,
+    /// Nonces for Google and Apple sign-in (each is a stored item).
+    SocialNonce,
+    /// Device batches uploaded by the phone app (keyed by user, not address).
+    DeviceUpload,
+    /// Emails our forms send to one address (keyed by the recipient).
+    EmailsToRecipient,
+    /// Requests for a sign-in link past a lockout.
+    Unlock,
 }
 
 impl RateLimitedAction {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 10] = [
         Self::Register,
         Self::Login,
         Self::ForgotPassword,
         Self::ResetPassword,
         Self::ResendVerification,
         Self::ManualSync,
+        Self::SocialNonce,
+        Self::DeviceUpload,
+        Self::EmailsToRecipient,
+        Self::Unlock,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +73,10 @@ impl RateLimitedAction {
             Self::ResetPassword => "reset_password",
             Self::ResendVerification => "resend_verification",
             Self::ManualSync => "manual_sync",
+            Self::SocialNonce => "social_nonce",
+            Self::DeviceUpload => "device_upload",
+            Self::EmailsToRecipient => "emails_to_recipient",
+            Self::Unlock => "unlock",
         }
     }
 }
@@ -78,6 +94,11 @@ impl Default for RateLimits {
             (ResetPassword, RateLimit::per(5, 3600)),
             (ResendVerification, RateLimit::per(3, 3600)),
             (ManualSync, RateLimit::per(6, 3600)),
+            (SocialNonce, RateLimit::per(20, 60)),
+            // A phone uploads every few minutes at most; a few devices stay well inside this.
+            (DeviceUpload, RateLimit::per(120, 3600)),
+            (EmailsToRecipient, RateLimit::per(5, 3600)),
+            (Unlock, RateLimit::per(3, 3600)),
         ]))
     }
 }
@@ -146,7 +167,13 @@ pub struct Config {
     pub app_url: String,
     /// Needed by the functions that issue tokens or touch PII; the email worker has neither.
     pub jwt_signing_key: Option<SecretString>,
+    /// The signing key's public half (`x` of the JWKS): all that functions which only verify
+    /// tokens get.
+    pub jwt_public_key: Option<String>,
     pub pii_key: Option<SecretString>,
+    /// Seals tracker grants and PKCE verifiers: its own key, so the tracker-facing functions hold
+    /// no key to personal data and a leak of one opens nothing of the other.
+    pub tracker_key: Option<SecretString>,
     pub eligibility: EligibilityPolicy,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
@@ -258,7 +285,9 @@ impl Config {
             sync_interval,
             app_url,
             jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY"),
+            jwt_public_key: get("FITTRACK_JWT_PUBLIC_KEY"),
             pii_key: secret("FITTRACK_PII_KEY"),
+            tracker_key: secret("FITTRACK_TRACKER_KEY"),
             eligibility,
             trust_forwarded_for,
             rate_limits,

@@ -35,6 +35,11 @@ pub struct SocialIdentity {
     pub subject: String,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// The provider vouches that the signer owns the address: what linking by email needs. Google
+    /// only for Gmail addresses and for Workspace addresses of the token's hosted domain (`hd`),
+    /// as Google advises; a verified address of another domain at Google proves less. Apple
+    /// whenever it says verified.
+    pub email_authoritative: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +80,9 @@ struct IdClaims {
     email_verified: Option<Value>,
     #[serde(default)]
     nonce: Option<String>,
+    /// Google Workspace: the hosted domain of the account.
+    #[serde(default)]
+    hd: Option<String>,
 }
 
 impl IdTokenVerifier {
@@ -109,7 +117,21 @@ impl IdTokenVerifier {
         }
         let email_verified = matches!(claims.email_verified, Some(Value::Bool(true)))
             || claims.email_verified == Some(Value::String("true".into()));
-        Ok(SocialIdentity { provider: self.provider, subject: claims.sub, email: claims.email, email_verified })
+        let domain = claims.email.as_deref().and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase());
+        let email_authoritative = email_verified
+            && match self.provider {
+                SocialProvider::Google => domain.as_deref().is_some_and(|d| {
+                    d == "gmail.com" || claims.hd.as_deref().is_some_and(|hd| hd.eq_ignore_ascii_case(d))
+                }),
+                SocialProvider::Apple => true,
+            };
+        Ok(SocialIdentity {
+            provider: self.provider,
+            subject: claims.sub,
+            email: claims.email,
+            email_verified,
+            email_authoritative,
+        })
     }
 
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, SocialError> {

@@ -205,6 +205,12 @@ impl From<AccountError> for ApiError {
             }
             E::NotFound => Problem::not_found(),
             E::AlreadyExists => Problem::new(StatusCode::CONFLICT, "conflict", "Already exists"),
+            E::LinkRequired => Problem::new(
+                StatusCode::CONFLICT,
+                "account_link_required",
+                "This address has a FitTrack account with a password",
+            )
+            .detail("Sign in with your password, then link this sign-in method from your account."),
             E::Store(e) => store_problem(&e),
             e @ (E::Queue(QueueError::TooLarge(_)) | E::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");

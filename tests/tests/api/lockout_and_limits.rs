@@ -124,7 +124,8 @@ async fn concurrent_guesses_never_get_past_the_limit(backend: Backend) {
     let statuses = futures_util::future::join_all(guesses).await;
     let checked = statuses.iter().filter(|s| **s == 401).count();
     assert!(checked <= 4, "at most 4 wrong passwords answered as wrong before the lock: {statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 423).count(), 20 - checked, "{statuses:?}");
+    // The rest are refused unchecked: locked (423), or 429 while the last attempts are in flight.
+    assert_eq!(statuses.iter().filter(|s| matches!(**s, 423 | 429)).count(), 20 - checked, "{statuses:?}");
     let right = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &unique_ip()).await;
     assert_eq!(right.status(), 423, "locked");
     app.stop().await;
@@ -151,3 +152,88 @@ async fn ipv6_clients_share_their_64s_limit() {
     assert_eq!(elsewhere.status(), 201, "another /64 has its own limit");
     app.stop().await;
 }
+
+/// Device uploads are limited per user (whatever the address): past the limit, 429 with
+/// `Retry-After`, and the refused batch books nothing.
+#[tokio::test]
+async fn device_uploads_are_limited_per_user() {
+    let mut settings = Settings::new(Backend::Embedded);
+    settings.rate_limits.0.insert(RateLimitedAction::DeviceUpload, RateLimit::per(3, 3600));
+    let app = spawn_app(settings).await;
+    let token = app.user_with_profile().await;
+    let start = chrono::Utc::now() - Duration::hours(3);
+    let batch = |n: u32| {
+        let record = json!({"id": format!("r{n}"), "kind": "walk", "start": start + Duration::minutes(i64::from(n) * 20),
+            "end": start + Duration::minutes(i64::from(n) * 20 + 10), "steps": 800, "light_minutes": 10});
+        json!({"batch_id": format!("b-{n}"), "source": "healthkit", "device_id": "phone", "records": [record]})
+    };
+    for n in 0..3 {
+        let ok = app
+            .http
+            .post(format!("{}/api/v1/ingest/batches", app.base))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", unique_ip())
+            .json(&batch(n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 201);
+    }
+    let before: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    let limited = app
+        .http
+        .post(format!("{}/api/v1/ingest/batches", app.base))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", unique_ip())
+        .json(&batch(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), 429, "a new address does not reset a user's limit");
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(limited.json::<Value>().await.unwrap()["code"], "rate_limited");
+    let after: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
+    assert_eq!(before, after, "the refused batch booked nothing");
+    app.stop().await;
+}
+
+/// A stranger who keeps an address locked does not keep its owner out: the owner asks for an
+/// emailed link and signs in with it past the lock, once.
+async fn the_mailbox_owner_signs_in_past_a_lockout(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    for _ in 0..5 {
+        app.post("/api/v1/auth/login", json!({"email": email, "password": "a stranger guessing"}), &unique_ip()).await;
+    }
+    let right = json!({"email": email, "password": PASSWORD});
+    assert_eq!(app.post("/api/v1/auth/login", right.clone(), &unique_ip()).await.status(), 423);
+
+    let asked = app.post("/api/v1/auth/unlock", json!({"email": email}), &unique_ip()).await;
+    assert_eq!(asked.status(), 202);
+    let unknown = app.post("/api/v1/auth/unlock", json!({"email": unique_email()}), &unique_ip()).await;
+    assert_eq!(unknown.status(), 202, "the same answer for an unknown address");
+    let mail = app.wait_for_email(&email, 2).await;
+    assert!(mail.contains("Sign in to FitTrack despite the lock"), "{mail}");
+    let token = fittrack_tests::server::link_token(&mail);
+
+    // Another account's link does not open this one.
+    let other = unique_email();
+    app.signed_up_user(&other).await;
+    app.post("/api/v1/auth/unlock", json!({"email": other}), &unique_ip()).await;
+    let other_token = fittrack_tests::server::link_token(&app.wait_for_email(&other, 2).await);
+    let mut crossed = right.clone();
+    crossed["unlock_token"] = json!(other_token);
+    assert_eq!(app.post("/api/v1/auth/login", crossed, &unique_ip()).await.status(), 400);
+
+    let mut with_link = right.clone();
+    with_link["unlock_token"] = json!(token);
+    let signed_in = app.post("/api/v1/auth/login", with_link.clone(), &unique_ip()).await;
+    assert_eq!(signed_in.status(), 200, "past the lock");
+    assert!(signed_in.json::<Value>().await.unwrap()["access_token"].is_string());
+    let again = app.post("/api/v1/auth/login", with_link, &unique_ip()).await;
+    assert_eq!(again.status(), 400, "the link works once");
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "invalid_token");
+    app.stop().await;
+}
+both_backends!(the_mailbox_owner_signs_in_past_a_lockout);

@@ -161,7 +161,8 @@ async fn concurrent_profile_changes_keep_tier_counts_exact() {
         // what must never happen is a miscount.
         match status.unwrap().as_u16() {
             200 => applied += 1,
-            503 => {}
+            // A tier field changes once per 30 days: the racers after the first are refused.
+            503 | 422 => {}
             other => panic!("unexpected status {other}"),
         }
     }
@@ -171,5 +172,50 @@ async fn concurrent_profile_changes_keep_tier_counts_exact() {
     assert_eq!(total, 1, "one user is counted in exactly one tier");
     let me: Value = app.get_auth("/api/v1/users/me", &token).await.json().await.unwrap();
     assert_eq!(count(&app, &token, me["tier"]["code"].as_str().unwrap()).await, 1);
+    app.stop().await;
+}
+
+/// Changing `sex` or `fitness_level` (and so the tier) is allowed once every 30 days: a second
+/// change is refused with a code, changes nothing, and works again 30 days later; admins are exempt.
+#[tokio::test]
+async fn tier_fields_change_once_every_thirty_days() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let email = unique_email();
+    let token = app.signed_up_user(&email).await["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", &token, full_profile()).await.status(),
+        200
+    );
+    let patch = |level: &'static str, token: String| {
+        let app = &app;
+        async move {
+            send(app, reqwest::Method::PATCH, "/api/v1/users/me/profile", &token, json!({"fitness_level": level})).await
+        }
+    };
+    assert_eq!(patch("intermediate", token.clone()).await.status(), 200, "the first change");
+    let again = patch("beginner", token.clone()).await;
+    assert_eq!(again.status(), 422);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "fitness_level");
+    assert_eq!(body["errors"][0]["code"], "changed_recently");
+    let me: Value = app.get_auth("/api/v1/users/me", &token).await.json().await.unwrap();
+    assert_eq!(me["profile"]["fitness_level"], "intermediate", "nothing changed");
+    let other_fields =
+        send(&app, reqwest::Method::PATCH, "/api/v1/users/me/profile", &token, json!({"units": "imperial"})).await;
+    assert_eq!(other_fields.status(), 200, "other fields change freely");
+
+    app.clock.advance(chrono::Duration::days(30) + chrono::Duration::seconds(1));
+    // The access token expired meanwhile: sign in again.
+    let login = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &unique_ip()).await;
+    let token = login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(patch("advanced", token.clone()).await.status(), 200, "thirty days later");
+    assert_eq!(patch("beginner", token).await.status(), 422);
+
+    let admin = app.admin().await;
+    let admin_profile = json!({"display_name": "Admin", "sex": "male", "fitness_level": "beginner",
+        "time_zone": "UTC", "units": "metric", "public_profile": false});
+    assert_eq!(send(&app, reqwest::Method::PUT, "/api/v1/users/me/profile", &admin, admin_profile).await.status(), 200);
+    assert_eq!(patch("advanced", admin.clone()).await.status(), 200);
+    assert_eq!(patch("intermediate", admin).await.status(), 200, "admins are exempt");
     app.stop().await;
 }

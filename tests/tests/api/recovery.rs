@@ -105,3 +105,50 @@ async fn a_reset_retires_every_earlier_link(backend: Backend) {
     app.stop().await;
 }
 both_backends!(a_reset_retires_every_earlier_link);
+
+/// Nobody can use the forms to flood an inbox: however many addresses ask, one recipient gets at
+/// most five of our emails an hour; every answer stays 202.
+#[tokio::test]
+async fn one_inbox_gets_at_most_five_emails_an_hour() {
+    use fittrack_core::config::{RateLimitedAction, RateLimits};
+    let mut settings = Settings::new(Backend::Embedded);
+    // The production share (the test settings relax every limit).
+    settings
+        .rate_limits
+        .0
+        .insert(RateLimitedAction::EmailsToRecipient, RateLimits::default().get(RateLimitedAction::EmailsToRecipient));
+    let app = spawn_app(settings).await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    for _ in 0..8 {
+        let asked = app.post("/api/v1/auth/forgot-password", json!({"email": email}), &unique_ip()).await;
+        assert_eq!(asked.status(), 202);
+    }
+    app.wait_for_email(&email, 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.emails_to(&format!("To: {email}")).await.len(), 5, "the verification and four resets");
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(app.post("/api/v1/auth/forgot-password", json!({"email": email}), &unique_ip()).await.status(), 202);
+    app.wait_for_email(&email, 6).await;
+    app.stop().await;
+}
+
+/// A forgot-password answer takes as long for an unknown address as for a known one: at least
+/// the response floor, whatever was looked up.
+#[tokio::test]
+async fn recovery_answers_take_the_same_floor_for_every_address() {
+    let app = spawn_app(Settings::new(Backend::Embedded)).await;
+    let known = unique_email();
+    app.signed_up_user(&known).await;
+    for (email, path) in [
+        (known.clone(), "/api/v1/auth/forgot-password"),
+        (unique_email(), "/api/v1/auth/forgot-password"),
+        (known, "/api/v1/auth/resend-verification"),
+        (unique_email(), "/api/v1/auth/resend-verification"),
+    ] {
+        let started = std::time::Instant::now();
+        assert_eq!(app.post(path, json!({"email": email}), &unique_ip()).await.status(), 202);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300), "{path}: {:?}", started.elapsed());
+    }
+    app.stop().await;
+}

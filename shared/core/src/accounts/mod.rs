@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use fittrack_domain::{EligibilityPolicy, PasswordPolicy, Role, UserId, ValidationErrors};
+use fittrack_domain::{EligibilityPolicy, EmailAddress, PasswordPolicy, Role, UserId, ValidationErrors};
 
 use crate::clock::Clock;
 use crate::config::{Config, RateLimitedAction, RateLimits};
@@ -50,6 +50,9 @@ pub struct AccountPolicy {
     pub reset_ttl: Duration,
     pub max_failed_logins: i64,
     pub lockout: Duration,
+    /// Answers that must not reveal whether an address has an account (forgot password, resend
+    /// verification) take at least this long, whatever work they did.
+    pub response_floor: Duration,
 }
 
 impl AccountPolicy {
@@ -65,6 +68,7 @@ impl AccountPolicy {
             reset_ttl: Duration::from_secs(3600),
             max_failed_logins: 5,
             lockout: Duration::from_secs(15 * 60),
+            response_floor: Duration::from_millis(300),
         }
     }
 }
@@ -100,6 +104,10 @@ pub enum AccountError {
     NotFound,
     #[error("account already exists")]
     AlreadyExists,
+    /// A social identity matches an account that proves itself otherwise (a password): sign in
+    /// that way first, then link.
+    #[error("sign in to link this identity")]
+    LinkRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -175,10 +183,48 @@ impl AccountService {
         format!("{}/{path}?token={token}", self.policy.app_url)
     }
 
+    /// Runs `work`, then waits out the rest of the response floor: the answer takes as long for an
+    /// unknown address as for a known one.
+    async fn with_response_floor<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        let started = tokio::time::Instant::now();
+        let result = work.await;
+        tokio::time::sleep_until(started + self.policy.response_floor).await;
+        result
+    }
+
+    /// Queues an email, unless its recipient had their hourly share already: nobody can use our
+    /// forms to flood an inbox. A security notice (password changed) always goes.
     async fn enqueue(&self, job: &EmailJob) -> Result<(), AccountError> {
+        if job.template != crate::email::EmailTemplate::PasswordChanged {
+            let canonical = EmailAddress::parse(&job.to).map_or_else(|_| job.to.to_lowercase(), |e| e.canonical());
+            let recipient = self.pii.lookup_hash("recipient", &canonical);
+            let action = RateLimitedAction::EmailsToRecipient;
+            let limit = self.policy.rate_limits.get(action);
+            if !ratelimit::hit(self.store.as_ref(), action, &recipient, limit, self.now()).await?.allowed {
+                tracing::info!(template = job.template.name(), "email not sent: the recipient's hourly share is spent");
+                return Ok(());
+            }
+        }
         let body = serde_json::to_string(job).map_err(|e| AccountError::Internal(e.to_string()))?;
         self.queue.send(QueueId::Email, &body).await?;
         Ok(())
+    }
+
+    /// Counts a request of a signed-in user against their own limit for `action` (uploads and the
+    /// like, where the account, not the address, is what spends the resource).
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`] when the limit is spent; store failures.
+    pub async fn rate_limit_user(&self, action: RateLimitedAction, user: UserId) -> Result<RateDecision, AccountError> {
+        let decision = ratelimit::hit(
+            self.store.as_ref(),
+            action,
+            &format!("user:{user}"),
+            self.policy.rate_limits.get(action),
+            self.now(),
+        )
+        .await?;
+        if decision.allowed { Ok(decision) } else { Err(AccountError::RateLimited(decision)) }
     }
 
     /// Counts the request against the client's limit for `action`.

@@ -43,17 +43,28 @@ pub struct TierSummary {
 /// answering 503.
 const MAX_ATTEMPTS: u64 = 8;
 
+/// `sex` and `fitness_level` decide the competition tier: changing either (once set) is allowed
+/// this often, so nobody hops between tiers to chase easier boards or prizes.
+pub const TIER_FIELD_CHANGE_INTERVAL_DAYS: i64 = 30;
+
 impl AccountService {
+    /// Updates the competition profile and, with it, the tier. A change of `sex` or
+    /// `fitness_level` once set is refused within [`TIER_FIELD_CHANGE_INTERVAL_DAYS`] of the
+    /// last one, unless `caller_is_admin`.
+    ///
+    /// # Errors
+    /// [`AccountError::Validation`] for bad or too-soon values; store failures.
     pub async fn update_profile(
         &self,
         user: UserId,
         update: ProfileUpdate,
         replace: bool,
+        caller_is_admin: bool,
     ) -> Result<Account, AccountError> {
         for attempt in 1..=MAX_ATTEMPTS {
             let record: AccountRecord =
                 load(self.store.as_ref(), &account_key(user)).await?.ok_or(AccountError::NotFound)?;
-            match self.try_update_profile(record, &update, replace).await {
+            match self.try_update_profile(record, &update, replace, caller_is_admin).await {
                 Err(AccountError::Store(StoreError::TransactionCancelled { .. } | StoreError::Contention)) => {
                     tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
                 }
@@ -68,6 +79,7 @@ impl AccountService {
         record: AccountRecord,
         update: &ProfileUpdate,
         replace: bool,
+        caller_is_admin: bool,
     ) -> Result<Account, AccountError> {
         let today = self.now().date_naive();
         let mut errors = ValidationErrors::default();
@@ -123,6 +135,26 @@ impl AccountService {
                 }
                 _ => {}
             }
+        }
+        let tier_fields_changed = (record.profile.sex.is_some() && settings.sex != record.profile.sex)
+            || (record.profile.fitness_level.is_some() && settings.fitness_level != record.profile.fitness_level);
+        if tier_fields_changed {
+            let now = super::epoch(self.now());
+            let next_allowed =
+                record.tier_fields_changed_at.map_or(0, |at| at + TIER_FIELD_CHANGE_INTERVAL_DAYS * 86_400);
+            if now < next_allowed && !caller_is_admin {
+                let field = if settings.sex != record.profile.sex { "sex" } else { "fitness_level" };
+                let when = chrono::DateTime::from_timestamp(next_allowed, 0).map(|t| t.date_naive().to_string());
+                errors.0.push(FieldError::new(
+                    field,
+                    "changed_recently",
+                    format!(
+                        "can change once every {TIER_FIELD_CHANGE_INTERVAL_DAYS} days; next on {}",
+                        when.unwrap_or_default()
+                    ),
+                ));
+            }
+            set = set.set("tier_fields_changed_at", now);
         }
         errors.into_result()?;
 

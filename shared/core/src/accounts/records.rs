@@ -20,6 +20,10 @@ pub fn email_key(email_hash: &str) -> Key {
 pub fn social_key(provider: &str, subject: &str) -> Key {
     Key::new(format!("SOCIAL#{provider}#{subject}"), "SOCIAL")
 }
+/// A sign-in nonce issued by us, single use, by its hash.
+pub fn nonce_key(nonce_hash: &str) -> Key {
+    Key::new(format!("NONCE#{nonce_hash}"), "NONCE")
+}
 pub fn session_key(user: UserId, session_id: &str) -> Key {
     Key::new(format!("USER#{user}"), format!("SESSION#{session_id}"))
 }
@@ -59,6 +63,9 @@ pub struct AccountRecord {
     /// The tier as last computed (kept in step with the per-tier user counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_code: Option<String>,
+    /// When `sex` or `fitness_level` last changed (epoch seconds): tier changes are rate-limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_fields_changed_at: Option<i64>,
     /// Bumped by a password reset: every emailed link issued before it stops working.
     #[serde(default)]
     pub token_generation: u64,
@@ -199,6 +206,8 @@ pub struct RefreshRecord {
 pub enum OneTimePurpose {
     VerifyEmail,
     ResetPassword,
+    /// Sign in once past a lockout (the mailbox owner, not whoever caused the lock).
+    Unlock,
 }
 
 /// A single-use emailed token (verification or password reset), stored by its hash and deleted

@@ -10,11 +10,14 @@ impl AccountService {
     /// Emails a reset link if the address has an account. Answers the same either way.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ForgotPassword, client).await?;
-        let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
-        let token = self.issue_one_time_token(account.id, OneTimePurpose::ResetPassword).await?;
-        let link = self.link("reset-password", &token);
-        tracing::info!(user_id = %account.id, "password reset requested");
-        self.enqueue(&EmailJob::new(EmailTemplate::PasswordReset, account.email, account.display_name, link)).await
+        self.with_response_floor(async {
+            let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
+            let token = self.issue_one_time_token(account.id, OneTimePurpose::ResetPassword).await?;
+            let link = self.link("reset-password", &token);
+            tracing::info!(user_id = %account.id, "password reset requested");
+            self.enqueue(&EmailJob::new(EmailTemplate::PasswordReset, account.email, account.display_name, link)).await
+        })
+        .await
     }
 
     /// Sets a new password with a reset token. The token is consumed in the same transaction as

@@ -125,6 +125,7 @@ impl AccountService {
             gsi1sk: format!("{created_at:012}#{user_id}"),
             profile: Default::default(),
             tier_code: None,
+            tier_fields_changed_at: None,
             token_generation: 0,
         }
     }
@@ -201,7 +202,7 @@ impl AccountService {
         let token = OpaqueToken::generate();
         let ttl = match purpose {
             OneTimePurpose::VerifyEmail => self.policy.verification_ttl,
-            OneTimePurpose::ResetPassword => self.policy.reset_ttl,
+            OneTimePurpose::ResetPassword | OneTimePurpose::Unlock => self.policy.reset_ttl,
         };
         let key = one_time_key(&token.hash);
         let record = OneTimeRecord {
@@ -271,11 +272,14 @@ impl AccountService {
     /// says whether it had one.
     pub async fn resend_verification(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ResendVerification, client).await?;
-        let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
-        if !account.email_verified {
-            self.send_verification(account.id, &account.email, &account.display_name).await?;
-        }
-        Ok(())
+        self.with_response_floor(async {
+            let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
+            if !account.email_verified {
+                self.send_verification(account.id, &account.email, &account.display_name).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Creates a verified account directly (operators' first admin). Fails if the address is taken.

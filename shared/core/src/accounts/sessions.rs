@@ -37,16 +37,29 @@ impl AccountService {
     /// reveal which addresses have accounts) *before* the password is checked, so concurrent
     /// guesses cannot slip past the limit; a right password clears the count, the limit's worth
     /// of wrong ones locks the address for the lockout period.
-    pub async fn login(&self, email: &str, password: String, client: &ClientInfo) -> Result<TokenPair, AccountError> {
+    ///
+    /// A stranger can keep an address locked, so the mailbox owner can sign in past the lock with
+    /// an emailed single-use link ([`AccountService::request_unlock`]): `unlock_token` skips the
+    /// attempt count and is spent by the attempt, right or wrong.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        unlock_token: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AccountError> {
         self.rate_limit(RateLimitedAction::Login, client).await?;
         let email = EmailAddress::parse(email).map_err(ValidationErrors::single)?;
         let email_hash = self.email_hash(&email.canonical());
-        self.reserve_login_attempt(&email_hash).await?;
+        match unlock_token {
+            Some(token) => self.spend_unlock_token(token, &email_hash).await?,
+            None => self.reserve_login_attempt(&email_hash).await?,
+        }
 
-        let account = match load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await? {
-            Some(guard) => load::<AccountRecord>(self.store.as_ref(), &account_key(guard.user_id)).await?,
-            None => None,
-        };
+        // An unknown address reads a (missing) account too: the same store work either way.
+        let guard = load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await?;
+        let user = guard.map_or_else(UserId::generate, |g| g.user_id);
+        let account = load::<AccountRecord>(self.store.as_ref(), &account_key(user)).await?;
         let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
         if !self.passwords.verify(password, stored_hash).await {
             return Err(self.lock_if_spent(&email_hash).await);
@@ -60,6 +73,43 @@ impl AccountService {
         let pair = self.start_session(account.user_id, account.role).await?;
         tracing::info!(user_id = %account.user_id, "signed in");
         Ok(pair)
+    }
+
+    /// Emails the account's owner a single-use link to sign in past a lockout. Answers the same
+    /// whether or not the address has an account.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`]; store and queue failures.
+    pub async fn request_unlock(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
+        self.rate_limit(RateLimitedAction::Unlock, client).await?;
+        self.with_response_floor(async {
+            let Some(account) = self.account_by_email(email).await? else { return Ok(()) };
+            let token = self.issue_one_time_token(account.id, super::records::OneTimePurpose::Unlock).await?;
+            let link = self.link("unlock", &token);
+            tracing::info!(user_id = %account.id, "sign-in link past a lockout requested");
+            let job = crate::email::EmailJob::new(
+                crate::email::EmailTemplate::Unlock,
+                account.email,
+                account.display_name,
+                link,
+            );
+            self.enqueue(&job).await
+        })
+        .await
+    }
+
+    /// Spends an unlock link, which must belong to the address signing in.
+    async fn spend_unlock_token(&self, token: &str, email_hash: &str) -> Result<(), AccountError> {
+        let record = self.find_one_time_token(token, super::records::OneTimePurpose::Unlock).await?;
+        let guard = load::<EmailGuard>(self.store.as_ref(), &email_key(email_hash)).await?;
+        if guard.is_none_or(|g| g.user_id != record.user_id) {
+            return Err(AccountError::InvalidToken);
+        }
+        match self.store.transact(vec![Self::consume_token_op(token)]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::TransactionCancelled { .. }) => Err(AccountError::InvalidToken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Counts one attempt against the address, atomically, or refuses it when the address is
@@ -83,10 +133,19 @@ impl AccountService {
             Ok(_) => Ok(()),
             Err(StoreError::ConditionFailed) => {
                 let item = self.store.get(Table::Users, &key).await?;
-                let until = item.as_ref().and_then(|i| i.get("expires_at")?.as_i64()).unwrap_or(now + 1);
-                Err(AccountError::AccountLocked {
-                    retry_after: Duration::from_secs(until.saturating_sub(now).max(1) as u64),
-                })
+                match item.as_ref().and_then(|i| i.get("locked_until")?.as_i64()) {
+                    Some(until) => Err(AccountError::AccountLocked {
+                        retry_after: Duration::from_secs(until.saturating_sub(now).max(1) as u64),
+                    }),
+                    // Not locked: the window's attempts are all in flight right now. Try again in
+                    // a moment, when they have been answered.
+                    None => Err(AccountError::RateLimited(crate::ratelimit::RateDecision {
+                        allowed: false,
+                        limit: u32::try_from(self.policy.max_failed_logins).unwrap_or(u32::MAX),
+                        remaining: 0,
+                        reset_after: Duration::from_secs(1),
+                    })),
+                }
             }
             Err(e) => Err(e.into()),
         }

@@ -2,7 +2,7 @@ use serde::Deserialize;
 
 use fittrack_domain::{EmailAddress, Role, UserId};
 
-use super::records::{AccountRecord, EmailGuard, SocialLink, account_key, email_key, load, social_key};
+use super::records::{AccountRecord, EmailGuard, SocialLink, account_key, email_key, load, nonce_key, social_key};
 use super::registration::AccountDraft;
 use super::{AccountError, AccountService, ClientInfo, TokenPair};
 use crate::config::RateLimitedAction;
@@ -12,7 +12,8 @@ use crate::social::{SocialError, SocialIdentity, SocialProvider};
 #[derive(Debug, Clone, Deserialize)]
 pub struct SocialLoginRequest {
     pub id_token: String,
-    /// The nonce the app put in the authorization request; the token must carry it.
+    /// A nonce from [`AccountService::issue_social_nonce`] that the app put in the authorization
+    /// request; the token must carry it, and it works once.
     pub nonce: String,
     /// Needed only the first time, to create the account.
     #[serde(default)]
@@ -30,10 +31,50 @@ pub enum SocialOutcome {
     Created,
 }
 
+/// How long an issued sign-in nonce stays usable.
+pub const NONCE_TTL_SECS: i64 = 600;
+
 impl AccountService {
+    /// A fresh nonce for one Google or Apple sign-in: the app puts it in the authorization request
+    /// and sends it back with the ID token. Issued here and usable once, so a captured ID token
+    /// cannot be replayed.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`]; store failures.
+    pub async fn issue_social_nonce(&self, client: &ClientInfo) -> Result<(String, i64), AccountError> {
+        self.rate_limit(RateLimitedAction::SocialNonce, client).await?;
+        let nonce = crate::crypto::OpaqueToken::generate();
+        let key = nonce_key(&nonce.hash);
+        let expires_at = super::epoch(self.now()) + NONCE_TTL_SECS;
+        let item = serde_json::json!({"pk": key.pk, "sk": key.sk, "expires_at": expires_at});
+        self.store.put(Table::Users, to_item(&item)?, Some(Condition::NotExists)).await?;
+        Ok((nonce.secret, NONCE_TTL_SECS))
+    }
+
+    /// Takes an issued nonce (once; expired ones are refused even before the store drops them).
+    async fn take_nonce(&self, nonce: &str) -> Result<(), AccountError> {
+        let unexpired =
+            Condition::And(vec![Condition::Exists, Condition::at_least("expires_at", super::epoch(self.now()))]);
+        match self.store.delete(Table::Users, &nonce_key(&crate::crypto::hash_token(nonce)), Some(unexpired)).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                Err(SocialError::Rejected("nonce unknown, used or expired".into()).into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Signs in with a Google or Apple ID token: an account already linked to the provider's
-    /// subject signs in; otherwise an account with the same provider-verified email is linked;
-    /// otherwise a new, verified account is created from the registration details in the request.
+    /// subject signs in; otherwise an account with the same address is linked only if nothing
+    /// but that address protects it (it has no password, or never verified its address: a
+    /// pre-registration takeover attempt) and the provider is authoritative for the address; an
+    /// account with a password answers [`AccountError::LinkRequired`]: sign in with the password,
+    /// then link ([`AccountService::link_social`]). Otherwise a new, verified account is created
+    /// from the registration details in the request.
+    ///
+    /// # Errors
+    /// [`AccountError::Social`] for a token or nonce that does not verify; `LinkRequired`;
+    /// validation errors for a first sign-in without registration details; store failures.
     pub async fn social_login(
         &self,
         provider: SocialProvider,
@@ -41,6 +82,7 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<(TokenPair, SocialOutcome), AccountError> {
         self.rate_limit(RateLimitedAction::Login, client).await?;
+        self.take_nonce(&request.nonce).await?;
         let identity = self.verifier(provider).verify(&request.id_token, &request.nonce).await?;
         let link_key = social_key(provider.name(), &identity.subject);
 
@@ -58,7 +100,14 @@ impl AccountService {
         };
         let email_hash = self.email_hash(&email.canonical());
         if let Some(guard) = load::<EmailGuard>(self.store.as_ref(), &email_key(&email_hash)).await? {
-            let role = self.link_existing(&identity, guard.user_id).await?;
+            let account: AccountRecord =
+                load(self.store.as_ref(), &account_key(guard.user_id)).await?.ok_or(AccountError::NotFound)?;
+            let protected_otherwise = account.email_verified && account.password_hash.is_some();
+            if protected_otherwise || !identity.email_authoritative {
+                tracing::info!(user_id = %guard.user_id, provider = provider.name(), "social sign-in needs a linking sign-in");
+                return Err(AccountError::LinkRequired);
+            }
+            let role = self.link_existing(&identity, account).await?;
             return Ok((self.start_session(guard.user_id, role).await?, SocialOutcome::SignedIn));
         }
 
@@ -97,9 +146,8 @@ impl AccountService {
     /// If that account never verified its address, whoever set its password never proved they own
     /// the mailbox (a pre-registration takeover attempt), so the password is removed and its
     /// sessions revoked; the mailbox owner can set a password later through a reset.
-    async fn link_existing(&self, identity: &SocialIdentity, user_id: UserId) -> Result<Role, AccountError> {
-        let account: AccountRecord =
-            load(self.store.as_ref(), &account_key(user_id)).await?.ok_or(AccountError::NotFound)?;
+    async fn link_existing(&self, identity: &SocialIdentity, account: AccountRecord) -> Result<Role, AccountError> {
+        let user_id = account.user_id;
         let mut update = Update::new().set("email_verified", true);
         if !account.email_verified {
             update = update.remove("password_hash");
@@ -124,5 +172,31 @@ impl AccountService {
         }
         tracing::info!(user_id = %user_id, provider = identity.provider.name(), "social identity linked");
         Ok(account.role)
+    }
+
+    /// Links a Google or Apple identity to the signed-in user's account (who proved themselves
+    /// with their password or an existing link). The identity must not be linked to anyone yet.
+    ///
+    /// # Errors
+    /// [`AccountError::Social`] for a token or nonce that does not verify;
+    /// [`AccountError::AlreadyExists`] when the identity is linked already; store failures.
+    pub async fn link_social(
+        &self,
+        caller: &super::AuthenticatedUser,
+        provider: SocialProvider,
+        request: SocialLoginRequest,
+    ) -> Result<(), AccountError> {
+        self.take_nonce(&request.nonce).await?;
+        let identity = self.verifier(provider).verify(&request.id_token, &request.nonce).await?;
+        let link_key = social_key(provider.name(), &identity.subject);
+        let link = SocialLink { pk: link_key.pk, sk: link_key.sk, user_id: caller.user_id };
+        match self.store.put(Table::Users, to_item(&link)?, Some(Condition::NotExists)).await {
+            Ok(()) => {
+                tracing::info!(user_id = %caller.user_id, provider = provider.name(), "social identity linked");
+                Ok(())
+            }
+            Err(StoreError::ConditionFailed) => Err(AccountError::AlreadyExists),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -31,6 +31,8 @@ pub enum JwtError {
     BadKey,
     #[error("token rejected: {0}")]
     Rejected(String),
+    #[error("this function holds the public key only and cannot sign tokens")]
+    VerifyOnly,
 }
 
 /// A new Ed25519 signing key (PKCS#8, base64url) for configuration.
@@ -41,7 +43,8 @@ pub fn generate_signing_key() -> String {
 }
 
 pub struct JwtKeys {
-    encoding: EncodingKey,
+    /// Absent on functions that only verify tokens: they hold the public key alone.
+    encoding: Option<EncodingKey>,
     decoding: DecodingKey,
     kid: String,
     public_x: String,
@@ -62,17 +65,32 @@ impl JwtKeys {
         // The key id is derived from the public key, so rotating keys changes it.
         let kid = super::hash_token(&public_x)[..16].to_owned();
         Ok(Self {
-            encoding: EncodingKey::from_ed_der(&der),
+            encoding: Some(EncodingKey::from_ed_der(&der)),
             decoding: DecodingKey::from_ed_der(&public),
             kid,
             public_x,
         })
     }
 
+    /// Verification only, from the public key (`x` of the JWKS, base64url): what a function that
+    /// serves requests but never signs in anyone holds, so a leak of it cannot mint tokens.
+    pub fn verifier(public_x: &str) -> Result<Self, JwtError> {
+        let public = unb64(public_x).filter(|k| k.len() == 32).ok_or(JwtError::BadKey)?;
+        let public_x = b64(&public);
+        let kid = super::hash_token(&public_x)[..16].to_owned();
+        Ok(Self { encoding: None, decoding: DecodingKey::from_ed_der(&public), kid, public_x })
+    }
+
+    /// The public key (`x`), base64url: what verify-only functions are configured with.
+    pub fn public_key(&self) -> &str {
+        &self.public_x
+    }
+
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, JwtError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| JwtError::Rejected(e.to_string()))
+        let key = self.encoding.as_ref().ok_or(JwtError::VerifyOnly)?;
+        jsonwebtoken::encode(&header, claims, key).map_err(|e| JwtError::Rejected(e.to_string()))
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry (no leeway: tokens are short-lived
@@ -139,5 +157,18 @@ mod tests {
         parts[1] = &forged;
         assert!(keys.verify(&parts.join(".")).is_err());
         assert!(JwtKeys::from_pkcs8("bm90IGEga2V5").is_err());
+    }
+
+    #[test]
+    fn a_verifier_verifies_but_cannot_sign() {
+        let keys = JwtKeys::from_pkcs8(&generate_signing_key()).unwrap();
+        let token = keys.sign(&claims(60)).unwrap();
+        let verifier = JwtKeys::verifier(keys.public_key()).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().sub, "u1");
+        assert_eq!(verifier.jwks(), keys.jwks(), "the same published key");
+        assert_eq!(verifier.sign(&claims(60)), Err(JwtError::VerifyOnly));
+        let other = JwtKeys::from_pkcs8(&generate_signing_key()).unwrap();
+        assert!(JwtKeys::verifier(other.public_key()).unwrap().verify(&token).is_err());
+        assert_eq!(JwtKeys::verifier("not-a-key").unwrap_err(), JwtError::BadKey);
     }
 }

@@ -1,7 +1,7 @@
 //! Argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane). Hashing takes tens of
 //! milliseconds of CPU, so it runs on the blocking pool, never on the async workers.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -19,9 +19,10 @@ pub enum PasswordHashError {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    /// A hash of a random password, verified against when the email is unknown so that unknown
-    /// and known emails take the same time. Computed on first use, not at cold start.
-    dummy: Arc<OnceLock<String>>,
+    /// A PHC string with our parameters (fixed salt and output), verified against when the email
+    /// is unknown so that unknown and known emails take the same time: verifying costs one hash
+    /// whatever the stored output, so it needs no hashing at start and no first-call outlier.
+    dummy: Arc<str>,
 }
 
 impl Default for PasswordHasher {
@@ -42,7 +43,13 @@ impl PasswordHasher {
     }
 
     pub fn with_params(params: Params) -> Self {
-        Self { params, dummy: Arc::new(OnceLock::new()) }
+        let dummy = format!(
+            "$argon2id$v=19$m={},t={},p={}$Zml0dHJhY2stZHVtbXk$QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        );
+        Self { params, dummy: dummy.into() }
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -59,19 +66,12 @@ impl PasswordHasher {
     }
 
     fn verify_blocking(&self, password: &str, stored: Option<&str>) -> bool {
-        let dummy;
-        let stored = match stored {
-            Some(s) => s,
-            None => {
-                dummy = self
-                    .dummy
-                    .get_or_init(|| self.hash_blocking(&super::b64(&random_bytes::<16>())).unwrap_or_default());
-                dummy.as_str()
-            }
-        };
+        let known = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy);
         // The stored PHC string carries its own parameters, so old hashes keep verifying.
-        PasswordHash::new(stored)
-            .is_ok_and(|parsed| self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        let matches = PasswordHash::new(stored)
+            .is_ok_and(|parsed| self.argon2().verify_password(password.as_bytes(), &parsed).is_ok());
+        matches && known
     }
 
     pub async fn hash(&self, password: String) -> Result<String, PasswordHashError> {
@@ -111,6 +111,15 @@ mod tests {
         let hasher = fast();
         assert!(!hasher.verify("anything at all".into(), None).await);
         assert!(!hasher.verify(String::new(), None).await);
+    }
+
+    #[test]
+    fn the_unknown_users_dummy_costs_a_real_verification() {
+        let hasher = fast();
+        let parsed = PasswordHash::new(&hasher.dummy).expect("a valid PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        let params = Params::try_from(&parsed).unwrap();
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (1024, 1, 1), "the hasher's own cost");
     }
 
     #[test]

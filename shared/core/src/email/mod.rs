@@ -30,6 +30,8 @@ pub enum EmailTemplate {
     /// Sent instead of a second account when someone registers an address that has one.
     AccountExists,
     PasswordChanged,
+    /// A single-use way to sign in while the address is locked out.
+    Unlock,
 }
 
 macro_rules! email_templates {
@@ -48,6 +50,7 @@ email_templates! {
     ResetText = "email/password_reset.txt", ResetHtml = "email/password_reset.html";
     ExistsText = "email/account_exists.txt", ExistsHtml = "email/account_exists.html";
     ChangedText = "email/password_changed.txt", ChangedHtml = "email/password_changed.html";
+    UnlockText = "email/unlock.txt", UnlockHtml = "email/unlock.html";
 }
 
 impl EmailTemplate {
@@ -57,6 +60,7 @@ impl EmailTemplate {
             EmailTemplate::PasswordReset => "password_reset",
             EmailTemplate::AccountExists => "account_exists",
             EmailTemplate::PasswordChanged => "password_changed",
+            EmailTemplate::Unlock => "unlock",
         }
     }
 }
@@ -93,6 +97,11 @@ impl EmailJob {
                 "Your FitTrack password was changed",
                 ChangedText { display_name: d, link: l }.render()?,
                 ChangedHtml { display_name: d, link: l }.render()?,
+            ),
+            EmailTemplate::Unlock => (
+                "Sign in to FitTrack despite the lock",
+                UnlockText { display_name: d, link: l }.render()?,
+                UnlockHtml { display_name: d, link: l }.render()?,
             ),
         };
         Ok(OutgoingEmail { to: self.to.clone(), subject: subject.to_owned(), text, html })

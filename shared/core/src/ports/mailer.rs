@@ -28,6 +28,13 @@ pub fn redact_addresses(text: &str) -> String {
     text.split(' ').map(|word| if word.contains('@') { "<address>" } else { word }).collect::<Vec<_>>().join(" ")
 }
 
+/// # Contract (checked by `tests/contract/mailer.rs` against every adapter)
+/// - A successful `send` MUST hand the message, with both alternatives, to the backend.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,11 +49,4 @@ mod tests {
             assert!(shown.contains("failed the check"), "the rest of the message stays: {shown}");
         }
     }
-}
-
-/// # Contract (checked by `tests/contract/mailer.rs` against every adapter)
-/// - A successful `send` MUST hand the message, with both alternatives, to the backend.
-#[async_trait]
-pub trait Mailer: Send + Sync {
-    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
 }

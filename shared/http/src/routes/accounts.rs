@@ -24,12 +24,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/verify-email", post(verify_email))
         .route("/api/v1/auth/resend-verification", post(resend_verification))
         .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/unlock", post(request_unlock))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/logout-all", post(logout_all))
         .route("/api/v1/auth/forgot-password", post(forgot_password))
         .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/social/nonce", post(social_nonce))
         .route("/api/v1/auth/social/{provider}", post(social))
+        .route("/api/v1/users/me/social/{provider}", post(link_social))
         .route("/api/v1/users/me", get(me))
         .route("/api/v1/admin/users", get(list_users))
         .route("/api/v1/admin/users/{id}/role", put(set_role))
@@ -84,6 +87,9 @@ async fn resend_verification(
 struct LoginBody {
     email: String,
     password: String,
+    /// From the emailed link that signs in past a lockout.
+    #[serde(default)]
+    unlock_token: Option<String>,
 }
 
 async fn login(
@@ -91,7 +97,20 @@ async fn login(
     Client(client): Client,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(state.accounts.login(&body.email, body.password, &client).await?))
+    Ok(Json(state.accounts.login(&body.email, body.password, body.unlock_token.as_deref(), &client).await?))
+}
+
+/// Emails a single-use link to sign in past a lockout; 202 whether or not the address has an account.
+async fn request_unlock(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    state.accounts.request_unlock(&body.email, &client).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "accepted", "message": "If the address has an account, a sign-in link is on its way."})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -155,17 +174,41 @@ async fn reset_password(
     Ok(Json(json!({"status": "password_reset", "message": "Your password was changed and every session signed out."})))
 }
 
+fn social_provider(name: &str) -> Result<SocialProvider, ApiError> {
+    match name {
+        "google" => Ok(SocialProvider::Google),
+        "apple" => Ok(SocialProvider::Apple),
+        _ => Err(Problem::not_found().detail("Supported providers: google, apple.").into()),
+    }
+}
+
+/// A single-use nonce for the app's next Google or Apple authorization request.
+async fn social_nonce(
+    State(state): State<AppState>,
+    Client(client): Client,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let (nonce, expires_in) = state.accounts.issue_social_nonce(&client).await?;
+    Ok((StatusCode::CREATED, Json(json!({"nonce": nonce, "expires_in": expires_in}))))
+}
+
+/// Adds a Google or Apple sign-in to the signed-in account.
+async fn link_social(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(provider): Path<String>,
+    ApiJson(body): ApiJson<SocialLoginRequest>,
+) -> ApiResult<StatusCode> {
+    state.accounts.link_social(&user, social_provider(&provider)?, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn social(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     Client(client): Client,
     ApiJson(body): ApiJson<SocialLoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let provider = match provider.as_str() {
-        "google" => SocialProvider::Google,
-        "apple" => SocialProvider::Apple,
-        _ => return Err(Problem::not_found().detail("Supported providers: google, apple.").into()),
-    };
+    let provider = social_provider(&provider)?;
     let (tokens, outcome) = state.accounts.social_login(provider, body, &client).await?;
     let status = if outcome == SocialOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(tokens)))

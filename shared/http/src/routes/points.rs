@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use fittrack_core::AccountError;
 use fittrack_core::antigaming::{Resolution, Review, ReviewError, ReviewStatus};
+use fittrack_core::config::RateLimitedAction;
 use fittrack_core::points::{IngestBatch, IngestError, IngestReceipt};
 use fittrack_core::ports::Cursor;
 
@@ -53,6 +54,7 @@ async fn ingest(
     CompleteProfile(user): CompleteProfile,
     ApiJson(batch): ApiJson<IngestBatch>,
 ) -> ApiResult<(StatusCode, Json<IngestReceipt>)> {
+    state.accounts.rate_limit_user(RateLimitedAction::DeviceUpload, user.user_id).await?;
     let receipt = state.points.ingest_batch(user.user_id, &batch, None).await.map_err(ingest_problem)?;
     let status = if receipt.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(receipt)))

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use fittrack_core::accounts::{Account, ProfileUpdate, PublicProfile, TierSummary};
-use fittrack_domain::UserId;
+use fittrack_domain::{Role, UserId};
 
 use crate::AppState;
 use crate::extract::{ApiJson, CompleteProfile, CurrentUser};
@@ -26,7 +26,7 @@ async fn replace_profile(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ProfileUpdate>,
 ) -> ApiResult<Json<Account>> {
-    Ok(Json(state.accounts.update_profile(user.user_id, body, true).await?))
+    Ok(Json(state.accounts.update_profile(user.user_id, body, true, user.role == Role::Admin).await?))
 }
 
 async fn patch_profile(
@@ -34,7 +34,7 @@ async fn patch_profile(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ProfileUpdate>,
 ) -> ApiResult<Json<Account>> {
-    Ok(Json(state.accounts.update_profile(user.user_id, body, false).await?))
+    Ok(Json(state.accounts.update_profile(user.user_id, body, false, user.role == Role::Admin).await?))
 }
 
 async fn profile_complete(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Value>> {

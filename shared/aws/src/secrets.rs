@@ -1,0 +1,65 @@
+//! Configuration with its secrets read from Secrets Manager at start, once per container: a
+//! function's environment names the secrets (`FITTRACK_SECRET_ARNS`, comma-separated ARNs) but
+//! never holds their values, so `lambda:GetFunctionConfiguration` reveals no key, and each
+//! function's IAM policy grants exactly the secrets it needs.
+//!
+//! A secret is a JSON object of settings: `{"pii_key": "…"}` sets `FITTRACK_PII_KEY` (keys are
+//! the configuration variables without the prefix, in lower case; full names work too).
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use fittrack_core::Config;
+use fittrack_core::config::ConfigError;
+
+pub use aws_sdk_secretsmanager::Client as SecretsClient;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("secret {arn}: {reason}")]
+    Unreadable { arn: String, reason: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The configuration from the environment, with the settings of every secret it names.
+///
+/// # Errors
+/// [`SecretsError::Unreadable`] when a named secret cannot be read or is not a JSON object of
+/// strings; [`SecretsError::Config`] when the result is not a valid configuration.
+pub async fn config_from_env(sdk: &SdkConfig) -> Result<Config, SecretsError> {
+    let arns: Vec<String> = std::env::var("FITTRACK_SECRET_ARNS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let secrets = load(&SecretsClient::new(sdk), &arns).await?;
+    Ok(Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| std::env::var(name).ok()))?)
+}
+
+/// Reads the secrets `arns` into settings by configuration variable name.
+///
+/// # Errors
+/// [`SecretsError::Unreadable`] as for [`config_from_env`].
+pub async fn load(client: &SecretsClient, arns: &[String]) -> Result<HashMap<String, String>, SecretsError> {
+    let mut settings = HashMap::new();
+    for arn in arns {
+        let unreadable = |reason: String| SecretsError::Unreadable { arn: arn.clone(), reason };
+        let value = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| unreadable(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+        let text = value.secret_string().ok_or_else(|| unreadable("not a string secret".into()))?;
+        let fields: HashMap<String, String> =
+            serde_json::from_str(text).map_err(|_| unreadable("not a JSON object of strings".into()))?;
+        for (name, value) in fields {
+            let name = if name.starts_with("FITTRACK_") { name } else { format!("FITTRACK_{}", name.to_uppercase()) };
+            settings.insert(name, value);
+        }
+    }
+    Ok(settings)
+}
