@@ -338,9 +338,11 @@ async fn dynamodb_reviewed_accounts_and_bulk_history_do_not_move_the_baseline() 
     reviewed_accounts_and_bulk_history_do_not_move_the_baseline(Arc::new(emulator::dynamo_store().await.0)).await;
 }
 
-/// One device upload with one new 30-minute walk, three hours ago.
+/// One device upload with one new 30-minute walk, a few hours ago: the walks of one account's
+/// batches (`x-1`, `x-2`, …) never overlap, so each books points of its own.
 async fn upload(engine: &PointsEngine, user: UserId, device: &str, batch_id: &str) -> IngestReceipt {
-    let start = Utc::now() - Duration::hours(3);
+    let n: i64 = batch_id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let start = Utc::now() - Duration::hours(3) - Duration::minutes(40 * n);
     let record = IngestRecord {
         id: format!("r-{batch_id}"),
         kind: "walk".into(),

@@ -160,7 +160,10 @@ impl PointsLedger {
     /// What a day was booked at, if it was.
     pub async fn booked_day(&self, user: UserId, day: NaiveDate) -> Result<Option<BookedDay>, LedgerError> {
         let booked = self.store.get(Table::Points, &day_key(user, day)).await?;
-        Ok(booked.map(from_item).transpose()?)
+        // Only a booking writes the day, always with its total; a day item without one (which the
+        // emulator can leave behind from a cancelled transaction) is not booked, and the booking
+        // condition (`total` missing) agrees.
+        Ok(booked.filter(|item| item.contains_key("total")).map(from_item).transpose()?)
     }
 
     /// Marks that the user's activity records changed: bookings computed from an earlier read
