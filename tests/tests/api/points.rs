@@ -119,8 +119,12 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
     let (first, second) = (app.user_with_profile().await, app.user_with_profile().await);
     async fn shared_upload(app: &TestApp, token: &str, batch_id: &str) -> reqwest::StatusCode {
         // Each batch's walk an hour apart from the account's others: none is a duplicate.
-        let hours_ago = if batch_id.ends_with('2') { 3 } else if batch_id.ends_with('3') { 4 } else { 2 };
-        let hours_ago = if batch_id == "b-b" { 5 } else { hours_ago };
+        let hours_ago = match batch_id {
+            "b-b" => 5,
+            "b-a2" | "b-c2" => 3,
+            "b-c3" => 4,
+            _ => 2,
+        };
         let batch = json!({"batch_id": batch_id, "source": "healthkit", "device_id": "shared-iphone",
             "records": [walk(&format!("r-{batch_id}"), hours_ago, 1_000)]});
         upload(app, token, &batch).await.status()
