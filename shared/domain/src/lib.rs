@@ -5,7 +5,7 @@
 //!
 //! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
 //! - [`activity`]: the activity model of every tracker, de-duplication and priority.
-//! - [`anomaly`]: days far above the tier's baseline (mean + 3σ of activity scores).
+//! - [`anomaly`]: days far above the tier's baseline (median + 3 robust σ of activity scores).
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
 //! - [`password`]: the password strength policy.
 //! - [`profile`]: the competition profile and display preferences.
