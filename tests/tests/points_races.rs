@@ -13,11 +13,85 @@ use tokio::sync::{Mutex, oneshot};
 
 use fittrack_core::clock::SystemClock;
 use fittrack_core::points::PointsEngine;
-use fittrack_core::ports::{Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_core::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes, day_totals};
 use fittrack_domain::{RateTable, UserId, competition_day};
 use fittrack_local::SqliteStore;
 use fittrack_tests::emulator;
+
+/// Fails the next booking transaction (the store going away between storing records and booking
+/// them: a crash, a timeout) while `failing` is set.
+struct FailingBookings {
+    inner: Arc<dyn ItemStore>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl ItemStore for FailingBookings {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(table, key).await
+    }
+    async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        self.inner.put(table, item, condition).await
+    }
+    async fn update(
+        &self,
+        table: Table,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        self.inner.update(table, key, update, condition).await
+    }
+    async fn delete(&self, table: Table, key: &Key, condition: Option<Condition>) -> Result<(), StoreError> {
+        self.inner.delete(table, key, condition).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the store went away".into()));
+        }
+        self.inner.transact(ops).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+/// A writer that stored its records and failed before booking them leaves the day marked; the
+/// user's next ingest (after the writer is surely gone) books it, and the markers go.
+async fn a_day_left_unbooked_by_a_failed_writer_is_booked_later(store: Arc<dyn ItemStore>) {
+    let failing = Arc::new(FailingBookings { inner: Arc::clone(&store), failing: true.into() });
+    let clock = Arc::new(fittrack_core::clock::ManualClock::new("2026-10-15T12:00:00Z".parse().unwrap()));
+    let engine = PointsEngine::new(failing.clone(), clock.clone(), RateTable::default());
+    let user = UserId::generate();
+    let morning = walk("morning", "2026-10-14T13:00:00Z", 6_000);
+    let day = competition_day(morning.start);
+    assert!(engine.ingest(user, None, std::slice::from_ref(&morning)).await.is_err(), "the booking failed");
+    assert_eq!(engine.ledger().balance(user).await.unwrap().balance, 0);
+
+    failing.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(Duration::minutes(3));
+    // The same record again changes nothing stored (it is not newer): only the marker can tell.
+    engine.ingest(user, None, std::slice::from_ref(&morning)).await.unwrap();
+    let expected = expected_points(std::slice::from_ref(&morning), day);
+    assert_eq!(engine.ledger().balance(user).await.unwrap().balance, expected, "booked by the next ingest");
+    let markers =
+        store.query(Query::partition(Table::Points, format!("USER#{user}")).sort_prefix("PENDING#")).await.unwrap();
+    assert!(markers.items.is_empty(), "{:?}", markers.items);
+}
+
+#[tokio::test]
+async fn sqlite_a_day_left_unbooked_by_a_failed_writer_is_booked_later() {
+    a_day_left_unbooked_by_a_failed_writer_is_booked_later(Arc::new(SqliteStore::in_memory().unwrap())).await;
+}
+
+#[tokio::test]
+async fn dynamodb_a_day_left_unbooked_by_a_failed_writer_is_booked_later() {
+    a_day_left_unbooked_by_a_failed_writer_is_booked_later(Arc::new(emulator::dynamo_store().await.0)).await;
+}
 
 /// Pauses the first query of a day's records until released.
 struct PausingStore {

@@ -36,7 +36,13 @@ pub async fn config_from_env(sdk: &SdkConfig) -> Result<Config, SecretsError> {
         .map(str::to_owned)
         .collect();
     let secrets = load(&SecretsClient::new(sdk), &arns).await?;
-    Ok(Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| std::env::var(name).ok()))?)
+    Ok(Config::from_lookup(|name| setting(&secrets, name, std::env::var(name).ok()))?)
+}
+
+/// A setting from the secrets, else from the environment; empty counts as unset in both, as in
+/// [`Config::from_env`] (the template passes optional parameters as empty strings).
+fn setting(secrets: &HashMap<String, String>, name: &str, env: Option<String>) -> Option<String> {
+    secrets.get(name).cloned().filter(|v| !v.is_empty()).or(env.filter(|v| !v.is_empty()))
 }
 
 /// Reads the secrets `arns` into settings by configuration variable name.
@@ -62,4 +68,18 @@ pub async fn load(client: &SecretsClient, arns: &[String]) -> Result<HashMap<Str
         }
     }
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_settings_are_unset() {
+        let secrets = HashMap::from([("FITTRACK_PII_KEY".to_owned(), String::new())]);
+        assert_eq!(setting(&secrets, "FITTRACK_PII_KEY", Some("from-env".into())).as_deref(), Some("from-env"));
+        assert_eq!(setting(&secrets, "FITTRACK_STRAVA_SUBSCRIPTION_ID", Some(String::new())), None);
+        let secrets = HashMap::from([("FITTRACK_PII_KEY".to_owned(), "secret".to_owned())]);
+        assert_eq!(setting(&secrets, "FITTRACK_PII_KEY", Some("from-env".into())).as_deref(), Some("secret"));
+    }
 }

@@ -111,10 +111,6 @@ async fn invalid_batches_change_nothing_and_incomplete_profiles_are_gated() {
 }
 
 async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backend) {
-    use fittrack_core::accounts::NewUser;
-    use fittrack_domain::Role;
-    use fittrack_tests::server::{PASSWORD, unique_ip};
-
     let app = spawn_app(Settings::new(backend)).await;
     let (first, second) = (app.user_with_profile().await, app.user_with_profile().await);
     async fn shared_upload(app: &TestApp, token: &str, batch_id: &str) -> reqwest::StatusCode {
@@ -134,22 +130,7 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
     }
     assert_eq!(app.get_auth("/api/v1/admin/reviews", &first).await.status(), 403);
 
-    let admin_email = unique_email();
-    let accounts = &app.server.as_ref().unwrap().accounts;
-    let admin = NewUser {
-        email: admin_email.clone(),
-        password: PASSWORD.into(),
-        display_name: "Admin".into(),
-        role: Role::Admin,
-    };
-    accounts.create_user(admin).await.unwrap();
-    let login: Value = app
-        .post("/api/v1/auth/login", json!({"email": admin_email, "password": PASSWORD}), &unique_ip())
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["access_token"].as_str().unwrap();
+    let admin = &app.admin().await;
 
     // One upload naming a device another account used first proves nothing (device ids are the
     // client's to choose): nobody is flagged yet.

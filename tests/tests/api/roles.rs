@@ -1,8 +1,6 @@
 use serde_json::{Value, json};
 
-use fittrack_core::accounts::NewUser;
-use fittrack_domain::Role;
-use fittrack_tests::server::{Backend, PASSWORD, Settings, spawn_app, unique_email, unique_ip};
+use fittrack_tests::server::{Backend, Settings, spawn_app, unique_email, unique_ip};
 
 #[tokio::test]
 async fn admin_routes_need_the_admin_role() {
@@ -13,24 +11,8 @@ async fn admin_routes_need_the_admin_role() {
     assert_eq!(forbidden.status(), 403);
     assert_eq!(forbidden.json::<Value>().await.unwrap()["code"], "forbidden");
 
-    let admin_email = unique_email();
-    let accounts = &app.server.as_ref().unwrap().accounts;
-    accounts
-        .create_user(NewUser {
-            email: admin_email.clone(),
-            password: PASSWORD.into(),
-            display_name: "Admin".into(),
-            role: Role::Admin,
-        })
-        .await
-        .unwrap();
-    let admin: Value = app
-        .post("/api/v1/auth/login", json!({"email": admin_email, "password": PASSWORD}), &unique_ip())
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin_access = admin["access_token"].as_str().unwrap();
+    let admin = app.admin().await;
+    let admin_access = admin.as_str();
 
     for i in 0..3 {
         app.signed_up_user(&format!("extra{i}-{}", unique_email())).await;

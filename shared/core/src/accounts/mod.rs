@@ -192,12 +192,15 @@ impl AccountService {
         result
     }
 
-    /// Queues an email, unless its recipient had their hourly share already: nobody can use our
-    /// forms to flood an inbox. A security notice (password changed) always goes.
+    /// Queues an email, unless its recipient had their hourly share of that kind already: nobody
+    /// can use our forms to flood an inbox. Shares are per kind, so notices a stranger triggers
+    /// (an "account exists" per sign-up attempt) never use up the owner's reset or unlock links;
+    /// and what a stranger triggers of those kinds lands in the owner's inbox as working links. A
+    /// security notice (password changed) always goes.
     async fn enqueue(&self, job: &EmailJob) -> Result<(), AccountError> {
         if job.template != crate::email::EmailTemplate::PasswordChanged {
             let canonical = EmailAddress::parse(&job.to).map_or_else(|_| job.to.to_lowercase(), |e| e.canonical());
-            let recipient = self.pii.lookup_hash("recipient", &canonical);
+            let recipient = self.pii.lookup_hash("recipient", &format!("{}:{canonical}", job.template.name()));
             let action = RateLimitedAction::EmailsToRecipient;
             let limit = self.policy.rate_limits.get(action);
             if !ratelimit::hit(self.store.as_ref(), action, &recipient, limit, self.now()).await?.allowed {

@@ -105,7 +105,13 @@ impl AccountService {
         if guard.is_none_or(|g| g.user_id != record.user_id) {
             return Err(AccountError::InvalidToken);
         }
-        match self.store.transact(vec![Self::consume_token_op(token)]).await {
+        // Like every emailed link, it dies with a password reset after it was issued.
+        let unreset = WriteOp::Check {
+            table: Table::Users,
+            key: account_key(record.user_id),
+            condition: super::records::same_token_generation(record.generation),
+        };
+        match self.store.transact(vec![Self::consume_token_op(token), unreset]).await {
             Ok(()) => Ok(()),
             Err(StoreError::TransactionCancelled { .. }) => Err(AccountError::InvalidToken),
             Err(e) => Err(e.into()),

@@ -29,15 +29,31 @@ pub enum EngineError {
 const STREAK_LOOKBACK_DAYS: u32 = 400;
 /// Records stored at once by one ingest (each is a few independent reads and writes).
 const STORE_CONCURRENCY: usize = 16;
-/// Recomputations of one ingest's days before it gives up: each lost race means another writer
-/// of the same user made progress.
-const MAX_LOST_RACES: u64 = 200;
+/// How long one ingest keeps recomputing days that other writers of the same user keep changing
+/// (each lost race means another writer made progress) before it answers busy: well inside a
+/// function's 10 s, and its pending markers make sure the days are booked later all the same.
+const BOOKING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(4);
+/// A pending-day marker this old belongs to a writer that failed (or was stopped) before booking
+/// the day: the next ingest of the user books it.
+const LEFTOVER_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 /// Days older than yesterday that one ingest may add to the tier baseline: a bulk upload of
 /// history is booked in full, but cannot reshape what the tier's days look like.
 const MAX_PAST_BASELINE_DAYS: u32 = 2;
 
 fn activity_key(user: UserId, day: NaiveDate, record: &Activity) -> Key {
     Key::new(user_partition(user), format!("ACT#{day}#{}#{}", record.source, record.source_id))
+}
+
+/// One ingest's pending markers: its id, and the days it marked.
+#[derive(Clone)]
+struct Pending {
+    writer: String,
+    marked: Arc<std::sync::Mutex<BTreeSet<NaiveDate>>>,
+}
+
+/// A day one writer has records for and has not booked yet (see [`PointsEngine::ingest`]).
+fn pending_key(user: UserId, day: NaiveDate, writer: &str) -> Key {
+    Key::new(user_partition(user), format!("PENDING#{day}#{writer}"))
 }
 
 /// Where a tracker's record is stored, so a correction that moves it to another day removes the old copy.
@@ -115,18 +131,66 @@ impl PointsEngine {
         primary_source: Option<&str>,
         records: &[Activity],
     ) -> Result<Vec<(NaiveDate, Booking)>, EngineError> {
-        let affected = self.store_records(user, records).await?;
-        if affected.is_empty() {
-            return Ok(Vec::new());
+        // Days a failed writer left unbooked are booked by this one.
+        let leftovers = self.leftover_days(user).await?;
+        // Before a record is written, its day is marked pending by this writer, so a crash between
+        // storing and booking leaves a marker, not a day that silently lacks the record.
+        let pending = Pending { writer: uuid::Uuid::new_v4().simple().to_string(), marked: Default::default() };
+        let mut affected = self.store_records(user, records, &pending).await?;
+        affected.extend(leftovers.keys().copied());
+        if !affected.is_empty() {
+            // After the records are stored: a booking computed before they were read now fails.
+            self.ledger.touch_activity(user).await?;
         }
-        // After the records are stored: a booking computed before they were read now fails.
-        self.ledger.touch_activity(user).await?;
-        self.book_days(user, primary_source, affected).await
+        let bookings = self.book_days(user, primary_source, affected).await?;
+        let marked: Vec<NaiveDate> =
+            pending.marked.lock().map(|days| days.iter().copied().collect()).unwrap_or_default();
+        let markers = marked.into_iter().map(|day| pending_key(user, day, &pending.writer));
+        for key in markers.chain(leftovers.into_values().flatten()).collect::<Vec<_>>() {
+            self.store.delete(Table::Points, &key, None).await?;
+        }
+        Ok(bookings)
+    }
+
+    /// Marks `day` pending for this writer, once per ingest.
+    async fn mark_pending(&self, user: UserId, pending: &Pending, day: NaiveDate) -> Result<(), StoreError> {
+        let first = pending.marked.lock().is_ok_and(|mut days| days.insert(day));
+        if first {
+            let key = pending_key(user, day, &pending.writer);
+            let marker = serde_json::json!({"pk": key.pk, "sk": key.sk, "created_at": self.clock.now().timestamp()});
+            self.store.put(Table::Points, to_item(&marker)?, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Days whose pending markers outlived their writer, with those markers.
+    async fn leftover_days(&self, user: UserId) -> Result<std::collections::BTreeMap<NaiveDate, Vec<Key>>, StoreError> {
+        let stale_before = (self.clock.now() - LEFTOVER_AFTER).timestamp();
+        let page = self
+            .store
+            .query(Query::partition(Table::Points, user_partition(user)).sort_prefix("PENDING#").limit(100))
+            .await?;
+        let mut days: std::collections::BTreeMap<NaiveDate, Vec<Key>> = std::collections::BTreeMap::new();
+        for item in page.items {
+            let created_at = item.get("created_at").and_then(serde_json::Value::as_i64).unwrap_or(0);
+            let key = crate::ports::store::key_of(&item)?;
+            let day =
+                key.sk.strip_prefix("PENDING#").and_then(|rest| rest.split('#').next()?.parse::<NaiveDate>().ok());
+            if let (Some(day), true) = (day, created_at < stale_before) {
+                days.entry(day).or_default().push(key);
+            }
+        }
+        Ok(days)
     }
 
     /// Stores the records, a few at a time (each is independent: its own items). Returns the days
     /// whose records changed.
-    async fn store_records(&self, user: UserId, records: &[Activity]) -> Result<BTreeSet<NaiveDate>, EngineError> {
+    async fn store_records(
+        &self,
+        user: UserId,
+        records: &[Activity],
+        pending: &Pending,
+    ) -> Result<BTreeSet<NaiveDate>, EngineError> {
         use futures_util::stream::{self, StreamExt, TryStreamExt};
         // Two versions of one record in a batch: only the newest is a write of its own.
         let mut newest: std::collections::BTreeMap<(&str, &str), &Activity> = std::collections::BTreeMap::new();
@@ -140,8 +204,8 @@ impl PointsEngine {
         let writes: Vec<_> = newest
             .into_values()
             .map(|record| {
-                let (engine, record) = (self.clone(), record.clone());
-                async move { engine.store_record(user, &record).await }
+                let (engine, record, pending) = (self.clone(), record.clone(), pending.clone());
+                async move { engine.store_record(user, &record, &pending).await }
             })
             .collect();
         let changed: Vec<Option<Vec<NaiveDate>>> =
@@ -160,6 +224,7 @@ impl PointsEngine {
         let mut tier = None;
         let mut past_admitted = 0;
         let mut lost_races = 0;
+        let deadline = tokio::time::Instant::now() + BOOKING_DEADLINE;
         while let Some(day) = pending.pop_first() {
             match self.book_day(user, day, primary_source, &mut tier, &mut past_admitted).await {
                 Ok(booking) => {
@@ -178,7 +243,7 @@ impl PointsEngine {
                 Err(EngineError::Ledger(LedgerError::Stale)) => {
                     // Another writer changed the user's activity since this day was read.
                     lost_races += 1;
-                    if lost_races > MAX_LOST_RACES {
+                    if tokio::time::Instant::now() >= deadline {
                         return Err(LedgerError::Busy.into());
                     }
                     super::backoff(lost_races).await;
@@ -247,7 +312,10 @@ impl PointsEngine {
             if past && contributed.is_none() {
                 *past_admitted += 1;
             }
-            self.antigaming.record_score(code, day, contributed, contributes).await?;
+            // Statistics, not money: a failed counter update loses one sample, never a booking.
+            if let Err(error) = self.antigaming.record_score(code, day, contributed, contributes).await {
+                tracing::warn!(%error, "tier baseline not updated for a booked day");
+            }
         }
         Ok(booking)
     }
@@ -262,7 +330,12 @@ impl PointsEngine {
     /// Stores a record unless a newer version of it is already stored (the same rule as
     /// [`deduplicate`], so the stored set never depends on arrival order). Returns the days whose
     /// records changed: the record's day, and the day it moved from if a correction moved it.
-    async fn store_record(&self, user: UserId, record: &Activity) -> Result<Option<Vec<NaiveDate>>, EngineError> {
+    async fn store_record(
+        &self,
+        user: UserId,
+        record: &Activity,
+        pending: &Pending,
+    ) -> Result<Option<Vec<NaiveDate>>, EngineError> {
         let day = competition_day(record.start);
         let reference_key = activity_ref_key(user, record);
         let reference = self.store.get(Table::Points, &reference_key).await?;
@@ -283,6 +356,7 @@ impl PointsEngine {
         if !newer {
             if stored.as_ref().is_some_and(|s| s.first_received_at != first_received_at) {
                 // An older copy arrived late: only its arrival time matters (for priority).
+                self.mark_pending(user, pending, stored_day.unwrap_or(day)).await?;
                 let key = activity_key(user, stored_day.unwrap_or(day), record);
                 self.store
                     .update(
@@ -298,7 +372,10 @@ impl PointsEngine {
             return Ok(None);
         }
         let mut changed = vec![day];
+        self.mark_pending(user, pending, day).await?;
         if let Some(old) = stored_day.filter(|old| *old != day) {
+            // The day the record leaves needs booking too, whatever happens next.
+            self.mark_pending(user, pending, old).await?;
             self.store.delete(Table::Points, &activity_key(user, old, record), None).await?;
             changed.push(old);
         }

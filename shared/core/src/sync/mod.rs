@@ -44,6 +44,8 @@ const WEBHOOK_DEBOUNCE: chrono::Duration = chrono::Duration::seconds(60);
 /// How many times a day webhooks may move one connection's sync forward; past that it waits for
 /// its regular schedule.
 const WEBHOOK_SYNCS_PER_DAY: u32 = 24;
+/// The longest a provider's `Retry-After` postpones a connection's next sync.
+const MAX_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 /// Access tokens this close to expiry are refreshed before use.
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
@@ -141,9 +143,6 @@ async fn enqueue(queue: &dyn Queue, job: &SyncJob) -> Result<(), SyncError> {
 }
 
 /// The scheduled fan-out: one job per connection due by now. It needs no keys and no trackers,
-/// The longest a provider's `Retry-After` postpones a connection's next sync.
-const MAX_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
-
 /// so the fan-out function gets neither.
 pub struct FanOut {
     store: Arc<dyn ItemStore>,

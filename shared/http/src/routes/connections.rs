@@ -199,12 +199,14 @@ async fn callback_redirect(
         Ok(_) => "result=connected".to_owned(),
         Err(error) => format!("result=failed&code={}", error.code()),
     };
+    // A stranger's link opened in the middle of this browser's own flow must not end that flow.
+    let spent = !outcome.ends_with("authorization_not_bound");
     let provider: String = provider.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     let location = format!("{}/connections?provider={provider}&{outcome}", state.app_url);
     let mut response =
         (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_owned())])
             .into_response();
-    if let Ok(sync) = service(&state) {
+    if let (true, Ok(sync)) = (spent, service(&state)) {
         // The binding has served its one flow.
         let spent = binding_cookie(sync, &provider, String::new(), 0);
         if let Ok(value) = spent.to_string().parse() {
