@@ -120,7 +120,18 @@ async fn linking_a_password_account_needs_the_password() {
 
     let n = nonce(&app).await;
     let id_token = app.google.id_token("google-sub-1", &email, &n, hosted(&email));
-    let link = app.post_auth("/api/v1/users/me/social/google", access, json!({"id_token": id_token, "nonce": n})).await;
+    let no_password =
+        app.post_auth("/api/v1/users/me/social/google", access, json!({"id_token": id_token, "nonce": n})).await;
+    assert_eq!(no_password.status(), 401, "an access token alone does not add a way in");
+    let n = nonce(&app).await;
+    let id_token = app.google.id_token("google-sub-1", &email, &n, hosted(&email));
+    let link = app
+        .post_auth(
+            "/api/v1/users/me/social/google",
+            access,
+            json!({"id_token": id_token, "nonce": n, "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(link.status(), 204);
     let n = nonce(&app).await;
     let id_token = app.google.id_token("google-sub-1", &email, &n, hosted(&email));
@@ -139,7 +150,7 @@ async fn linking_a_password_account_needs_the_password() {
         .post_auth(
             "/api/v1/users/me/social/google",
             other["access_token"].as_str().unwrap(),
-            json!({"id_token": id_token, "nonce": n}),
+            json!({"id_token": id_token, "nonce": n, "password": PASSWORD}),
         )
         .await;
     assert_eq!(taken.status(), 409);

@@ -22,6 +22,10 @@ pub struct SocialLoginRequest {
     pub date_of_birth: Option<String>,
     #[serde(default)]
     pub state: Option<String>,
+    /// Linking to a signed-in account that has a password: the password, again (a stolen access
+    /// token alone must not be able to plant a lasting way in).
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// Whether the sign-in created an account.
@@ -174,10 +178,12 @@ impl AccountService {
         Ok(account.role)
     }
 
-    /// Links a Google or Apple identity to the signed-in user's account (who proved themselves
-    /// with their password or an existing link). The identity must not be linked to anyone yet.
+    /// Links a Google or Apple identity to the signed-in user's account. An account with a
+    /// password must give it again: a stolen access token alone cannot plant a lasting way in.
+    /// The identity must not be linked to anyone yet.
     ///
     /// # Errors
+    /// [`AccountError::InvalidCredentials`] without the account's password;
     /// [`AccountError::Social`] for a token or nonce that does not verify;
     /// [`AccountError::AlreadyExists`] when the identity is linked already; store failures.
     pub async fn link_social(
@@ -186,6 +192,14 @@ impl AccountService {
         provider: SocialProvider,
         request: SocialLoginRequest,
     ) -> Result<(), AccountError> {
+        let account: AccountRecord =
+            load(self.store.as_ref(), &account_key(caller.user_id)).await?.ok_or(AccountError::NotFound)?;
+        if let Some(hash) = account.password_hash {
+            let given = request.password.clone().unwrap_or_default();
+            if !self.passwords.verify(given, Some(hash)).await {
+                return Err(AccountError::InvalidCredentials);
+            }
+        }
         self.take_nonce(&request.nonce).await?;
         let identity = self.verifier(provider).verify(&request.id_token, &request.nonce).await?;
         let link_key = social_key(provider.name(), &identity.subject);
