@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fittrack_core::ports::{ItemStore, Queue};
-use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
+use fittrack_local::{InProcessQueue, OutboxMailer, SqliteQueue, SqliteStore};
 use fittrack_tests::contract::{mailer, queue, store};
 use fittrack_tests::emulator;
 
@@ -96,6 +96,7 @@ macro_rules! queue_contract {
 }
 
 queue_contract!(in_process_queue, Arc::new(InProcessQueue::new(Duration::from_secs(1), 5)));
+queue_contract!(sqlite_queue, Arc::new(SqliteQueue::in_memory(Duration::from_secs(1), 5).unwrap()));
 queue_contract!(sqs_queue, Arc::new(emulator::sqs_queue(1).await));
 
 #[tokio::test]
@@ -128,6 +129,51 @@ async fn in_process_queue_dead_letters_after_max_receives() {
     assert!(q.receive(QueueId::Email, 1, Duration::from_millis(300)).await.unwrap().is_empty());
     assert_eq!(q.dead_letters(QueueId::Email), ["poison"]);
     assert_eq!(q.depth(QueueId::Email), 0);
+}
+
+#[tokio::test]
+async fn sqlite_queue_dead_letters_after_max_receives() {
+    use fittrack_core::ports::QueueId;
+    let q = SqliteQueue::in_memory(Duration::from_millis(50), 2).unwrap();
+    q.send(QueueId::Email, "poison").await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(q.receive(QueueId::Email, 1, Duration::from_secs(1)).await.unwrap().len(), 1);
+    }
+    assert!(q.receive(QueueId::Email, 1, Duration::from_millis(300)).await.unwrap().is_empty());
+    assert_eq!(q.dead_letters(QueueId::Email), ["poison"]);
+    assert_eq!(q.depth(QueueId::Email), 0);
+}
+
+/// What a crash leaves behind: a queue reopened from its file still holds every message that was
+/// sent and not acknowledged, in flight ones included (they come back after their timeout).
+#[tokio::test]
+async fn sqlite_queue_keeps_its_messages_across_a_restart() {
+    use fittrack_core::ports::QueueId;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    {
+        let q = SqliteQueue::open(&path, Duration::from_millis(300), 5).unwrap();
+        for n in 0..3 {
+            q.send(QueueId::PointEvents, &format!("event-{n}")).await.unwrap();
+        }
+        let in_flight = q.receive(QueueId::PointEvents, 1, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(in_flight[0].body, "event-0");
+        // Dropped without acknowledging: the process is gone.
+    }
+    let q = SqliteQueue::open(&path, Duration::from_millis(300), 5).unwrap();
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        for message in q.receive(QueueId::PointEvents, 10, Duration::from_millis(200)).await.unwrap() {
+            bodies.push(message.body);
+            q.ack(QueueId::PointEvents, &message.receipt).await.unwrap();
+        }
+        if bodies.len() == 3 {
+            break;
+        }
+    }
+    bodies.sort();
+    assert_eq!(bodies, ["event-0", "event-1", "event-2"]);
+    assert_eq!(q.depth(QueueId::PointEvents), 0);
 }
 
 mod ledger_properties {

@@ -18,7 +18,7 @@ use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
 use fittrack_core::sync::SyncService;
 use fittrack_core::{AccountService, Config};
 use fittrack_http::{AppState, app};
-use fittrack_local::{InProcessQueue, OutboxMailer, SqliteStore};
+use fittrack_local::{OutboxMailer, SqliteQueue, SqliteStore};
 
 use crate::workers::run_schedule;
 
@@ -77,7 +77,7 @@ pub struct RunningServer {
     pub accounts: AccountService,
     pub sync: SyncService,
     pub tiers: TierSchedule,
-    pub queue: Arc<InProcessQueue>,
+    pub queue: Arc<SqliteQueue>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -137,7 +137,12 @@ pub async fn open_store(options: &ServeOptions, config: &Config) -> Result<Arc<d
 /// Starts the server and its workers; returns once it is listening.
 pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -> Result<RunningServer, ServeError> {
     let store = open_store(&options, &config).await?;
-    let queue = Arc::new(InProcessQueue::new(options.visibility_timeout, 5));
+    std::fs::create_dir_all(&options.data_dir)?;
+    // On disk, like the store: a killed server loses no queued email, sync job or point event.
+    let queue = Arc::new(
+        SqliteQueue::open(&options.data_dir.join("queue.db"), options.visibility_timeout, 5)
+            .map_err(|e| ServeError::Store(e.to_string()))?,
+    );
     let outbox = options.data_dir.join("outbox");
     let mailer: Arc<dyn Mailer> =
         Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);

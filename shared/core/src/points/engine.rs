@@ -138,11 +138,17 @@ impl PointsEngine {
         let pending = Pending { writer: uuid::Uuid::new_v4().simple().to_string(), marked: Default::default() };
         let mut affected = self.store_records(user, records, &pending).await?;
         affected.extend(leftovers.keys().copied());
-        if !affected.is_empty() {
-            // After the records are stored: a booking computed before they were read now fails.
-            self.ledger.touch_activity(user).await?;
-        }
-        let bookings = self.book_days(user, primary_source, affected).await?;
+        // After the records are stored: a booking computed before they were read now fails.
+        let touched = if affected.is_empty() { 0 } else { self.ledger.touch_activity(user).await? };
+        let bookings = match self.book_days(user, primary_source, affected, touched).await {
+            Ok(bookings) => bookings,
+            Err(error) => {
+                // Gave up (busy) or failed: the user's next ingest, typically the client's retry,
+                // takes these days over at once instead of after the leftover delay.
+                self.abandon(user, &pending).await;
+                return Err(error);
+            }
+        };
         let marked: Vec<NaiveDate> =
             pending.marked.lock().map(|days| days.iter().copied().collect()).unwrap_or_default();
         let markers = marked.into_iter().map(|day| pending_key(user, day, &pending.writer));
@@ -150,6 +156,19 @@ impl PointsEngine {
             self.store.delete(Table::Points, &key, None).await?;
         }
         Ok(bookings)
+    }
+
+    /// Hands this writer's pending days to the next ingest (best effort: if it fails too, the
+    /// markers become leftovers after [`LEFTOVER_AFTER`] all the same).
+    async fn abandon(&self, user: UserId, pending: &Pending) {
+        let days: Vec<NaiveDate> = pending.marked.lock().map(|d| d.iter().copied().collect()).unwrap_or_default();
+        for day in days {
+            let key = pending_key(user, day, &pending.writer);
+            let marker = serde_json::json!({"pk": key.pk, "sk": key.sk, "created_at": 0});
+            if let Ok(item) = to_item(&marker) {
+                let _ = self.store.put(Table::Points, item, None).await;
+            }
+        }
     }
 
     /// Marks `day` pending for this writer, once per ingest.
@@ -213,20 +232,26 @@ impl PointsEngine {
         Ok(changed.into_iter().flatten().flatten().collect())
     }
 
-    /// Recomputes and books `days`, and every later day whose streak they may change.
+    /// Recomputes and books `days`, and every later day whose streak they may change. `touched`
+    /// is the activity revision right after this writer stored its records.
     async fn book_days(
         &self,
         user: UserId,
         primary_source: Option<&str>,
         mut pending: BTreeSet<NaiveDate>,
+        touched: u64,
     ) -> Result<Vec<(NaiveDate, Booking)>, EngineError> {
+        // The revision after this writer's last write: a day another writer booked from a read at
+        // or past it already holds everything this writer did, so it is left alone. Under many
+        // concurrent writers of one user, one booking then serves them all.
+        let mut floor = touched;
         let mut bookings = Vec::new();
         let mut tier = None;
         let mut past_admitted = 0;
         let mut lost_races = 0;
         let deadline = tokio::time::Instant::now() + BOOKING_DEADLINE;
         while let Some(day) = pending.pop_first() {
-            match self.book_day(user, day, primary_source, &mut tier, &mut past_admitted).await {
+            match self.book_day(user, day, primary_source, &mut tier, &mut past_admitted, &mut floor).await {
                 Ok(booking) => {
                     if booking != Booking::Unchanged {
                         bookings.push((day, booking));
@@ -265,10 +290,14 @@ impl PointsEngine {
         primary_source: Option<&str>,
         tier: &mut Option<Option<String>>,
         past_admitted: &mut u32,
+        floor: &mut u64,
     ) -> Result<Booking, EngineError> {
         // Read first: every read below is at least as new as this revision.
         let read = self.ledger.balance(user).await?;
         let booked = self.ledger.booked_day(user, day).await?;
+        if *floor > 0 && booked.as_ref().is_some_and(|b| b.computed_rev >= *floor) {
+            return Ok(Booking::Unchanged);
+        }
         let counted = deduplicate(&self.records_of(user, day).await?, primary_source);
         let activity = day_totals(&counted, day);
         let mut active = self.active_days_before(user, day).await?;
@@ -306,6 +335,8 @@ impl PointsEngine {
             None => contributed,
         };
         let booking = self.ledger.book_day_at(user, day, &points, &read, booked.as_ref(), true, contributes).await?;
+        // Landed (or found nothing to write): the revision is now at most one past the read.
+        *floor = (*floor).max(read.activity_rev + 1);
         if contributes != contributed
             && let Some(code) = &judged_tier
         {

@@ -171,9 +171,11 @@ impl PointsLedger {
     ///
     /// # Errors
     /// [`LedgerError::Store`] when the store fails.
-    pub async fn touch_activity(&self, user: UserId) -> Result<(), LedgerError> {
-        self.store.update(Table::Points, &balance_key(user), Update::new().add("activity_rev", 1), None).await?;
-        Ok(())
+    /// Returns the revision after the bump.
+    pub async fn touch_activity(&self, user: UserId) -> Result<u64, LedgerError> {
+        let item =
+            self.store.update(Table::Points, &balance_key(user), Update::new().add("activity_rev", 1), None).await?;
+        Ok(item.get("activity_rev").and_then(serde_json::Value::as_u64).unwrap_or(0))
     }
 
     /// Books a day's points: the difference between `points.total` and what the day already had,
@@ -236,8 +238,10 @@ impl PointsLedger {
             ]),
             None => Condition::missing("total"),
         };
-        let mut day_fields =
-            Update::new().set("total", target).set("points", serde_json::to_value(points).unwrap_or_default());
+        let mut day_fields = Update::new()
+            .set("total", target)
+            .set("points", serde_json::to_value(points).unwrap_or_default())
+            .set("computed_rev", read.activity_rev);
         if let Some(score) = baseline_score {
             day_fields = day_fields.set("baseline_score", score);
         } else if booked.is_some_and(|b| b.baseline_score.is_some()) {
@@ -406,6 +410,10 @@ pub struct BookedDay {
     /// ingest's allowance).
     #[serde(default)]
     pub baseline_score: Option<u32>,
+    /// The activity revision the booking was computed from: a writer whose records and bookings
+    /// all came before it has nothing left to do for the day.
+    #[serde(default)]
+    pub computed_rev: u64,
 }
 
 impl BookedDay {
