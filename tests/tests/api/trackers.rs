@@ -350,12 +350,13 @@ both_backends!(a_stranger_cannot_link_a_victims_tracker);
 /// One Strava athlete offered to a second FitTrack account: refused, and both accounts go to the
 /// review queue; the first link stays.
 async fn a_tracker_account_feeds_one_account(backend: Backend) {
-    let (app, _fake) = spawn(backend).await;
+    let (app, fake) = spawn(backend).await;
     let (first, second) = (app.user_with_profile().await, app.user_with_profile().await);
     let (landed, _) = authorize(&app, &first, "strava").await;
     assert!(landed.ends_with("result=connected"), "{landed}");
     let (landed, _) = authorize(&app, &second, "strava").await;
     assert!(landed.ends_with("result=failed&code=tracker_account_in_use"), "{landed}");
+    assert_eq!(fake.with(|s| s.revocations), 0, "not revoked: that would cut the first account's link too");
     assert!(connection(&app, &second, "strava").await.is_null());
     assert_eq!(connection(&app, &first, "strava").await["status"], "active");
     for token in [&first, &second] {
@@ -376,6 +377,7 @@ async fn a_tracker_account_feeds_one_account(backend: Backend) {
         .await;
     assert_eq!(posted.status(), 409);
     assert_eq!(posted.json::<Value>().await.unwrap()["code"], "tracker_account_in_use");
+    assert_eq!(connection(&app, &first, "strava").await["status"], "active", "the first link stands");
     app.stop().await;
 }
 both_backends!(a_tracker_account_feeds_one_account);

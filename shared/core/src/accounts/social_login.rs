@@ -164,7 +164,8 @@ impl AccountService {
                 table: Table::Users,
                 key: account_key(user_id),
                 update,
-                condition: Some(Condition::Exists),
+                // Still as read: whether the password goes depends on `email_verified`.
+                condition: Some(Condition::equals("email_verified", account.email_verified)),
             },
         ];
         self.store.transact(ops).await.map_err(|e| match e {

@@ -413,6 +413,8 @@ impl SyncService {
         };
         let user = pending.user_id;
         let tokens = flow.exchange_code(code, &pending.pkce_verifier, &self.redirect_uri(provider)).await?;
+        // A refused grant is dropped, not revoked: providers revoke per user and application
+        // (Strava's deauthorize, Google's grant), which would also cut the first account's link.
         if let Some(id) = &tokens.provider_user_id {
             self.link_tracker_account(user, provider, id).await?;
         }
