@@ -26,12 +26,13 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use fittrack_core::clock::SystemClock;
 use fittrack_core::points::ingest::IngestRecord;
 use fittrack_core::points::{IngestBatch, PointsEngine};
-use fittrack_core::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_core::ports::{ItemStore, StoreError};
 use fittrack_core::sync::SyncJob;
 use fittrack_domain::RateTable;
 use fittrack_domain::UserId;
 use fittrack_domain::activity::{Activity, day_totals, deduplicate};
 use fittrack_local::SqliteStore;
+use fittrack_tests::store_hooks::{Call, HookedStore, StoreHooks};
 use fittrack_tests::sync_fixture::local_sync;
 use fittrack_trackers::{SimulatedTracker, simulated_day};
 
@@ -236,39 +237,16 @@ fn sync_batch(c: &mut Criterion) {
     group.finish();
 }
 
-/// The embedded store, with a DynamoDB-like round trip added to every call.
-struct DistantStore(Arc<dyn ItemStore>);
+/// A DynamoDB-like round trip, added to every store call.
+struct RoundTrip;
 
 const STORE_LATENCY: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[async_trait::async_trait]
-impl ItemStore for DistantStore {
-    async fn get(&self, t: Table, k: &Key) -> Result<Option<Item>, StoreError> {
+impl StoreHooks for RoundTrip {
+    async fn before(&self, _call: Call) -> Result<(), StoreError> {
         tokio::time::sleep(STORE_LATENCY).await;
-        self.0.get(t, k).await
-    }
-    async fn put(&self, t: Table, i: Item, c: Option<Condition>) -> Result<(), StoreError> {
-        tokio::time::sleep(STORE_LATENCY).await;
-        self.0.put(t, i, c).await
-    }
-    async fn update(&self, t: Table, k: &Key, u: Update, c: Option<Condition>) -> Result<Item, StoreError> {
-        tokio::time::sleep(STORE_LATENCY).await;
-        self.0.update(t, k, u, c).await
-    }
-    async fn delete(&self, t: Table, k: &Key, c: Option<Condition>) -> Result<(), StoreError> {
-        tokio::time::sleep(STORE_LATENCY).await;
-        self.0.delete(t, k, c).await
-    }
-    async fn query(&self, q: Query) -> Result<Page, StoreError> {
-        tokio::time::sleep(STORE_LATENCY).await;
-        self.0.query(q).await
-    }
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        tokio::time::sleep(STORE_LATENCY).await;
-        self.0.transact(ops).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.0.ping().await
+        Ok(())
     }
 }
 
@@ -301,7 +279,8 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("batch_of_500_at_5ms_store_latency", |b| {
         b.iter_batched(
             || {
-                let store: Arc<dyn ItemStore> = Arc::new(DistantStore(Arc::new(SqliteStore::in_memory().unwrap())));
+                let store: Arc<dyn ItemStore> =
+                    Arc::new(HookedStore::new(Arc::new(SqliteStore::in_memory().unwrap()), RoundTrip));
                 let engine = PointsEngine::new(store, Arc::new(SystemClock), RateTable::default());
                 (engine, big_upload(chrono::Utc::now()))
             },

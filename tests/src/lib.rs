@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod fake_trackers;
 pub mod oidc;
 pub mod server;
+pub mod store_hooks;
 pub mod sync_fixture;
 pub mod write_units;
 

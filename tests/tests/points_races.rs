@@ -12,60 +12,37 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tokio::sync::{Mutex, oneshot};
 
 use fittrack_core::clock::SystemClock;
-use fittrack_core::points::PointsEngine;
-use fittrack_core::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_core::points::{EngineError, LedgerError, PointsEngine};
+use fittrack_core::ports::{ItemStore, Query, StoreError, Table};
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes, day_totals};
 use fittrack_domain::{RateTable, UserId, competition_day};
 use fittrack_local::SqliteStore;
 use fittrack_tests::emulator;
+use fittrack_tests::store_hooks::{Call, HookedStore, StoreHooks};
 
-/// Fails the next booking transaction (the store going away between storing records and booking
+/// Fails every booking transaction (the store going away between storing records and booking
 /// them: a crash, a timeout) while `failing` is set.
 struct FailingBookings {
-    inner: Arc<dyn ItemStore>,
     failing: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
-impl ItemStore for FailingBookings {
-    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(table, key).await
-    }
-    async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        self.inner.put(table, item, condition).await
-    }
-    async fn update(
-        &self,
-        table: Table,
-        key: &Key,
-        update: Update,
-        condition: Option<Condition>,
-    ) -> Result<Item, StoreError> {
-        self.inner.update(table, key, update, condition).await
-    }
-    async fn delete(&self, table: Table, key: &Key, condition: Option<Condition>) -> Result<(), StoreError> {
-        self.inner.delete(table, key, condition).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+impl StoreHooks for FailingBookings {
+    async fn before(&self, call: Call) -> Result<(), StoreError> {
+        if call == Call::Transact && self.failing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Unavailable("the store went away".into()));
         }
-        self.inner.transact(ops).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
+        Ok(())
     }
 }
 
 /// A writer that stored its records and failed before booking them leaves the day marked; the
 /// user's next ingest (after the writer is surely gone) books it, and the markers go.
 async fn a_day_left_unbooked_by_a_failed_writer_is_booked_later(store: Arc<dyn ItemStore>) {
-    let failing = Arc::new(FailingBookings { inner: Arc::clone(&store), failing: true.into() });
+    let failing = Arc::new(FailingBookings { failing: true.into() });
     let clock = Arc::new(fittrack_core::clock::ManualClock::new("2026-10-15T12:00:00Z".parse().unwrap()));
-    let engine = PointsEngine::new(failing.clone(), clock.clone(), RateTable::default());
+    let hooked = Arc::new(HookedStore::new(Arc::clone(&store), Arc::clone(&failing)));
+    let engine = PointsEngine::new(hooked, clock.clone(), RateTable::default());
     let user = UserId::generate();
     let morning = walk("morning", "2026-10-14T13:00:00Z", 6_000);
     let day = competition_day(morning.start);
@@ -94,56 +71,19 @@ async fn dynamodb_a_day_left_unbooked_by_a_failed_writer_is_booked_later() {
 }
 
 /// Pauses the first query of a day's records until released.
-struct PausingStore {
-    inner: Arc<dyn ItemStore>,
+struct PauseAfterRecords {
     /// Taken by the first records query: told when it has read, then waits to be released.
     pause: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
 }
 
 #[async_trait]
-impl ItemStore for PausingStore {
-    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(table, key).await
-    }
-    async fn put(
-        &self,
-        table: Table,
-        item: Item,
-        condition: Option<fittrack_core::ports::Condition>,
-    ) -> Result<(), StoreError> {
-        self.inner.put(table, item, condition).await
-    }
-    async fn update(
-        &self,
-        table: Table,
-        key: &Key,
-        update: Update,
-        condition: Option<fittrack_core::ports::Condition>,
-    ) -> Result<Item, StoreError> {
-        self.inner.update(table, key, update, condition).await
-    }
-    async fn delete(
-        &self,
-        table: Table,
-        key: &Key,
-        condition: Option<fittrack_core::ports::Condition>,
-    ) -> Result<(), StoreError> {
-        self.inner.delete(table, key, condition).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+impl StoreHooks for PauseAfterRecords {
+    async fn after_query(&self, query: &Query) {
         let reads_records = query.sort_prefix.as_deref().is_some_and(|p| p.starts_with("ACT#"));
-        let page = self.inner.query(query).await?;
         if reads_records && let Some((has_read, release)) = self.pause.lock().await.take() {
             let _ = has_read.send(());
             let _ = release.await;
         }
-        Ok(page)
-    }
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.inner.transact(ops).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
     }
 }
 
@@ -176,7 +116,10 @@ async fn a_booking_from_an_outdated_read_never_lands(store: Arc<dyn ItemStore>) 
     let rates = RateTable::default();
     let (has_read, reading) = oneshot::channel();
     let (release, released) = oneshot::channel();
-    let pausing = Arc::new(PausingStore { inner: Arc::clone(&store), pause: Mutex::new(Some((has_read, released))) });
+    let pausing = Arc::new(HookedStore::new(
+        Arc::clone(&store),
+        PauseAfterRecords { pause: Mutex::new(Some((has_read, released))) },
+    ));
     let slow = PointsEngine::new(pausing, Arc::new(SystemClock), rates);
     let fast = PointsEngine::new(Arc::clone(&store), Arc::new(SystemClock), rates);
     let user = UserId::generate();
@@ -227,7 +170,18 @@ async fn many_concurrent_writers_book_what_the_records_earn(store: Arc<dyn ItemS
         let record = walk(&format!("w{writer}"), &format!("{day}T{:02}:00:00Z", 12 + writer / 3), 2_500);
         all.push(record.clone());
         let engine = engine.clone();
-        writers.push(tokio::spawn(async move { engine.ingest(user, None, &[record]).await }));
+        writers.push(tokio::spawn(async move {
+            // A writer told "busy" tries again, as the sync worker's queue and the app do.
+            let mut result = engine.ingest(user, None, std::slice::from_ref(&record)).await;
+            for attempt in 1..30 {
+                if !matches!(result, Err(EngineError::Ledger(LedgerError::Busy))) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                result = engine.ingest(user, None, std::slice::from_ref(&record)).await;
+            }
+            result
+        }));
     }
     for writer in writers {
         writer.await.unwrap().unwrap();
