@@ -7,7 +7,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 
-use fittrack_core::config::{RateLimit, RateLimitedAction, RateLimits};
+use fittrack_platform::config::{RateLimit, RateLimitedAction, RateLimits};
 use fittrack_tests::server::{Backend, PASSWORD, Settings, TestApp, spawn_app, unique_email, unique_ip};
 
 const CONCURRENCY: usize = 16;

@@ -20,18 +20,20 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use fittrack_platform::batch::{Delivery, run_batch};
+
 use chrono::{Days, NaiveDate};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 
-use fittrack_core::clock::SystemClock;
-use fittrack_core::points::ingest::IngestRecord;
-use fittrack_core::points::{IngestBatch, PointsEngine};
-use fittrack_core::ports::{ItemStore, StoreError};
-use fittrack_core::sync::SyncJob;
 use fittrack_domain::RateTable;
 use fittrack_domain::UserId;
 use fittrack_domain::activity::{Activity, day_totals, deduplicate};
 use fittrack_local::SqliteStore;
+use fittrack_platform::clock::SystemClock;
+use fittrack_platform::ports::{ItemStore, StoreError};
+use fittrack_points::ingest::IngestRecord;
+use fittrack_points::{IngestBatch, PointsEngine};
+use fittrack_sync::SyncJob;
 use fittrack_tests::store_hooks::{Call, HookedStore, StoreHooks};
 use fittrack_tests::sync_fixture::local_sync;
 use fittrack_trackers::{SimulatedTracker, simulated_day};
@@ -111,8 +113,8 @@ const SYNCS_PER_DAY: usize = 96;
 
 /// Prints write units per synced user-day (a count, not a timing: printed once, not sampled).
 fn report_write_units() {
-    use fittrack_core::clock::ManualClock;
-    use fittrack_core::ports::{Query, Table};
+    use fittrack_platform::clock::ManualClock;
+    use fittrack_platform::ports::{Query, Table};
     use fittrack_tests::write_units::WriteUnitMeter;
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -187,7 +189,7 @@ const LATENCY: std::time::Duration = std::time::Duration::from_millis(100);
 const BATCH: usize = 10;
 
 #[async_trait::async_trait]
-impl fittrack_core::ports::TrackerProvider for DistantTracker {
+impl fittrack_platform::ports::TrackerProvider for DistantTracker {
     fn name(&self) -> &'static str {
         "simulated"
     }
@@ -197,7 +199,7 @@ impl fittrack_core::ports::TrackerProvider for DistantTracker {
         user: UserId,
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<Activity>, fittrack_core::ports::TrackerError> {
+    ) -> Result<Vec<Activity>, fittrack_platform::ports::TrackerError> {
         tokio::time::sleep(LATENCY).await;
         SimulatedTracker.fetch(access_token, user, from, to).await
     }
@@ -223,12 +225,11 @@ fn sync_batch(c: &mut Criterion) {
                     }
                     bodies
                 });
-                (sync, bodies)
+                (Arc::new(sync), bodies)
             },
             |(sync, bodies)| {
-                let messages: Vec<(&str, &str)> =
-                    bodies.iter().map(|(id, body)| (id.as_str(), body.as_str())).collect();
-                let failed = runtime.block_on(sync.run_batch(&messages));
+                let deliveries: Vec<Delivery> = bodies.iter().map(|(id, body)| Delivery { id, body }).collect();
+                let failed = runtime.block_on(run_batch(&sync, &deliveries, BATCH));
                 assert!(failed.is_empty());
             },
             BatchSize::PerIteration,

@@ -95,8 +95,8 @@ async fn one_run(binary: &str, path: &str, users_table: &str) -> Duration {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "cold-start")
-        .env("FITTRACK_JWT_SIGNING_KEY", fittrack_core::crypto::generate_signing_key())
-        .env("FITTRACK_PII_KEY", fittrack_core::crypto::generate_pii_key())
+        .env("FITTRACK_JWT_SIGNING_KEY", fittrack_accounts::crypto::generate_signing_key())
+        .env("FITTRACK_PII_KEY", fittrack_accounts::crypto::generate_pii_key())
         .env("FITTRACK_EMAIL_QUEUE_URL", "http://127.0.0.1:1/queue/unused")
         .env("FITTRACK_USERS_TABLE", users_table)
         .env("RUST_LOG", "warn")
@@ -132,7 +132,7 @@ async fn main() {
     let binary = args.next().unwrap_or_else(|| "target/lambda/accounts-api/bootstrap".into());
     let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20);
     let (_, names) = fittrack_tests::emulator::dynamo_store().await;
-    let users = names[&fittrack_core::ports::Table::Users].clone();
+    let users = names[&fittrack_platform::ports::Table::Users].clone();
     for path in ["/health/live", "/health/ready"] {
         let mut times = Vec::new();
         for _ in 0..runs {

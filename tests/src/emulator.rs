@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use fittrack_aws::provisioning;
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SesClient, SesMailer, SqsClient, SqsQueue};
-use fittrack_core::ports::{QueueId, Table};
+use fittrack_platform::ports::{QueueId, Table};
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:5005";
 

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use fittrack_core::config::{OAuthClientConfig, TrackerConfig};
+use fittrack_platform::config::{OAuthClientConfig, TrackerConfig};
 
 pub const CLIENT_ID: &str = "fittrack-test-client";
 pub const CLIENT_SECRET: &str = "fittrack-test-secret";

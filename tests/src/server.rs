@@ -7,12 +7,12 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use fittrack_accounts::build::BuildOptions;
+use fittrack_accounts::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
 use fittrack_cli::{RunningServer, ServeOptions, StoreChoice};
-use fittrack_core::Config;
-use fittrack_core::app::BuildOptions;
-use fittrack_core::clock::ManualClock;
-use fittrack_core::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits, TrackerConfig};
-use fittrack_core::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
+use fittrack_platform::Config;
+use fittrack_platform::clock::ManualClock;
+use fittrack_platform::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits, TrackerConfig};
 
 use crate::oidc::FakeProvider;
 
@@ -58,7 +58,7 @@ impl Settings {
 }
 
 pub async fn spawn_app(settings: Settings) -> TestApp {
-    fittrack_core::telemetry::init_for_tests();
+    fittrack_platform::telemetry::init_for_tests();
     let data_dir = tempfile::tempdir().unwrap();
     let google = FakeProvider::start("https://accounts.google.com").await;
     let mut config = Config::from_lookup(|name| match name {
@@ -80,9 +80,9 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         Backend::Embedded => StoreChoice::Embedded,
         Backend::DynamoDb => {
             let names = crate::emulator::table_names();
-            config.users_table = names[&fittrack_core::ports::Table::Users].clone();
-            config.points_table = names[&fittrack_core::ports::Table::Points].clone();
-            config.tickets_table = names[&fittrack_core::ports::Table::Tickets].clone();
+            config.users_table = names[&fittrack_platform::ports::Table::Users].clone();
+            config.points_table = names[&fittrack_platform::ports::Table::Points].clone();
+            config.tickets_table = names[&fittrack_platform::ports::Table::Tickets].clone();
             crate::emulator::sdk_config().await;
             // The server loads its AWS settings from the environment, as it does in production.
             assert!(
@@ -221,7 +221,7 @@ impl TestApp {
 
     /// An admin (created as the CLI does, then signed in); returns the access token.
     pub async fn admin(&self) -> String {
-        use fittrack_core::accounts::NewUser;
+        use fittrack_accounts::NewUser;
         let email = unique_email();
         let accounts = &self.server.as_ref().expect("running").accounts;
         let admin = NewUser {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use fittrack_core::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_platform::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
 
 /// Which call is about to reach the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

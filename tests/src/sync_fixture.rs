@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, sync_service};
-use fittrack_core::clock::Clock;
-use fittrack_core::ports::{ItemStore, Queue, TrackerProvider};
-use fittrack_core::sync::SyncService;
 use fittrack_local::InProcessQueue;
+use fittrack_platform::Config;
+use fittrack_platform::clock::Clock;
+use fittrack_platform::ports::{ItemStore, Queue, TrackerProvider};
+use fittrack_sync::SyncService;
 
 /// The sync service on `store` with an in-process queue, a fresh tracker key and the default
 /// schedule (15 minutes), offering `trackers`, on `clock`.
@@ -17,9 +16,9 @@ pub fn local_sync(
     clock: Arc<dyn Clock>,
 ) -> SyncService {
     let config =
-        Config::from_lookup(|name| (name == "FITTRACK_TRACKER_KEY").then(fittrack_core::crypto::generate_pii_key))
+        Config::from_lookup(|name| (name == "FITTRACK_TRACKER_KEY").then(fittrack_platform::crypto::generate_pii_key))
             .expect("a configuration with only a tracker key is valid");
     let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
-    let options = BuildOptions { clock, ..BuildOptions::default() };
-    sync_service(&config, store, queue, trackers, &options).expect("the sync service builds")
+    let engine = fittrack_points::engine(Arc::clone(&store), Arc::clone(&clock));
+    fittrack_sync::build::sync_service(&config, store, queue, engine, trackers, clock).expect("the sync service builds")
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use fittrack_core::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_platform::ports::{Condition, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
 
 pub struct WriteUnitMeter {
     inner: Arc<dyn ItemStore>,
@@ -77,7 +77,7 @@ impl WriteUnitMeter {
     async fn op_cost(&self, op: &WriteOp) -> Result<u64, StoreError> {
         match op {
             WriteOp::Put { table, item, .. } => {
-                let key = fittrack_core::ports::store::key_of(item)?;
+                let key = fittrack_platform::ports::store::key_of(item)?;
                 self.cost(*table, &key, Some(item)).await
             }
             WriteOp::Update { table, key, update, .. } => {
@@ -120,7 +120,7 @@ impl ItemStore for WriteUnitMeter {
         self.inner.get(table, key).await
     }
     async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        let key = fittrack_core::ports::store::key_of(&item)?;
+        let key = fittrack_platform::ports::store::key_of(&item)?;
         self.charge(&key, self.cost(table, &key, Some(&item)).await?);
         self.inner.put(table, item, condition).await
     }
@@ -157,8 +157,8 @@ impl ItemStore for WriteUnitMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fittrack_core::ports::to_item;
     use fittrack_local::SqliteStore;
+    use fittrack_platform::ports::to_item;
 
     #[test]
     fn sizes_follow_dynamodb_rules() {

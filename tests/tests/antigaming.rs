@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, Utc};
 
-use fittrack_core::antigaming::{Resolution, Review, ReviewStatus};
-use fittrack_core::clock::{ManualClock, SystemClock};
-use fittrack_core::points::ingest::IngestRecord;
-use fittrack_core::points::{Balance, Booking, EntryKind, IngestBatch, IngestReceipt, PointsEngine};
-use fittrack_core::ports::{Item, ItemStore, Key, Table, to_item};
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes};
 use fittrack_domain::{DayPoints, RateTable, UserId};
 use fittrack_local::SqliteStore;
+use fittrack_platform::clock::{ManualClock, SystemClock};
+use fittrack_platform::ports::{Item, ItemStore, Key, Table, to_item};
+use fittrack_points::antigaming::{Resolution, Review, ReviewStatus};
+use fittrack_points::ingest::IngestRecord;
+use fittrack_points::{Balance, Booking, EntryKind, IngestBatch, IngestReceipt, PointsEngine};
 use fittrack_tests::emulator;
 
 fn engine(store: Arc<dyn ItemStore>) -> PointsEngine {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fittrack_core::ports::{ItemStore, Queue};
 use fittrack_local::{InProcessQueue, OutboxMailer, SqliteQueue, SqliteStore};
+use fittrack_platform::ports::{ItemStore, Queue};
 use fittrack_tests::contract::{mailer, queue, store};
 use fittrack_tests::emulator;
 
@@ -120,7 +120,7 @@ async fn ses_mailer_contract() {
 
 #[tokio::test]
 async fn in_process_queue_dead_letters_after_max_receives() {
-    use fittrack_core::ports::QueueId;
+    use fittrack_platform::ports::QueueId;
     let q = InProcessQueue::new(Duration::from_millis(50), 2);
     q.send(QueueId::Email, "poison").await.unwrap();
     for _ in 0..2 {
@@ -133,7 +133,7 @@ async fn in_process_queue_dead_letters_after_max_receives() {
 
 #[tokio::test]
 async fn sqlite_queue_dead_letters_after_max_receives() {
-    use fittrack_core::ports::QueueId;
+    use fittrack_platform::ports::QueueId;
     let q = SqliteQueue::in_memory(Duration::from_millis(50), 2).unwrap();
     q.send(QueueId::Email, "poison").await.unwrap();
     for _ in 0..2 {
@@ -148,7 +148,7 @@ async fn sqlite_queue_dead_letters_after_max_receives() {
 /// sent and not acknowledged, in flight ones included (they come back after their timeout).
 #[tokio::test]
 async fn sqlite_queue_keeps_its_messages_across_a_restart() {
-    use fittrack_core::ports::QueueId;
+    use fittrack_platform::ports::QueueId;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("queue.db");
     {
@@ -182,8 +182,8 @@ mod ledger_properties {
     use proptest::prelude::*;
     use serde_json::json;
 
-    use fittrack_core::ports::{Condition, ItemStore, Key, Query, StoreError, Table, Update, WriteOp};
     use fittrack_local::SqliteStore;
+    use fittrack_platform::ports::{Condition, ItemStore, Key, Query, StoreError, Table, Update, WriteOp};
 
     /// One attempted balance change: credit or debit, amount, and an idempotency key (repeats
     /// model retries of the same cause).
@@ -242,11 +242,11 @@ mod ledger {
 
     use chrono::NaiveDate;
 
-    use fittrack_core::clock::SystemClock;
-    use fittrack_core::points::{Booking, EntryKind, PointsLedger};
-    use fittrack_core::ports::{ItemStore, Query, Table};
     use fittrack_domain::{DayPoints, UserId};
     use fittrack_local::SqliteStore;
+    use fittrack_platform::clock::SystemClock;
+    use fittrack_platform::ports::{ItemStore, Query, Table};
+    use fittrack_points::{Booking, EntryKind, PointsLedger};
     use fittrack_tests::emulator;
 
     fn points(total: u32) -> DayPoints {
@@ -385,12 +385,12 @@ mod engine {
     use chrono::{DateTime, Duration, NaiveDate, Utc};
     use proptest::prelude::*;
 
-    use fittrack_core::clock::SystemClock;
-    use fittrack_core::points::PointsEngine;
-    use fittrack_core::ports::ItemStore;
     use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes, day_totals, deduplicate};
     use fittrack_domain::{RateTable, UserId, competition_day};
     use fittrack_local::SqliteStore;
+    use fittrack_platform::clock::SystemClock;
+    use fittrack_platform::ports::ItemStore;
+    use fittrack_points::PointsEngine;
     use fittrack_tests::emulator;
 
     /// Noon in New York on the `n`th day of June 2026.

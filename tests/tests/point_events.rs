@@ -10,11 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use fittrack_core::clock::SystemClock;
-use fittrack_core::points::{OutboxRelay, PointEvent, PointsLedger};
-use fittrack_core::ports::{ItemStore, Queue, QueueError, QueueId, ReceivedMessage};
 use fittrack_domain::{DayPoints, UserId};
 use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_platform::clock::SystemClock;
+use fittrack_platform::ports::{ItemStore, Queue, QueueError, QueueId, ReceivedMessage};
+use fittrack_points::{OutboxRelay, PointEvent, PointsLedger};
 use fittrack_tests::emulator;
 
 /// Where a relay run dies.
@@ -148,7 +148,7 @@ async fn dynamodb_events_carry_the_entry() {
 
 #[tokio::test]
 async fn an_unreadable_outbox_item_is_parked_not_a_blockage() {
-    use fittrack_core::ports::{Query, Table, to_item};
+    use fittrack_platform::ports::{Query, Table, to_item};
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::new(Duration::from_secs(30), 5));
     let garbage = serde_json::json!({"pk": "OUTBOX#1", "sk": "000000000000#x#000000000001", "amount": "lots"});

@@ -11,12 +11,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use tokio::sync::{Mutex, oneshot};
 
-use fittrack_core::clock::SystemClock;
-use fittrack_core::points::{EngineError, LedgerError, PointsEngine};
-use fittrack_core::ports::{ItemStore, Query, StoreError, Table};
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes, day_totals};
 use fittrack_domain::{RateTable, UserId, competition_day};
 use fittrack_local::SqliteStore;
+use fittrack_platform::clock::SystemClock;
+use fittrack_platform::ports::{ItemStore, Query, StoreError, Table};
+use fittrack_points::{EngineError, LedgerError, PointsEngine};
 use fittrack_tests::emulator;
 use fittrack_tests::store_hooks::{Call, HookedStore, StoreHooks};
 
@@ -40,7 +40,7 @@ impl StoreHooks for FailingBookings {
 /// user's next ingest (after the writer is surely gone) books it, and the markers go.
 async fn a_day_left_unbooked_by_a_failed_writer_is_booked_later(store: Arc<dyn ItemStore>) {
     let failing = Arc::new(FailingBookings { failing: true.into() });
-    let clock = Arc::new(fittrack_core::clock::ManualClock::new("2026-10-15T12:00:00Z".parse().unwrap()));
+    let clock = Arc::new(fittrack_platform::clock::ManualClock::new("2026-10-15T12:00:00Z".parse().unwrap()));
     let hooked = Arc::new(HookedStore::new(Arc::clone(&store), Arc::clone(&failing)));
     let engine = PointsEngine::new(hooked, clock.clone(), RateTable::default());
     let user = UserId::generate();

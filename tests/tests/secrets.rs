@@ -1,9 +1,9 @@
 //! Keys read from Secrets Manager at start (on the emulator): each secret's settings by
 //! configuration name, and a configuration built from them holds the keys.
 
+use fittrack_accounts::crypto::generate_pii_key;
 use fittrack_aws::secrets::{SecretsClient, SecretsError, load};
-use fittrack_core::Config;
-use fittrack_core::crypto::generate_pii_key;
+use fittrack_platform::Config;
 use fittrack_tests::emulator;
 
 async fn secret(client: &SecretsClient, body: &str) -> String {

@@ -4,13 +4,15 @@
 
 use std::sync::Arc;
 
+use fittrack_platform::batch::{Delivery, run_batch};
+
 use chrono::Duration;
 
-use fittrack_core::clock::ManualClock;
-use fittrack_core::ports::{ItemStore, Key, Table, TrackerError, TrackerProvider};
-use fittrack_core::sync::{SyncJob, SyncService};
 use fittrack_domain::UserId;
 use fittrack_local::SqliteStore;
+use fittrack_platform::clock::ManualClock;
+use fittrack_platform::ports::{ItemStore, Key, Table, TrackerError, TrackerProvider};
+use fittrack_sync::{SyncJob, SyncService};
 use fittrack_tests::sync_fixture::local_sync;
 use fittrack_trackers::SimulatedTracker;
 
@@ -98,8 +100,10 @@ async fn a_panicking_job_fails_only_its_own_message() {
         ));
     }
     bodies.push(("m-bad".into(), "{not json".into()));
-    let messages: Vec<(&str, &str)> = bodies.iter().map(|(id, body)| (id.as_str(), body.as_str())).collect();
-    let mut failed = s.sync.run_batch(&messages).await;
+    // The same message twice in one batch (SQS may deliver so): handled once.
+    bodies.push(bodies[1].clone());
+    let deliveries: Vec<Delivery> = bodies.iter().map(|(id, body)| Delivery { id, body }).collect();
+    let mut failed = run_batch(&Arc::new(s.sync.clone()), &deliveries, 10).await;
     failed.sort();
     assert_eq!(failed, ["m-bad", "m0"], "the panic and the malformed message fail; the rest synced");
     for user in &users[1..] {

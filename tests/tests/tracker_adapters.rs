@@ -6,14 +6,14 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use secrecy::ExposeSecret;
 
-use fittrack_core::ports::{OAuthFlow, TrackerError, TrackerProvider};
 use fittrack_domain::UserId;
 use fittrack_domain::activity::ActivityKind;
+use fittrack_platform::ports::{OAuthFlow, TrackerError, TrackerProvider};
 use fittrack_tests::fake_trackers::{FakeTrackers, STRAVA_ATHLETE};
 use fittrack_trackers::{GoogleHealth, Strava, http};
 
 /// Completes the authorization as a browser would and exchanges the code.
-async fn grant(flow: &dyn OAuthFlow) -> fittrack_core::ports::ProviderTokens {
+async fn grant(flow: &dyn OAuthFlow) -> fittrack_platform::ports::ProviderTokens {
     let redirect = "http://127.0.0.1:9/api/v1/connections/x/callback";
     let request = flow.authorize(redirect);
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

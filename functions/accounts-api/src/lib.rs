@@ -4,23 +4,34 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use fittrack_accounts::build::{BuildOptions, account_service};
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue};
-use fittrack_core::Config;
-use fittrack_core::app::{BuildError, BuildOptions, account_service, points_engine};
-use fittrack_core::ports::{QueueId, Table};
-use fittrack_http::{AppState, accounts_app};
+use fittrack_http::{AccountsState, accounts_app};
+use fittrack_platform::ports::{ItemStore, Queue, QueueId, Table};
+use fittrack_platform::{BuildError, Config};
 
-/// The accounts router on AWS adapters.
+/// The accounts router on AWS adapters: the users table and the email queue.
+///
+/// # Errors
+/// [`BuildError`] for missing or malformed configuration.
 pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildError> {
-    let tables =
-        HashMap::from([(Table::Users, config.users_table.clone()), (Table::Points, config.points_table.clone())]);
-    let store: Arc<DynamoStore> = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));
+    let store =
+        Arc::new(DynamoStore::new(DynamoClient::new(sdk), HashMap::from([(Table::Users, config.users_table.clone())])));
     let queue_url = config.email_queue_url.clone().ok_or(BuildError::Missing("FITTRACK_EMAIL_QUEUE_URL"))?;
     let queue = Arc::new(SqsQueue::new(SqsClient::new(sdk), HashMap::from([(QueueId::Email, queue_url)])));
-    let options = BuildOptions::default();
-    // The points engine is part of the shared state but this function mounts none of its routes
-    // (and has no permission on the points table).
-    let points = points_engine(store.clone(), &options);
+    app(config, store, queue, BuildOptions::default())
+}
+
+/// The accounts router on any adapters (the tests run it on the embedded store).
+///
+/// # Errors
+/// [`BuildError`] for missing or malformed configuration.
+pub fn app(
+    config: &Config,
+    store: Arc<dyn ItemStore>,
+    queue: Arc<dyn Queue>,
+    options: BuildOptions,
+) -> Result<axum::Router, BuildError> {
     let accounts = account_service(config, store, queue, options)?;
-    Ok(accounts_app(AppState::new(config, accounts, points)))
+    Ok(accounts_app(AccountsState::new(config, accounts)))
 }

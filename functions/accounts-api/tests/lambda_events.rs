@@ -7,12 +7,11 @@ use axum::Router;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, account_service, points_engine};
-use fittrack_core::config::{RateLimit, RateLimitedAction};
-use fittrack_core::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
-use fittrack_http::{AppState, accounts_app};
+use fittrack_accounts::build::BuildOptions;
+use fittrack_accounts::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
 use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_platform::Config;
+use fittrack_platform::config::{RateLimit, RateLimitedAction};
 
 const FIXTURE: &str = include_str!("fixtures/apigw_v2_register.json");
 
@@ -26,9 +25,7 @@ fn router() -> Router {
     config.rate_limits.0.insert(RateLimitedAction::Register, RateLimit::per(2, 60));
     let options = BuildOptions { passwords: PasswordHasher::with_cost(256, 1), ..BuildOptions::default() };
     let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let points = points_engine(store.clone(), &options);
-    let accounts = account_service(&config, store, Arc::new(InProcessQueue::default()), options).unwrap();
-    accounts_app(AppState::new(&config, accounts, points))
+    accounts_api::app(&config, store, Arc::new(InProcessQueue::default()), options).unwrap()
 }
 
 fn register_event(source_ip: &str, body: &Value) -> lambda_http::Request {

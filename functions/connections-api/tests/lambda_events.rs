@@ -5,10 +5,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use fittrack_core::Config;
-use fittrack_core::crypto::{generate_pii_key, generate_signing_key};
+use fittrack_accounts::crypto::{generate_pii_key, generate_signing_key};
 use fittrack_http::lambda_events::api_gateway_v2;
 use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_platform::Config;
 
 fn event(method: &str, path: &str, query: &str, body: Option<Value>) -> lambda_http::Request {
     api_gateway_v2(method, path, query, "198.51.100.9", body.as_ref()).expect("valid API Gateway v2 payload")
@@ -31,6 +31,7 @@ async fn connections_and_webhooks_answer_through_lambda() {
         Arc::new(SqliteStore::in_memory().unwrap()),
         Arc::new(InProcessQueue::default()),
         trackers,
+        Arc::new(fittrack_platform::clock::SystemClock),
     )
     .unwrap();
 

@@ -1,22 +1,33 @@
-//! The points Lambda: device ingestion, balance and ledger. It reads the users table (sessions,
-//! the profile gate) and owns the points table.
+//! The points Lambda: device ingestion, balance and ledger, reviews. It reads the users table
+//! (sessions, the profile gate, the tier) and owns the points table. It verifies access tokens
+//! with the public key and builds no account use cases: no password hasher, no email queue.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use fittrack_accounts::Authenticator;
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig};
-use fittrack_core::Config;
-use fittrack_core::app::{BuildError, BuildOptions, account_service, points_engine};
-use fittrack_core::ports::{Queue, Table};
-use fittrack_http::{AppState, points_app};
+use fittrack_http::{PointsState, points_app};
+use fittrack_platform::clock::{Clock, SystemClock};
+use fittrack_platform::ports::{ItemStore, Table};
+use fittrack_platform::{BuildError, Config};
 
-/// The points router on AWS adapters.
-pub fn aws_app(config: &Config, sdk: &SdkConfig, queue: Arc<dyn Queue>) -> Result<axum::Router, BuildError> {
+/// The points router on DynamoDB.
+///
+/// # Errors
+/// [`BuildError`] for missing or malformed configuration.
+pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildError> {
     let tables =
         HashMap::from([(Table::Users, config.users_table.clone()), (Table::Points, config.points_table.clone())]);
-    let store: Arc<DynamoStore> = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));
-    let options = BuildOptions::default();
-    let points = points_engine(store.clone(), &options);
-    let accounts = account_service(config, store, queue, options)?;
-    Ok(points_app(AppState::new(config, accounts, points)))
+    app(config, Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables)), Arc::new(SystemClock))
+}
+
+/// The points router on any store (the tests run it on the embedded one).
+///
+/// # Errors
+/// [`BuildError`] for missing or malformed configuration.
+pub fn app(config: &Config, store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Result<axum::Router, BuildError> {
+    let auth = Authenticator::from_config(config, Arc::clone(&store), Arc::clone(&clock))?;
+    let points = fittrack_points::engine(store, clock);
+    Ok(points_app(PointsState::new(config, points, auth)))
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use fittrack_core::Config;
-use fittrack_core::app::{BuildOptions, account_service, points_engine};
-use fittrack_core::crypto::{generate_pii_key, generate_signing_key};
+use fittrack_accounts::build::{BuildOptions, account_service};
+use fittrack_accounts::crypto::{generate_pii_key, generate_signing_key};
 use fittrack_http::lambda_events::api_gateway_v2;
-use fittrack_http::{AppState, points_app};
 use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_platform::Config;
+use fittrack_platform::clock::SystemClock;
 
 fn event(method: &str, path: &str, body: Option<Value>) -> lambda_http::Request {
     api_gateway_v2(method, path, "", "198.51.100.9", body.as_ref()).expect("valid API Gateway v2 payload")
@@ -21,7 +21,7 @@ async fn points_routes_answer_through_lambda_and_require_a_session() {
     // As deployed: the public key only; this function verifies tokens and never signs. The
     // accounts function (the signing key) signs a user in on the same tables.
     let signing = generate_signing_key();
-    let public = fittrack_core::crypto::JwtKeys::from_pkcs8(&signing).unwrap().public_key().to_owned();
+    let public = fittrack_accounts::crypto::JwtKeys::from_pkcs8(&signing).unwrap().public_key().to_owned();
     let pii = generate_pii_key();
     let lookup = |signing: Option<String>| {
         let (public, pii) = (public.clone(), pii.clone());
@@ -36,22 +36,21 @@ async fn points_routes_answer_through_lambda_and_require_a_session() {
     let config = lookup(None);
     assert!(config.jwt_signing_key.is_none());
     let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let options =
-        BuildOptions { passwords: fittrack_core::crypto::PasswordHasher::with_cost(8, 1), ..BuildOptions::default() };
-    let points = points_engine(store.clone(), &options);
-    let accounts =
-        account_service(&config, store.clone(), Arc::new(InProcessQueue::default()), options.clone()).unwrap();
-    let app = points_app(AppState::new(&config, accounts, points));
+    let options = BuildOptions {
+        passwords: fittrack_accounts::crypto::PasswordHasher::with_cost(8, 1),
+        ..BuildOptions::default()
+    };
+    let app = points_api::app(&config, store.clone(), Arc::new(SystemClock)).unwrap();
 
     let signer = account_service(&lookup(Some(signing)), store, Arc::new(InProcessQueue::default()), options).unwrap();
-    let new = fittrack_core::accounts::NewUser {
+    let new = fittrack_accounts::NewUser {
         email: "ada@example.com".into(),
         password: "correct horse battery staple".into(),
         display_name: "Ada".into(),
         role: fittrack_domain::Role::User,
     };
     signer.create_user(new).await.unwrap();
-    let client = fittrack_core::accounts::ClientInfo::default();
+    let client = fittrack_accounts::ClientInfo::default();
     let tokens = signer.login("ada@example.com", "correct horse battery staple".into(), None, &client).await.unwrap();
     let mut signed_in = event("GET", "/api/v1/points/balance", None);
     signed_in.headers_mut().insert("authorization", format!("Bearer {}", tokens.access_token).parse().unwrap());

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue};
-use fittrack_core::Config;
-use fittrack_core::points::outbox::shard_of_partition;
-use fittrack_core::points::{OutboxRelay, RelayError};
-use fittrack_core::ports::{QueueId, Table};
+use fittrack_platform::Config;
+use fittrack_platform::ports::{QueueId, Table};
+use fittrack_points::outbox::shard_of_partition;
+use fittrack_points::{OutboxRelay, RelayError};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -2,8 +2,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    fittrack_core::telemetry::init();
-    let config = fittrack_core::Config::from_env()?;
+    fittrack_platform::telemetry::init();
+    let config = fittrack_platform::Config::from_env()?;
     let sdk = fittrack_aws::load_sdk_config().await;
     let relay = points_relay::aws_relay(&config, &sdk)?;
     let relay = &relay;

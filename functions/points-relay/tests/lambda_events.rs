@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use fittrack_core::clock::SystemClock;
-use fittrack_core::points::{OutboxRelay, PointEvent, PointsLedger};
-use fittrack_core::ports::{ItemStore, Queue, QueueId};
 use fittrack_domain::{DayPoints, UserId};
 use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_platform::clock::SystemClock;
+use fittrack_platform::ports::{ItemStore, Queue, QueueId};
+use fittrack_points::{OutboxRelay, PointEvent, PointsLedger};
 use serde_json::json;
 
 fn stream_record(pk: &str) -> serde_json::Value {

@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue, sqs_events};
-use fittrack_core::Config;
-use fittrack_core::app::BuildOptions;
-use fittrack_core::ports::{ItemStore, Queue, QueueId, Table, TrackerProvider};
-use fittrack_core::sync::{FanOut, SyncService};
+use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue};
+use fittrack_platform::clock::{Clock, SystemClock};
+use fittrack_platform::ports::{ItemStore, Queue, QueueId, Table, TrackerProvider};
+use fittrack_platform::{BuildError, Config};
+use fittrack_sync::SyncService;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Jobs of one batch run at once: a job mostly waits on its tracker's API.
+const CONCURRENCY: usize = 10;
 
 fn aws_adapters(config: &Config, sdk: &SdkConfig) -> (Arc<dyn ItemStore>, Arc<dyn Queue>) {
     let tables =
@@ -24,26 +27,35 @@ fn aws_adapters(config: &Config, sdk: &SdkConfig) -> (Arc<dyn ItemStore>, Arc<dy
 }
 
 /// The sync service on AWS adapters, with the trackers this deployment offers.
-pub fn aws_sync(config: &Config, sdk: &SdkConfig) -> Result<SyncService, Error> {
+///
+/// # Errors
+/// Missing or malformed configuration, or a tracker that cannot be set up.
+pub fn aws_sync(config: &Config, sdk: &SdkConfig) -> Result<Arc<SyncService>, Error> {
     let (store, queue) = aws_adapters(config, sdk);
-    sync_service(config, store, queue, fittrack_trackers::configured(&config.trackers)?)
+    Ok(Arc::new(sync_service(
+        config,
+        store,
+        queue,
+        fittrack_trackers::configured(&config.trackers)?,
+        Arc::new(SystemClock),
+    )?))
 }
 
-/// The fan-out on AWS adapters: no keys, no trackers.
-pub fn aws_fan_out(config: &Config, sdk: &SdkConfig) -> FanOut {
-    let (store, queue) = aws_adapters(config, sdk);
-    FanOut::new(store, queue, BuildOptions::default().clock, config.sync_interval)
-}
-
+/// The sync service on any adapters (the tests run it on the embedded store).
+///
+/// # Errors
+/// [`BuildError`] when the tracker key is missing or malformed.
 pub fn sync_service(
     config: &Config,
     store: Arc<dyn ItemStore>,
     queue: Arc<dyn Queue>,
     trackers: Vec<Arc<dyn TrackerProvider>>,
-) -> Result<SyncService, Error> {
-    Ok(fittrack_core::app::sync_service(config, store, queue, trackers, &BuildOptions::default())?)
+    clock: Arc<dyn Clock>,
+) -> Result<SyncService, BuildError> {
+    let engine = fittrack_points::engine(Arc::clone(&store), Arc::clone(&clock));
+    fittrack_sync::build::sync_service(config, store, queue, engine, trackers, clock)
 }
 
-pub async fn handle(event: SqsEvent, sync: &SyncService) -> SqsBatchResponse {
-    sqs_events::failures(sync.run_batch(&sqs_events::records(&event)).await)
+pub async fn handle(event: SqsEvent, sync: &Arc<SyncService>) -> SqsBatchResponse {
+    fittrack_aws::sqs_events::handle(&event, sync, CONCURRENCY).await
 }

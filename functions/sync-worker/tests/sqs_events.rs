@@ -5,10 +5,10 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
 
-use fittrack_core::Config;
-use fittrack_core::ports::{ItemStore, Queue, TrackerProvider};
 use fittrack_domain::UserId;
 use fittrack_local::{InProcessQueue, SqliteStore};
+use fittrack_platform::Config;
+use fittrack_platform::ports::{ItemStore, Queue, TrackerProvider};
 use fittrack_trackers::SimulatedTracker;
 
 fn record(id: &str, body: &str) -> serde_json::Value {
@@ -19,12 +19,15 @@ fn record(id: &str, body: &str) -> serde_json::Value {
 #[tokio::test]
 async fn syncs_good_jobs_and_reports_malformed_ones() {
     let config =
-        Config::from_lookup(|name| (name == "FITTRACK_TRACKER_KEY").then(fittrack_core::crypto::generate_pii_key))
+        Config::from_lookup(|name| (name == "FITTRACK_TRACKER_KEY").then(fittrack_platform::crypto::generate_pii_key))
             .unwrap();
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
     let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(SimulatedTracker)];
-    let sync = sync_worker::sync_service(&config, store, queue, trackers).unwrap();
+    let sync = Arc::new(
+        sync_worker::sync_service(&config, store, queue, trackers, Arc::new(fittrack_platform::clock::SystemClock))
+            .unwrap(),
+    );
     let user = UserId::generate();
     sync.connect(user, "simulated").await.unwrap();
     let good = json!({"user_id": user, "provider": "simulated"}).to_string();

@@ -14,8 +14,10 @@ use aws_sdk_dynamodb::types::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use fittrack_core::ports::store::key_of;
-use fittrack_core::ports::{Condition, Cursor, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp};
+use fittrack_platform::ports::store::key_of;
+use fittrack_platform::ports::{
+    Condition, Cursor, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp,
+};
 
 use crate::errors::store_error;
 use crate::expression::Expression;

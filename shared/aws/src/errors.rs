@@ -1,6 +1,6 @@
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use fittrack_core::ports::StoreError;
+use fittrack_platform::ports::StoreError;
 
 /// Translates a DynamoDB failure into the port's error: a failed condition is a domain outcome,
 /// contention and throttling are retryable, everything else is "unavailable" with the SDK's context.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use fittrack_core::ports::{Condition, StoreError, Update};
+use fittrack_platform::ports::{Condition, StoreError, Update};
 
 #[derive(Default)]
 pub(crate) struct Expression {

@@ -9,12 +9,14 @@ mod expression;
 pub mod provisioning;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+#[cfg(feature = "ses")]
 mod ses;
 mod sqs;
 #[cfg(feature = "sqs-events")]
 pub mod sqs_events;
 
 pub use dynamodb::DynamoStore;
+#[cfg(feature = "ses")]
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
 
@@ -25,5 +27,6 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
 
 pub use aws_config::SdkConfig;
 pub use aws_sdk_dynamodb::Client as DynamoClient;
+#[cfg(feature = "ses")]
 pub use aws_sdk_sesv2::Client as SesClient;
 pub use aws_sdk_sqs::Client as SqsClient;

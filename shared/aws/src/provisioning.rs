@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::Deserialize;
 
-use fittrack_core::ports::Table;
+use fittrack_platform::ports::Table;
 
 /// The SAM template, compiled in.
 pub const TEMPLATE: &str = include_str!("../../../template.yaml");

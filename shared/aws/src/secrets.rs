@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
-use fittrack_core::Config;
-use fittrack_core::config::ConfigError;
+use fittrack_platform::Config;
+use fittrack_platform::config::ConfigError;
 
 pub use aws_sdk_secretsmanager::Client as SecretsClient;
 

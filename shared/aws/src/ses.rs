@@ -4,9 +4,9 @@ use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
-use fittrack_core::email::Sender;
+use fittrack_email::Sender;
 
-use fittrack_core::ports::{MailError, Mailer, OutgoingEmail};
+use fittrack_platform::ports::{MailError, Mailer, OutgoingEmail};
 
 /// Sends through SES v2 as raw content: the same RFC 5322 bytes the local outbox writes, so what
 /// is tested locally is what users receive.

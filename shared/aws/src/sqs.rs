@@ -6,8 +6,8 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 
-use fittrack_core::ports::queue::MAX_MESSAGE_BYTES;
-use fittrack_core::ports::{Queue, QueueError, QueueId, ReceivedMessage};
+use fittrack_platform::ports::queue::MAX_MESSAGE_BYTES;
+use fittrack_platform::ports::{Queue, QueueError, QueueId, ReceivedMessage};
 
 #[derive(Clone)]
 pub struct SqsQueue {

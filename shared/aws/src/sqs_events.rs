@@ -1,14 +1,16 @@
-//! Glue for SQS-triggered Lambdas: the (message id, body) pairs of an event in, the batch item
-//! failures (`ReportBatchItemFailures`) out, so each worker is only its own batch handler.
+//! Glue for SQS-triggered Lambdas: the deliveries of an event in, the batch item failures
+//! (`ReportBatchItemFailures`) out; what happens in between is `fittrack_platform::batch`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use fittrack_platform::batch::{Delivery, MessageHandler, run_batch};
+use fittrack_platform::messages::Message;
 
 /// The records that carry an id (only those can be reported back), with their bodies.
-pub fn records(event: &SqsEvent) -> Vec<(&str, &str)> {
+pub fn deliveries(event: &SqsEvent) -> Vec<Delivery<'_>> {
     event
         .records
         .iter()
-        .filter_map(|r| Some((r.message_id.as_deref()?, r.body.as_deref().unwrap_or_default())))
+        .filter_map(|r| Some(Delivery { id: r.message_id.as_deref()?, body: r.body.as_deref().unwrap_or_default() }))
         .collect()
 }
 
@@ -19,4 +21,13 @@ pub fn failures(failed: impl IntoIterator<Item = String>) -> SqsBatchResponse {
         response.add_failure(id);
     }
     response
+}
+
+/// One SQS event through `handler`: what every SQS-triggered function's handler is.
+pub async fn handle<M, H>(event: &SqsEvent, handler: &std::sync::Arc<H>, concurrency: usize) -> SqsBatchResponse
+where
+    M: Message,
+    H: MessageHandler<M>,
+{
+    failures(run_batch(handler, &deliveries(event), concurrency).await)
 }

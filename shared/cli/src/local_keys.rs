@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use fittrack_core::crypto::{generate_pii_key, generate_signing_key};
+use fittrack_accounts::crypto::{generate_pii_key, generate_signing_key};
 
 const FILE: &str = "keys.json";
 

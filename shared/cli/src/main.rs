@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use fittrack_accounts::NewUser;
+use fittrack_accounts::build::{BuildOptions, account_service};
 use fittrack_cli::serve::{ServeOptions, StoreChoice, local_config, open_store};
-use fittrack_core::accounts::NewUser;
-use fittrack_core::app::{BuildOptions, account_service};
 use fittrack_domain::Role;
 use fittrack_local::InProcessQueue;
 
@@ -69,7 +69,7 @@ enum AdminCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    fittrack_core::telemetry::init();
+    fittrack_platform::telemetry::init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -88,7 +88,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Keys => {
             let keys = fittrack_cli::local_keys::generated();
-            let public = fittrack_core::crypto::JwtKeys::from_pkcs8(&keys["FITTRACK_JWT_SIGNING_KEY"])
+            let public = fittrack_accounts::crypto::JwtKeys::from_pkcs8(&keys["FITTRACK_JWT_SIGNING_KEY"])
                 .map_err(|e| e.to_string())?
                 .public_key()
                 .to_owned();
@@ -123,7 +123,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 input.trim_end_matches(['\r', '\n']).to_owned()
             } else {
                 // 256 random bits, base64url: far past any strength check.
-                fittrack_core::crypto::OpaqueToken::generate().secret
+                fittrack_accounts::crypto::OpaqueToken::generate().secret
             };
             let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
             let options = ServeOptions::new(([127, 0, 0, 1], 0).into(), cli.data_dir, store);
@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .create_user(NewUser { email: email.clone(), password: password.clone(), display_name, role })
                 .await
                 .map_err(|e| match e {
-                    fittrack_core::AccountError::Validation(errors) => {
+                    fittrack_accounts::AccountError::Validation(errors) => {
                         errors.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
                     }
                     other => other.to_string(),

@@ -10,17 +10,20 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use fittrack_core::accounts::TierSchedule;
-use fittrack_core::app::{BuildOptions, account_service, points_engine, sync_service, tier_schedule};
-use fittrack_core::config::TrackerConfig;
-use fittrack_core::points::OutboxRelay;
-use fittrack_core::ports::{ItemStore, Mailer, Queue, Table};
-use fittrack_core::sync::SyncService;
-use fittrack_core::{AccountService, Config};
-use fittrack_http::{AppState, app};
+use fittrack_accounts::AccountService;
+use fittrack_accounts::build::{BuildOptions, account_service};
+use fittrack_email::EmailDelivery;
+use fittrack_http::{LocalState, app};
 use fittrack_local::{OutboxMailer, SqliteQueue, SqliteStore};
+use fittrack_platform::Config;
+use fittrack_platform::config::TrackerConfig;
+use fittrack_platform::messages::{EmailJob, SyncJob};
+use fittrack_platform::ports::{ItemStore, Mailer, Queue, Table};
+use fittrack_points::OutboxRelay;
+use fittrack_sync::SyncService;
+use fittrack_users::TierSchedule;
 
-use crate::workers::run_schedule;
+use crate::workers::{run_consumer, run_schedule};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -146,13 +149,21 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let outbox = options.data_dir.join("outbox");
     let mailer: Arc<dyn Mailer> =
         Arc::new(OutboxMailer::new(&outbox, &config.email_from).map_err(|e| ServeError::Config(e.to_string()))?);
-    let points = points_engine(Arc::clone(&store), &build);
+    let points = fittrack_points::engine(Arc::clone(&store), Arc::clone(&build.clock));
     // The simulated tracker is always on locally; Google Health and Strava join when configured.
     let tracker_config = TrackerConfig { simulated: true, ..config.trackers.clone() };
     let trackers = fittrack_trackers::configured(&tracker_config).map_err(|e| ServeError::Config(e.to_string()))?;
-    let sync = sync_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, trackers, &build)
+    let sync = fittrack_sync::build::sync_service(
+        &config,
+        Arc::clone(&store),
+        Arc::clone(&queue) as Arc<dyn Queue>,
+        points.clone(),
+        trackers,
+        Arc::clone(&build.clock),
+    )
+    .map_err(|e| ServeError::Config(e.to_string()))?;
+    let tiers = TierSchedule::from_config(&config, Arc::clone(&store), Arc::clone(&build.clock))
         .map_err(|e| ServeError::Config(e.to_string()))?;
-    let tiers = tier_schedule(&config, Arc::clone(&store), &build).map_err(|e| ServeError::Config(e.to_string()))?;
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -160,8 +171,18 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let shared_queue = Arc::clone(&queue) as Arc<dyn Queue>;
     let relay = OutboxRelay::new(Arc::clone(&store), Arc::clone(&shared_queue));
     let mut tasks = vec![
-        tokio::spawn(crate::workers::run_email_worker(Arc::clone(&shared_queue), mailer, shutdown_rx.clone())),
-        tokio::spawn(crate::workers::run_sync_worker(Arc::clone(&shared_queue), sync.clone(), shutdown_rx.clone())),
+        tokio::spawn(run_consumer::<EmailJob, _>(
+            Arc::clone(&shared_queue),
+            Arc::new(EmailDelivery::new(mailer)),
+            4,
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(run_consumer::<SyncJob, _>(
+            Arc::clone(&shared_queue),
+            Arc::new(sync.clone()),
+            10,
+            shutdown_rx.clone(),
+        )),
         tokio::spawn(run_schedule(
             "sync fan-out",
             options.sync_tick,
@@ -187,7 +208,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(&config, accounts.clone(), points).with_sync(sync.clone());
+    let state = LocalState::new(&config, accounts.clone(), points, sync.clone());
     let router = app(state);
     let mut server_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {

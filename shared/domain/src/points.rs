@@ -159,6 +159,21 @@ impl RateTable {
     }
 }
 
+/// What a ledger entry did to a balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Earn,
+    /// A later recomputation lowered a day's points (e.g. a duplicate found after the fact).
+    Correction,
+    Spend,
+    Adjustment,
+    /// A review cleared the account: its held points become spendable.
+    Release,
+    /// A review confirmed gaming: the held points are gone.
+    Forfeit,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,17 +3,16 @@
 use std::net::SocketAddr;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use fittrack_core::AccountError;
-use fittrack_core::accounts::{AuthenticatedUser, ClientInfo};
+use fittrack_accounts::{AccountError, AuthenticatedUser, Authenticator, ClientInfo};
 use fittrack_domain::Role;
 
-use crate::AppState;
 use crate::problem::{ApiError, Problem};
+use crate::state::ClientPolicy;
 
 /// A JSON body: malformed JSON is 400, a body of the wrong shape 422, a missing JSON content
 /// type 415, and a body over the limit 413.
@@ -77,10 +76,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// role take [`RequireRole`] instead; both go through the same check.
 pub struct CurrentUser(pub AuthenticatedUser);
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -89,7 +91,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AccountError::Unauthenticated)?;
-        let user = state.accounts.authenticate(token).await?;
+        let user = Authenticator::from_ref(state).authenticate(token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
         Ok(Self(user))
     }
@@ -99,12 +101,15 @@ impl FromRequestParts<AppState> for CurrentUser {
 /// route (everything but auth, profile, health and `/users/me`).
 pub struct CompleteProfile(pub AuthenticatedUser);
 
-impl FromRequestParts<AppState> for CompleteProfile {
+impl<S: Send + Sync> FromRequestParts<S> for CompleteProfile
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        state.accounts.require_complete_profile(user.user_id).await?;
+        Authenticator::from_ref(state).require_complete_profile(user.user_id).await?;
         Ok(Self(user))
     }
 }
@@ -122,10 +127,13 @@ impl MinimumRole for Admin {
 /// A caller with at least role `R`; others get 403.
 pub struct RequireRole<R: MinimumRole>(pub AuthenticatedUser, pub std::marker::PhantomData<R>);
 
-impl<R: MinimumRole> FromRequestParts<AppState> for RequireRole<R> {
+impl<S: Send + Sync, R: MinimumRole> FromRequestParts<S> for RequireRole<R>
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         if user.role < R::ROLE {
             return Err(AccountError::Forbidden.into());
@@ -138,11 +146,15 @@ impl<R: MinimumRole> FromRequestParts<AppState> for RequireRole<R> {
 /// `X-Forwarded-For` (its last entry, the one our proxy added) only when configured.
 pub struct Client(pub ClientInfo);
 
-impl FromRequestParts<AppState> for Client {
+impl<S: Send + Sync> FromRequestParts<S> for Client
+where
+    ClientPolicy: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(ClientInfo { address: client_address(parts, state.trust_forwarded_for) }))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let policy = ClientPolicy::from_ref(state);
+        Ok(Self(ClientInfo { address: client_address(parts, policy.trust_forwarded_for) }))
     }
 }
 

@@ -1,5 +1,7 @@
-//! RFC 7807 problem details. Every error a client can see is built here, with a stable `code`;
-//! the cause of a 500 is logged, never sent.
+//! RFC 7807 problem details: the one mapping from every capability's errors to what a client
+//! sees. Each error type has its `From` impl here, so handlers use `?`; each failure has one
+//! status and one stable `code` whichever capability reports it. The cause of a 500 is logged,
+//! never sent. A new error variant gets its problem here (and its code in the OpenAPI document).
 
 use std::time::Duration;
 
@@ -8,10 +10,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use fittrack_core::AccountError;
-use fittrack_core::ports::{QueueError, StoreError};
-use fittrack_core::social::SocialError;
-use fittrack_domain::FieldError;
+use fittrack_accounts::AccountError;
+use fittrack_accounts::social::SocialError;
+use fittrack_domain::{FieldError, ValidationErrors};
+use fittrack_platform::ports::{QueueError, StoreError};
 
 #[derive(Debug, Serialize)]
 pub struct Problem {
@@ -117,6 +119,49 @@ impl From<Problem> for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        store_problem(&error).into()
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(error: QueueError) -> Self {
+        queue_problem(&error).into()
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        validation_problem(errors).into()
+    }
+}
+
+fn validation_problem(errors: ValidationErrors) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Invalid input")
+        .detail("One or more fields are invalid; see `errors`.")
+        .errors(errors.0)
+}
+
+/// Busy for a moment (contention, a dependency down): worth retrying shortly.
+fn unavailable() -> Problem {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
+        .retry_after(Duration::from_secs(1))
+}
+
+fn queue_problem(error: &QueueError) -> Problem {
+    match error {
+        QueueError::TooLarge(_) => {
+            tracing::error!(%error, "internal error");
+            Problem::internal()
+        }
+        QueueError::Unavailable(_) => {
+            tracing::error!(%error, "queue unavailable");
+            unavailable()
+        }
+    }
+}
+
 fn store_problem(error: &StoreError) -> Problem {
     match error {
         StoreError::InvalidCursor => {
@@ -124,8 +169,7 @@ fn store_problem(error: &StoreError) -> Problem {
         }
         StoreError::Contention | StoreError::Unavailable(_) => {
             tracing::error!(%error, "store unavailable");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
-                .retry_after(Duration::from_secs(1))
+            unavailable()
         }
         StoreError::ConditionFailed
         | StoreError::TransactionCancelled { .. }
@@ -141,11 +185,7 @@ impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         use AccountError as E;
         let p = match error {
-            E::Validation(errors) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Invalid input")
-                    .detail("One or more fields are invalid; see `errors`.")
-                    .errors(errors.0)
-            }
+            E::Validation(errors) => validation_problem(errors),
             E::InvalidCredentials => {
                 Problem::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "Email or password is wrong")
             }
@@ -158,16 +198,7 @@ impl From<AccountError> for ApiError {
                     .detail("Too many wrong passwords. Try again later or reset your password.")
                     .retry_after(retry_after)
             }
-            E::RateLimited(decision) => {
-                Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests")
-                    .retry_after(decision.reset_after)
-                    .header(header::HeaderName::from_static("ratelimit-limit"), decision.limit.to_string())
-                    .header(header::HeaderName::from_static("ratelimit-remaining"), decision.remaining.to_string())
-                    .header(
-                        header::HeaderName::from_static("ratelimit-reset"),
-                        decision.reset_after.as_secs().to_string(),
-                    )
-            }
+            E::RateLimited(decision) => rate_limited(decision),
             E::InvalidToken => Problem::new(StatusCode::BAD_REQUEST, "invalid_token", "Link invalid or expired")
                 .detail("The link was already used, has expired, or was not issued by us. Ask for a new one."),
             E::InvalidRefreshToken => {
@@ -212,17 +243,143 @@ impl From<AccountError> for ApiError {
             )
             .detail("Sign in with your password, then link this sign-in method from your account."),
             E::Store(e) => store_problem(&e),
-            e @ (E::Queue(QueueError::TooLarge(_)) | E::Internal(_)) => {
+            E::Queue(e) => queue_problem(&e),
+            e @ E::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 Problem::internal()
             }
-            E::Queue(e) => {
-                tracing::error!(error = %e, "queue unavailable");
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
-                    .retry_after(Duration::from_secs(1))
-            }
         };
         Self(Box::new(p))
+    }
+}
+
+fn rate_limited(decision: fittrack_platform::ratelimit::RateDecision) -> Problem {
+    Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests")
+        .retry_after(decision.reset_after)
+        .header(header::HeaderName::from_static("ratelimit-limit"), decision.limit.to_string())
+        .header(header::HeaderName::from_static("ratelimit-remaining"), decision.remaining.to_string())
+        .header(header::HeaderName::from_static("ratelimit-reset"), decision.reset_after.as_secs().to_string())
+}
+
+#[cfg(feature = "points")]
+mod points {
+    use axum::http::StatusCode;
+    use fittrack_points::antigaming::ReviewError;
+    use fittrack_points::{EngineError, IngestError, LedgerError};
+
+    use super::{ApiError, Problem, store_problem, unavailable};
+
+    impl From<LedgerError> for ApiError {
+        fn from(error: LedgerError) -> Self {
+            match error {
+                LedgerError::Store(e) => store_problem(&e).into(),
+                LedgerError::Busy | LedgerError::Stale => {
+                    tracing::warn!(%error, "balance busy");
+                    unavailable().into()
+                }
+            }
+        }
+    }
+
+    impl From<EngineError> for ApiError {
+        fn from(error: EngineError) -> Self {
+            match error {
+                EngineError::Ledger(e) => e.into(),
+                EngineError::Store(e) => store_problem(&e).into(),
+            }
+        }
+    }
+
+    impl From<IngestError> for ApiError {
+        fn from(error: IngestError) -> Self {
+            match error {
+                IngestError::Invalid(errors) => errors.into(),
+                IngestError::Conflict => Problem::new(StatusCode::CONFLICT, "batch_conflict", "Batch id already used")
+                    .detail("This batch id was already uploaded with different records; use a new id for new data.")
+                    .into(),
+                IngestError::Store(e) => store_problem(&e).into(),
+                IngestError::Engine(e) => e.into(),
+            }
+        }
+    }
+
+    impl From<ReviewError> for ApiError {
+        fn from(error: ReviewError) -> Self {
+            match error {
+                ReviewError::NotFound => Problem::not_found().detail("No open review has this id.").into(),
+                ReviewError::Store(e) => store_problem(&e).into(),
+                ReviewError::Ledger(e) => e.into(),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "connections")]
+mod sync {
+    use axum::http::StatusCode;
+    use fittrack_platform::ports::TrackerError;
+    use fittrack_sync::SyncError;
+
+    use super::{ApiError, Problem, queue_problem, rate_limited, store_problem, unavailable};
+
+    impl From<SyncError> for ApiError {
+        fn from(error: SyncError) -> Self {
+            let problem = match error {
+                SyncError::UnknownProvider => {
+                    Problem::new(StatusCode::NOT_FOUND, "provider_not_available", "Tracker not available")
+                        .detail("GET /api/v1/connections lists the trackers this deployment offers (`available`).")
+                }
+                SyncError::NotConnected => {
+                    Problem::new(StatusCode::NOT_FOUND, "not_connected", "Tracker not connected")
+                }
+                SyncError::WrongFlow => Problem::new(
+                    StatusCode::CONFLICT,
+                    "no_authorization_flow",
+                    "This tracker connects without authorization",
+                ),
+                SyncError::InvalidState => Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_authorization_state",
+                    "Authorization request unknown or expired",
+                )
+                .detail("Start connecting the tracker again."),
+                SyncError::AuthorizationNotBound => Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "authorization_not_bound",
+                    "This authorization was started by someone else",
+                )
+                .detail("Connect trackers from your own account: start connecting again from the FitTrack app."),
+                SyncError::TrackerAccountInUse => Problem::new(
+                    StatusCode::CONFLICT,
+                    "tracker_account_in_use",
+                    "This tracker account is linked to another FitTrack account",
+                )
+                .detail("A tracker account can feed one FitTrack account at a time. Disconnect it there first."),
+                SyncError::Tracker(TrackerError::Unauthorized) => Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "authorization_refused",
+                    "The tracker refused the authorization",
+                )
+                .detail("The code was invalid, expired or already used. Start connecting the tracker again."),
+                SyncError::Tracker(TrackerError::RateLimited(after)) => {
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "tracker_unavailable", "The tracker is busy")
+                        .retry_after(after)
+                }
+                SyncError::Tracker(error) => {
+                    tracing::warn!(%error, "tracker call failed");
+                    Problem::new(StatusCode::BAD_GATEWAY, "tracker_unavailable", "The tracker could not be reached")
+                        .detail("Nothing was changed; try again shortly.")
+                }
+                SyncError::RateLimited(decision) => rate_limited(decision),
+                SyncError::Store(e) => store_problem(&e),
+                SyncError::Queue(e) => queue_problem(&e),
+                SyncError::Engine(error) => {
+                    tracing::error!(%error, "sync request failed");
+                    unavailable()
+                }
+            };
+            problem.into()
+        }
     }
 }
 

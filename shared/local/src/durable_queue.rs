@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, params};
 use tokio::sync::Notify;
 
-use fittrack_core::ports::queue::MAX_MESSAGE_BYTES;
-use fittrack_core::ports::{Queue, QueueError, QueueId, ReceivedMessage};
+use fittrack_platform::ports::queue::MAX_MESSAGE_BYTES;
+use fittrack_platform::ports::{Queue, QueueError, QueueId, ReceivedMessage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use fittrack_core::email::Sender;
-use fittrack_core::ports::{MailError, Mailer, OutgoingEmail};
+use fittrack_email::Sender;
+use fittrack_platform::ports::{MailError, Mailer, OutgoingEmail};
 
 pub struct OutboxMailer {
     dir: PathBuf,

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use fittrack_core::ports::queue::MAX_MESSAGE_BYTES;
-use fittrack_core::ports::{Queue, QueueError, QueueId, ReceivedMessage};
+use fittrack_platform::ports::queue::MAX_MESSAGE_BYTES;
+use fittrack_platform::ports::{Queue, QueueError, QueueId, ReceivedMessage};
 
 struct Stored {
     id: String,

@@ -14,8 +14,8 @@ use base64::Engine;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
-use fittrack_core::ports::store::key_of;
-use fittrack_core::ports::{
+use fittrack_platform::ports::store::key_of;
+use fittrack_platform::ports::{
     Condition, Cursor, Index, Item, ItemStore, Key, Page, Query, StoreError, Table, Update, WriteOp,
 };
 

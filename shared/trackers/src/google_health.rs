@@ -16,10 +16,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Deserialize;
 
-use fittrack_core::config::OAuthClientConfig;
-use fittrack_core::ports::{AuthorizationRequest, OAuthFlow, ProviderTokens, TrackerError, TrackerProvider};
 use fittrack_domain::UserId;
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes};
+use fittrack_platform::config::OAuthClientConfig;
+use fittrack_platform::ports::{AuthorizationRequest, OAuthFlow, ProviderTokens, TrackerError, TrackerProvider};
 use secrecy::ExposeSecret;
 
 use crate::http::{check, json};

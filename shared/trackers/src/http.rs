@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use fittrack_core::ports::TrackerError;
+use fittrack_platform::ports::TrackerError;
 use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 

@@ -10,8 +10,8 @@ pub mod strava;
 
 use std::sync::Arc;
 
-use fittrack_core::config::TrackerConfig;
-use fittrack_core::ports::TrackerProvider;
+use fittrack_platform::config::TrackerConfig;
+use fittrack_platform::ports::TrackerProvider;
 
 pub use google_health::GoogleHealth;
 pub use simulated::{SimulatedTracker, simulated_day};

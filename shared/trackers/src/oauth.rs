@@ -14,8 +14,8 @@ use oauth2::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use fittrack_core::config::OAuthClientConfig;
-use fittrack_core::ports::{AuthorizationRequest, ProviderTokens, TrackerError};
+use fittrack_platform::config::OAuthClientConfig;
+use fittrack_platform::ports::{AuthorizationRequest, ProviderTokens, TrackerError};
 
 /// Extra fields of a token response that name the user at the provider (Strava sends the athlete).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

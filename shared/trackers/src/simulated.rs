@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Days, Duration, NaiveDate, TimeZone, Utc};
 
-use fittrack_core::ports::{TrackerError, TrackerProvider};
 use fittrack_domain::UserId;
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes};
 use fittrack_domain::points::COMPETITION_TIME_ZONE;
+use fittrack_platform::ports::{TrackerError, TrackerProvider};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SimulatedTracker;

@@ -10,10 +10,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use fittrack_core::config::OAuthClientConfig;
-use fittrack_core::ports::{AuthorizationRequest, OAuthFlow, ProviderTokens, TrackerError, TrackerProvider};
 use fittrack_domain::UserId;
 use fittrack_domain::activity::{Activity, ActivityKind, IntensityMinutes};
+use fittrack_platform::config::OAuthClientConfig;
+use fittrack_platform::ports::{AuthorizationRequest, OAuthFlow, ProviderTokens, TrackerError, TrackerProvider};
 
 use crate::http::{check, json};
 use crate::oauth::{OAuthClient, OAuthConfigError};

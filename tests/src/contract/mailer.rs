@@ -1,6 +1,6 @@
 use std::future::Future;
 
-use fittrack_core::ports::{Mailer, OutgoingEmail};
+use fittrack_platform::ports::{Mailer, OutgoingEmail};
 
 /// A sent email reaches the backend with its recipient, subject and both alternatives.
 /// `sent` returns what the backend holds, one string per message.

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use fittrack_core::ports::{Queue, QueueId};
+use fittrack_platform::ports::{Queue, QueueId};
 
 async fn drain(queue: &dyn Queue) {
     while !queue.receive(QueueId::Email, 10, Duration::from_millis(200)).await.unwrap().is_empty() {}

@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use fittrack_core::ports::{Condition, Cursor, Index, Item, ItemStore, Key, Query, StoreError, Table, Update, WriteOp};
+use fittrack_platform::ports::{
+    Condition, Cursor, Index, Item, ItemStore, Key, Query, StoreError, Table, Update, WriteOp,
+};
 
 fn item(v: Value) -> Item {
     v.as_object().cloned().expect("object")

@@ -152,9 +152,9 @@ async fn personal_data_is_encrypted_at_rest() {
 
 #[tokio::test]
 async fn the_embedded_store_and_development_keys_survive_a_restart() {
+    use fittrack_accounts::build::BuildOptions;
+    use fittrack_accounts::crypto::PasswordHasher;
     use fittrack_cli::{ServeOptions, StoreChoice};
-    use fittrack_core::app::BuildOptions;
-    use fittrack_core::crypto::PasswordHasher;
 
     let data_dir = tempfile::tempdir().unwrap();
     let start = || async {

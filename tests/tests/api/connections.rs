@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use fittrack_core::ports::QueueId;
+use fittrack_platform::ports::QueueId;
 use serde_json::Value;
 
 use fittrack_tests::both_backends;

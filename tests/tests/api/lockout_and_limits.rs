@@ -1,7 +1,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use fittrack_core::config::{RateLimit, RateLimitedAction};
+use fittrack_platform::config::{RateLimit, RateLimitedAction};
 use fittrack_tests::both_backends;
 use fittrack_tests::server::{Backend, PASSWORD, Settings, registration, spawn_app, unique_email, unique_ip};
 

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use chrono::{Datelike, Days};
-use fittrack_core::clock::Clock;
+use fittrack_platform::clock::Clock;
 use fittrack_tests::both_backends;
 use fittrack_tests::server::{Backend, PASSWORD, Settings, TestApp, registration, spawn_app, unique_email, unique_ip};
 

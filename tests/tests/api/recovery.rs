@@ -110,7 +110,7 @@ both_backends!(a_reset_retires_every_earlier_link);
 /// most five of our emails of a kind an hour; every answer stays 202.
 #[tokio::test]
 async fn one_inbox_gets_at_most_five_emails_an_hour() {
-    use fittrack_core::config::{RateLimitedAction, RateLimits};
+    use fittrack_platform::config::{RateLimitedAction, RateLimits};
     let mut settings = Settings::new(Backend::Embedded);
     // The production share (the test settings relax every limit).
     settings

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use fittrack_core::clock::Clock;
+use fittrack_platform::clock::Clock;
 use fittrack_tests::both_backends;
 use fittrack_tests::fake_trackers::{self, FakeTrackers};
 use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app};

@@ -1,7 +1,7 @@
 //! `/api/v1/auth/*`, `/api/v1/users/me` and `/api/v1/admin/users`: each handler parses its input,
 //! calls one use case, and shapes the answer.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
@@ -9,16 +9,24 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use fittrack_core::accounts::{Account, RegisterRequest, SocialLoginRequest, SocialOutcome, TokenPair};
-use fittrack_core::social::SocialProvider;
+use fittrack_accounts::social::SocialProvider;
+use fittrack_accounts::{
+    Account, AccountService, Authenticator, RegisterRequest, SocialLoginRequest, SocialOutcome, TokenPair,
+};
 use fittrack_domain::{FieldError, Role, UserId, ValidationErrors};
 
-use crate::AppState;
 use crate::extract::{Admin, ApiJson, ApiQuery, Client, CurrentUser, RequireRole};
 use crate::pagination::PageParams;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::ClientPolicy;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AccountService: FromRef<S>,
+    Authenticator: FromRef<S>,
+    ClientPolicy: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/auth/register", post(register))
         .route("/api/v1/auth/verify-email", post(verify_email))
@@ -43,11 +51,11 @@ pub fn router() -> Router<AppState> {
 const MAYBE_SENT: &str = "If the address belongs to an account, we have sent it an email.";
 
 async fn register(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    state.accounts.register(body, &client).await?;
+    accounts.register(body, &client).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -62,10 +70,10 @@ struct TokenBody {
 }
 
 async fn verify_email(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    state.accounts.verify_email(&body.token).await?;
+    accounts.verify_email(&body.token).await?;
     Ok(Json(json!({"status": "verified"})))
 }
 
@@ -75,11 +83,11 @@ struct EmailBody {
 }
 
 async fn resend_verification(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> ApiResult<impl IntoResponse> {
-    state.accounts.resend_verification(&body.email, &client).await?;
+    accounts.resend_verification(&body.email, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "message": MAYBE_SENT}))))
 }
 
@@ -93,20 +101,20 @@ struct LoginBody {
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(state.accounts.login(&body.email, body.password, body.unlock_token.as_deref(), &client).await?))
+    Ok(Json(accounts.login(&body.email, body.password, body.unlock_token.as_deref(), &client).await?))
 }
 
 /// Emails a single-use link to sign in past a lockout; 202 whether or not the address has an account.
 async fn request_unlock(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    state.accounts.request_unlock(&body.email, &client).await?;
+    accounts.request_unlock(&body.email, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "accepted", "message": "If the address has an account, a sign-in link is on its way."})),
@@ -118,8 +126,11 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshBody>) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(state.accounts.refresh(&body.refresh_token).await?))
+async fn refresh(
+    State(accounts): State<AccountService>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(accounts.refresh(&body.refresh_token).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -130,7 +141,7 @@ struct LogoutBody {
 
 /// The body is optional: without one, only the caller's own session ends.
 async fn logout(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     CurrentUser(user): CurrentUser,
     raw: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
@@ -141,21 +152,21 @@ async fn logout(
             Problem::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON").detail(e.to_string())
         })?
     };
-    state.accounts.logout(&user, body.refresh_token.as_deref()).await?;
+    accounts.logout(&user, body.refresh_token.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn logout_all(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<StatusCode> {
-    state.accounts.logout_all(user.user_id).await?;
+async fn logout_all(State(accounts): State<AccountService>, CurrentUser(user): CurrentUser) -> ApiResult<StatusCode> {
+    accounts.logout_all(user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn forgot_password(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> ApiResult<impl IntoResponse> {
-    state.accounts.forgot_password(&body.email, &client).await?;
+    accounts.forgot_password(&body.email, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "message": MAYBE_SENT}))))
 }
 
@@ -166,11 +177,11 @@ struct ResetBody {
 }
 
 async fn reset_password(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    state.accounts.reset_password(&body.token, body.password, &client).await?;
+    accounts.reset_password(&body.token, body.password, &client).await?;
     Ok(Json(json!({"status": "password_reset", "message": "Your password was changed and every session signed out."})))
 }
 
@@ -184,42 +195,42 @@ fn social_provider(name: &str) -> Result<SocialProvider, ApiError> {
 
 /// A single-use nonce for the app's next Google or Apple authorization request.
 async fn social_nonce(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Client(client): Client,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let (nonce, expires_in) = state.accounts.issue_social_nonce(&client).await?;
+    let (nonce, expires_in) = accounts.issue_social_nonce(&client).await?;
     Ok((StatusCode::CREATED, Json(json!({"nonce": nonce, "expires_in": expires_in}))))
 }
 
 /// Adds a Google or Apple sign-in to the signed-in account.
 async fn link_social(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     CurrentUser(user): CurrentUser,
     Path(provider): Path<String>,
     ApiJson(body): ApiJson<SocialLoginRequest>,
 ) -> ApiResult<StatusCode> {
-    state.accounts.link_social(&user, social_provider(&provider)?, body).await?;
+    accounts.link_social(&user, social_provider(&provider)?, body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn social(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     Path(provider): Path<String>,
     Client(client): Client,
     ApiJson(body): ApiJson<SocialLoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let provider = social_provider(&provider)?;
-    let (tokens, outcome) = state.accounts.social_login(provider, body, &client).await?;
+    let (tokens, outcome) = accounts.social_login(provider, body, &client).await?;
     let status = if outcome == SocialOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(tokens)))
 }
 
-async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Account>> {
-    Ok(Json(state.accounts.account(user.user_id).await?))
+async fn me(State(accounts): State<AccountService>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Account>> {
+    Ok(Json(accounts.account(user.user_id).await?))
 }
 
 async fn list_users(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     RequireRole(admin, _): RequireRole<Admin>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -227,7 +238,7 @@ async fn list_users(
     if !(1..=100).contains(&limit) {
         return Err(validation("limit", "out_of_range", "must be between 1 and 100"));
     }
-    let page = state.accounts.list_accounts(&admin, limit, params.cursor).await?;
+    let page = accounts.list_accounts(&admin, limit, params.cursor).await?;
     Ok(Json(crate::pagination::page(&page.items, limit, page.next_cursor)))
 }
 
@@ -237,30 +248,28 @@ struct RoleBody {
 }
 
 async fn set_role(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     RequireRole(admin, _): RequireRole<Admin>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
-    let role: Role = body.role.parse().map_err(|e: FieldError| {
-        ApiError::from(fittrack_core::AccountError::Validation(ValidationErrors::single(e)))
-    })?;
-    state.accounts.set_role(&admin, user, role).await?;
+    let role: Role = body.role.parse().map_err(|e: FieldError| ApiError::from(ValidationErrors::single(e)))?;
+    accounts.set_role(&admin, user, role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Ends every session of the user at once.
 async fn revoke_sessions(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     RequireRole(admin, _): RequireRole<Admin>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
-    state.accounts.revoke_sessions(&admin, user).await?;
+    accounts.revoke_sessions(&admin, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 fn validation(field: &str, code: &'static str, message: &str) -> ApiError {
-    fittrack_core::AccountError::Validation(ValidationErrors::single(FieldError::new(field, code, message))).into()
+    ValidationErrors::single(FieldError::new(field, code, message)).into()
 }

@@ -7,7 +7,7 @@
 //! HttpOnly binding cookie that "initiate" set (`SameSite=Lax`, so it rides the provider's
 //! top-level redirect, scoped to the callback's path), the app its bearer token.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -15,15 +15,20 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use fittrack_core::AccountError;
-use fittrack_core::ports::TrackerError;
-use fittrack_core::sync::{AuthorizingParty, ConnectStart, SyncError, SyncService};
+use fittrack_accounts::Authenticator;
+use fittrack_sync::{AuthorizingParty, ConnectStart, SyncService};
 
-use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CompleteProfile};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::ClientPolicy;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    SyncService: FromRef<S>,
+    Authenticator: FromRef<S>,
+    ClientPolicy: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/connections", get(list))
         .route("/api/v1/connections/{provider}/initiate", post(initiate))
@@ -32,94 +37,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/connections/{provider}", delete(disconnect))
 }
 
-pub(crate) fn service(state: &AppState) -> Result<&SyncService, ApiError> {
-    state.sync.as_ref().ok_or_else(|| Problem::not_found().into())
-}
-
-/// Maps a sync error to its problem; the service names the trackers it offers.
-pub(crate) fn problem(sync: &SyncService) -> impl Fn(SyncError) -> ApiError + '_ {
-    move |error| sync_problem(error, sync)
-}
-
-fn sync_problem(error: SyncError, sync: &SyncService) -> ApiError {
-    match error {
-        SyncError::UnknownProvider => {
-            Problem::new(StatusCode::NOT_FOUND, "provider_not_available", "Tracker not available")
-                .detail(format!("This deployment offers: {}.", sync.provider_names().join(", ")))
-                .into()
-        }
-        SyncError::NotConnected => Problem::new(StatusCode::NOT_FOUND, "not_connected", "Tracker not connected").into(),
-        SyncError::WrongFlow => {
-            Problem::new(StatusCode::CONFLICT, "no_authorization_flow", "This tracker connects without authorization")
-                .into()
-        }
-        SyncError::InvalidState => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_authorization_state",
-            "Authorization request unknown or expired",
-        )
-        .detail("Start connecting the tracker again.")
-        .into(),
-        SyncError::AuthorizationNotBound => Problem::new(
-            StatusCode::FORBIDDEN,
-            "authorization_not_bound",
-            "This authorization was started by someone else",
-        )
-        .detail("Connect trackers from your own account: start connecting again from the FitTrack app.")
-        .into(),
-        SyncError::TrackerAccountInUse => Problem::new(
-            StatusCode::CONFLICT,
-            "tracker_account_in_use",
-            "This tracker account is linked to another FitTrack account",
-        )
-        .detail("A tracker account can feed one FitTrack account at a time. Disconnect it there first.")
-        .into(),
-        SyncError::Tracker(TrackerError::Unauthorized) => {
-            Problem::new(StatusCode::BAD_REQUEST, "authorization_refused", "The tracker refused the authorization")
-                .detail("The code was invalid, expired or already used. Start connecting the tracker again.")
-                .into()
-        }
-        SyncError::Tracker(TrackerError::RateLimited(after)) => {
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "tracker_unavailable", "The tracker is busy")
-                .retry_after(after)
-                .into()
-        }
-        SyncError::Tracker(error) => {
-            tracing::warn!(%error, "tracker call failed");
-            Problem::new(StatusCode::BAD_GATEWAY, "tracker_unavailable", "The tracker could not be reached")
-                .detail("Nothing was changed; try again shortly.")
-                .into()
-        }
-        SyncError::RateLimited(decision) => AccountError::RateLimited(decision).into(),
-        SyncError::Store(e) => AccountError::Store(e).into(),
-        SyncError::Queue(e) => AccountError::Queue(e).into(),
-        SyncError::Engine(error) => {
-            tracing::error!(%error, "sync request failed");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
-                .into()
-        }
-    }
-}
-
-async fn list(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
-    let sync = service(&state)?;
-    let connections = sync.connections(user.user_id).await.map_err(problem(sync))?;
+async fn list(State(sync): State<SyncService>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
+    let connections = sync.connections(user.user_id).await?;
     Ok(Json(json!({"items": connections, "available": sync.provider_names()})))
 }
 
 /// The simulated tracker connects at once (201); OAuth trackers answer with the provider's
 /// authorization URL to send the user to (200), and bind the browser with a cookie.
 async fn initiate(
-    State(state): State<AppState>,
+    State(sync): State<SyncService>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
 ) -> ApiResult<Response> {
-    let sync = service(&state)?;
-    let start = sync.start(user.user_id, &provider).await.map_err(problem(sync))?;
+    let start = sync.start(user.user_id, &provider).await?;
     let response = match &start {
         ConnectStart::Connected { .. } => (StatusCode::CREATED, Json(&start)).into_response(),
         ConnectStart::AuthorizationRequired { browser_binding, expires_in, .. } => {
-            let cookie = binding_cookie(sync, &provider, browser_binding.clone(), *expires_in);
+            let cookie = binding_cookie(&sync, &provider, browser_binding.clone(), *expires_in);
             (StatusCode::OK, [(header::SET_COOKIE, cookie.to_string())], Json(&start)).into_response()
         }
     };
@@ -160,12 +94,11 @@ struct CallbackParams {
 }
 
 async fn complete(
-    state: &AppState,
+    sync: &SyncService,
     provider: &str,
     params: CallbackParams,
     party: &AuthorizingParty,
 ) -> Result<Value, ApiError> {
-    let sync = service(state)?;
     if params.error.is_some() {
         return Err(Problem::new(StatusCode::BAD_REQUEST, "authorization_declined", "Access was not granted").into());
     }
@@ -174,14 +107,14 @@ async fn complete(
             Problem::new(StatusCode::BAD_REQUEST, "invalid_callback", "The callback needs `state` and `code`").into()
         );
     };
-    let (_, connection) =
-        sync.complete_authorization(provider, &oauth_state, &code, party).await.map_err(problem(sync))?;
+    let (_, connection) = sync.complete_authorization(provider, &oauth_state, &code, party).await?;
     Ok(json!({"status": "connected", "connection": connection}))
 }
 
 /// The browser comes back here from the provider; it goes on to the web app with the outcome.
 async fn callback_redirect(
-    State(state): State<AppState>,
+    State(sync): State<SyncService>,
+    State(client): State<ClientPolicy>,
     Path(provider): Path<String>,
     headers: axum::http::HeaderMap,
     ApiQuery(params): ApiQuery<CallbackParams>,
@@ -195,20 +128,20 @@ async fn callback_redirect(
         .filter_map(Result::ok)
         .find(|c| c.name() == name)
         .map(|c| c.value().to_owned());
-    let outcome = match complete(&state, &provider, params, &AuthorizingParty::Browser { binding }).await {
+    let outcome = match complete(&sync, &provider, params, &AuthorizingParty::Browser { binding }).await {
         Ok(_) => "result=connected".to_owned(),
         Err(error) => format!("result=failed&code={}", error.code()),
     };
     // A stranger's link opened in the middle of this browser's own flow must not end that flow.
     let spent = !outcome.ends_with("authorization_not_bound");
     let provider: String = provider.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    let location = format!("{}/connections?provider={provider}&{outcome}", state.app_url);
+    let location = format!("{}/connections?provider={provider}&{outcome}", client.app_url);
     let mut response =
         (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_owned())])
             .into_response();
-    if let (true, Ok(sync)) = (spent, service(&state)) {
+    if spent {
         // The binding has served its one flow.
-        let spent = binding_cookie(sync, &provider, String::new(), 0);
+        let spent = binding_cookie(&sync, &provider, String::new(), 0);
         if let Ok(value) = spent.to_string().parse() {
             response.headers_mut().insert(header::SET_COOKIE, value);
         }
@@ -218,32 +151,30 @@ async fn callback_redirect(
 
 /// The app posts the code it caught, signed in as the user who started the authorization.
 async fn callback_json(
-    State(state): State<AppState>,
+    State(sync): State<SyncService>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
     ApiJson(params): ApiJson<CallbackParams>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let party = AuthorizingParty::User(user.user_id);
-    Ok((StatusCode::CREATED, Json(complete(&state, &provider, params, &party).await?)))
+    Ok((StatusCode::CREATED, Json(complete(&sync, &provider, params, &party).await?)))
 }
 
 async fn sync_now(
-    State(state): State<AppState>,
+    State(sync): State<SyncService>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let sync = service(&state)?;
-    sync.request_sync(user.user_id, &provider).await.map_err(problem(sync))?;
+    sync.request_sync(user.user_id, &provider).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "queued"}))))
 }
 
 /// Revokes the grant at the provider, then forgets the connection (activities and points stay).
 async fn disconnect(
-    State(state): State<AppState>,
+    State(sync): State<SyncService>,
     CompleteProfile(user): CompleteProfile,
     Path(provider): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let sync = service(&state)?;
-    sync.disconnect(user.user_id, &provider).await.map_err(problem(sync))?;
+    sync.disconnect(user.user_id, &provider).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,14 +1,19 @@
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::AppState;
+use fittrack_accounts::Authenticator;
+
 use crate::problem::Problem;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Authenticator: FromRef<S>,
+{
     Router::new()
         .route("/health/live", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/health/ready", get(ready))
@@ -16,8 +21,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Ready when the store answers.
-async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
-    match state.accounts.ready().await {
+async fn ready(State(auth): State<Authenticator>) -> Result<Json<serde_json::Value>, Problem> {
+    match auth.ready().await {
         Ok(()) => Ok(Json(json!({"status": "ok", "checks": {"store": "ok"}}))),
         Err(error) => {
             tracing::error!(%error, "readiness check failed");
@@ -27,6 +32,6 @@ async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>,
     }
 }
 
-async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.accounts.jwks()))
+async fn jwks(State(auth): State<Authenticator>) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(auth.jwks()))
 }

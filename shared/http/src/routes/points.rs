@@ -1,6 +1,6 @@
 //! `/api/v1/ingest/batches` (device push) and `/api/v1/points/*`.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,18 +10,22 @@ use fittrack_domain::{FieldError, ValidationErrors};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use fittrack_core::AccountError;
-use fittrack_core::antigaming::{Resolution, Review, ReviewError, ReviewStatus};
-use fittrack_core::config::RateLimitedAction;
-use fittrack_core::points::{IngestBatch, IngestError, IngestReceipt};
-use fittrack_core::ports::Cursor;
+use fittrack_accounts::Authenticator;
+use fittrack_platform::config::RateLimitedAction;
+use fittrack_platform::ports::Cursor;
+use fittrack_points::antigaming::{Resolution, Review, ReviewStatus};
+use fittrack_points::{IngestBatch, IngestReceipt, PointsEngine};
 
-use crate::AppState;
 use crate::extract::{Admin, ApiJson, ApiQuery, CompleteProfile, RequireRole};
 use crate::pagination::{PageParams, page};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult};
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PointsEngine: FromRef<S>,
+    Authenticator: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/ingest/batches", post(ingest))
         .route("/api/v1/points/balance", get(balance))
@@ -32,37 +36,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/reviews/{id}/resolve", post(resolve_review))
 }
 
-fn ingest_problem(error: IngestError) -> ApiError {
-    match error {
-        IngestError::Invalid(errors) => AccountError::Validation(errors).into(),
-        IngestError::Conflict => Problem::new(StatusCode::CONFLICT, "batch_conflict", "Batch id already used")
-            .detail("This batch id was already uploaded with different records; use a new id for new data.")
-            .into(),
-        IngestError::Store(e) => AccountError::Store(e).into(),
-        IngestError::Engine(e) => {
-            tracing::error!(error = %e, "ingest failed");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service temporarily unavailable")
-                .retry_after(std::time::Duration::from_secs(1))
-                .into()
-        }
-    }
-}
-
 /// 201 for a new batch, 200 for a repeat of one already stored.
 async fn ingest(
-    State(state): State<AppState>,
+    State(points): State<PointsEngine>,
+    State(auth): State<Authenticator>,
     CompleteProfile(user): CompleteProfile,
     ApiJson(batch): ApiJson<IngestBatch>,
 ) -> ApiResult<(StatusCode, Json<IngestReceipt>)> {
-    state.accounts.rate_limit_user(RateLimitedAction::DeviceUpload, user.user_id).await?;
-    let receipt = state.points.ingest_batch(user.user_id, &batch, None).await.map_err(ingest_problem)?;
+    auth.rate_limit_user(RateLimitedAction::DeviceUpload, user.user_id).await?;
+    let receipt = points.ingest_batch(user.user_id, &batch, None).await?;
     let status = if receipt.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(receipt)))
 }
 
-async fn balance(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
-    let balance =
-        state.points.ledger().balance(user.user_id).await.map_err(|e| ingest_problem(IngestError::Engine(e.into())))?;
+async fn balance(State(points): State<PointsEngine>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
+    let balance = points.ledger().balance(user.user_id).await?;
     Ok(Json(json!({
         "balance": balance.balance,
         "held": balance.held,
@@ -72,16 +60,12 @@ async fn balance(State(state): State<AppState>, CompleteProfile(user): CompleteP
 }
 
 async fn transactions(
-    State(state): State<AppState>,
+    State(points): State<PointsEngine>,
     CompleteProfile(user): CompleteProfile,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
     let limit = params.limit.unwrap_or(25).clamp(1, 100);
-    let (items, next) =
-        state.points.ledger().entries(user.user_id, limit, params.cursor.map(Cursor)).await.map_err(|e| match e {
-            fittrack_core::points::LedgerError::Store(s) => ApiError::from(AccountError::Store(s)),
-            other => ingest_problem(IngestError::Engine(other.into())),
-        })?;
+    let (items, next) = points.ledger().entries(user.user_id, limit, params.cursor.map(Cursor)).await?;
     Ok(Json(page(&items, limit, next.map(|c| c.0))))
 }
 
@@ -102,22 +86,18 @@ struct ActivityParams {
     cursor: Option<String>,
 }
 
-fn engine_problem(error: fittrack_core::points::EngineError) -> ApiError {
-    ingest_problem(IngestError::Engine(error))
-}
-
 fn invalid(field: &str, code: &'static str, message: &str) -> ApiError {
-    AccountError::Validation(ValidationErrors::single(FieldError::new(field, code, message))).into()
+    ValidationErrors::single(FieldError::new(field, code, message)).into()
 }
 
 /// Activities of a date range (default: the last 7 competition days), newest first, optionally
 /// of one kind; each says whether it counted or lost to an overlapping record.
 async fn activities(
-    State(state): State<AppState>,
+    State(points): State<PointsEngine>,
     CompleteProfile(user): CompleteProfile,
     ApiQuery(params): ApiQuery<ActivityParams>,
 ) -> ApiResult<Json<Value>> {
-    let today = state.points.today();
+    let today = points.today();
     let to = params.to.unwrap_or(today);
     // Dates far outside what the product stores would only reach chrono's limits.
     let plausible = |d: NaiveDate| d.year() >= 2000 && d <= today + Days::new(1);
@@ -137,7 +117,7 @@ async fn activities(
             .ok_or_else(|| invalid("cursor", "invalid_cursor", "is not a cursor from this API"))?,
         None => 0,
     };
-    let listed = state.points.activities(user.user_id, from, to).await.map_err(engine_problem)?;
+    let listed = points.activities(user.user_id, from, to).await?;
     let matching: Vec<_> = listed.into_iter().filter(|a| params.kind.is_none_or(|k| a.activity.kind == k)).collect();
     let items: Vec<_> = matching.iter().skip(offset).take(limit).collect();
     let next_cursor = (offset + items.len() < matching.len()).then(|| format!("o{}", offset + items.len()));
@@ -145,14 +125,13 @@ async fn activities(
 }
 
 /// Today, the last 7 days and the month so far, in competition days.
-async fn summary(State(state): State<AppState>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
-    let today = state.points.today();
+async fn summary(State(points): State<PointsEngine>, CompleteProfile(user): CompleteProfile) -> ApiResult<Json<Value>> {
+    let today = points.today();
     let month_start = today.with_day(1).unwrap_or(today);
-    let points = &state.points;
     let (day, week, month) = (
-        points.summary(user.user_id, today, today).await.map_err(engine_problem)?,
-        points.summary(user.user_id, today - Days::new(6), today).await.map_err(engine_problem)?,
-        points.summary(user.user_id, month_start, today).await.map_err(engine_problem)?,
+        points.summary(user.user_id, today, today).await?,
+        points.summary(user.user_id, today - Days::new(6), today).await?,
+        points.summary(user.user_id, month_start, today).await?,
     );
     Ok(Json(json!({"today": day, "week": week, "month": month})))
 }
@@ -169,18 +148,13 @@ struct ReviewParams {
 
 /// The review queue (admins): open reviews oldest first, or resolved ones newest first.
 async fn reviews(
-    State(state): State<AppState>,
+    State(points): State<PointsEngine>,
     RequireRole(_, _): RequireRole<Admin>,
     ApiQuery(params): ApiQuery<ReviewParams>,
 ) -> ApiResult<Json<Value>> {
     let limit = params.limit.unwrap_or(25).clamp(1, 100);
     let status = params.status.unwrap_or(ReviewStatus::Open);
-    let (items, next) = state
-        .points
-        .antigaming()
-        .reviews(status, limit, params.cursor.map(Cursor))
-        .await
-        .map_err(|e| ApiError::from(AccountError::Store(e)))?;
+    let (items, next) = points.antigaming().reviews(status, limit, params.cursor.map(Cursor)).await?;
     Ok(Json(page(&items, limit, next.map(|c| c.0))))
 }
 
@@ -192,7 +166,7 @@ struct ResolveBody {
 }
 
 async fn resolve_review(
-    State(state): State<AppState>,
+    State(points): State<PointsEngine>,
     RequireRole(admin, _): RequireRole<Admin>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResolveBody>,
@@ -200,12 +174,6 @@ async fn resolve_review(
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
         return Err(invalid("note", "too_long", "must be at most 1,000 characters"));
     }
-    let review = state.points.antigaming().resolve(&id, body.resolution, admin.user_id, body.note).await.map_err(
-        |e| match e {
-            ReviewError::NotFound => ApiError::from(Problem::not_found().detail("No open review has this id.")),
-            ReviewError::Store(s) => AccountError::Store(s).into(),
-            ReviewError::Ledger(e) => ingest_problem(IngestError::Engine(e.into())),
-        },
-    )?;
+    let review = points.antigaming().resolve(&id, body.resolution, admin.user_id, body.note).await?;
     Ok(Json(review))
 }

@@ -10,7 +10,7 @@
 //!   connection); a real deauthorization then shows as refused tokens, which parks the connection.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,12 +19,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use crate::AppState;
+use fittrack_sync::SyncService;
+
 use crate::extract::ApiQuery;
 use crate::problem::{ApiResult, Problem};
-use crate::routes::connections::{problem, service};
+use crate::state::WebhookSecrets;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    SyncService: FromRef<S>,
+    WebhookSecrets: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/webhooks/google-health", post(google_health))
         .route("/api/v1/webhooks/strava", get(strava_subscription).post(strava_event))
@@ -59,9 +65,14 @@ struct GoogleHealthNotification {
     user: Option<String>,
 }
 
-async fn google_health(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<StatusCode> {
+async fn google_health(
+    State(sync): State<SyncService>,
+    State(webhooks): State<WebhookSecrets>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
     let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if !matches(presented, state.webhooks.google_health.as_ref()) {
+    if !matches(presented, webhooks.google_health.as_ref()) {
         return Err(unauthorized().into());
     }
     let notification: GoogleHealthNotification = serde_json::from_slice(&body).map_err(|_| bad_body())?;
@@ -73,8 +84,7 @@ async fn google_health(State(state): State<AppState>, headers: HeaderMap, body: 
         .or_else(|| notification.user.and_then(|u| u.strip_prefix("users/").map(str::to_owned)))
         .filter(|id| !id.is_empty())
         .ok_or_else(bad_body)?;
-    let sync = service(&state)?;
-    sync.notify("google_health", &user).await.map_err(problem(sync))?;
+    sync.notify("google_health", &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,10 +99,10 @@ struct HubChallenge {
 }
 
 async fn strava_subscription(
-    State(state): State<AppState>,
+    State(webhooks): State<WebhookSecrets>,
     ApiQuery(hub): ApiQuery<HubChallenge>,
 ) -> ApiResult<Json<Value>> {
-    if hub.mode != "subscribe" || !matches(Some(&hub.verify_token), state.webhooks.strava_verify_token.as_ref()) {
+    if hub.mode != "subscribe" || !matches(Some(&hub.verify_token), webhooks.strava_verify_token.as_ref()) {
         return Err(Problem::new(StatusCode::FORBIDDEN, "webhook_unauthorized", "Verify token does not match").into());
     }
     Ok(Json(json!({"hub.challenge": hub.challenge})))
@@ -108,15 +118,18 @@ struct StravaEvent {
 /// Strava signs nothing, so an event is a hint, never a command: it must name our subscription,
 /// and at most moves that athlete's next sync forward, within a daily budget per connection
 /// (see [`SyncService::notify`]). Anything else is acknowledged and ignored.
-async fn strava_event(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+async fn strava_event(
+    State(sync): State<SyncService>,
+    State(webhooks): State<WebhookSecrets>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
     let event: StravaEvent = serde_json::from_slice(&body).map_err(|_| bad_body())?;
-    let sync = service(&state)?;
-    if state.webhooks.strava_subscription_id != Some(event.subscription_id) {
+    if webhooks.strava_subscription_id != Some(event.subscription_id) {
         tracing::warn!("Strava event for an unknown subscription ignored");
         return Ok(StatusCode::OK);
     }
     if matches!(event.object_type.as_str(), "activity" | "athlete") {
-        sync.notify("strava", &event.owner_id.to_string()).await.map_err(problem(sync))?;
+        sync.notify("strava", &event.owner_id.to_string()).await?;
     }
     Ok(StatusCode::OK)
 }

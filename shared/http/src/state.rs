@@ -1,0 +1,121 @@
+//! What each function serves from. Handlers take the parts they use (`State<PointsEngine>`,
+//! `State<Authenticator>`, ...) and every state below hands them out through `FromRef`, so one
+//! router serves a Lambda with its own small state and `fittrack serve` with all of them.
+
+use axum::extract::FromRef;
+use secrecy::SecretString;
+
+use fittrack_accounts::{AccountService, Authenticator};
+use fittrack_platform::Config;
+
+/// How the transport tells who the client is, and where browsers are sent back to.
+#[derive(Clone, Debug, Default)]
+pub struct ClientPolicy {
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// The web app, where a browser returns after connecting a tracker.
+    pub app_url: String,
+}
+
+impl ClientPolicy {
+    pub fn from_config(config: &Config) -> Self {
+        Self { trust_forwarded_for: config.trust_forwarded_for, app_url: config.app_url.clone() }
+    }
+}
+
+/// What the providers' webhook calls must present.
+#[derive(Clone, Default)]
+pub struct WebhookSecrets {
+    pub google_health: Option<SecretString>,
+    pub strava_verify_token: Option<SecretString>,
+    /// Events of any other Strava subscription are ignored.
+    pub strava_subscription_id: Option<u64>,
+}
+
+impl WebhookSecrets {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            google_health: config.trackers.google_health_webhook_secret.clone(),
+            strava_verify_token: config.trackers.strava_webhook_verify_token.clone(),
+            strava_subscription_id: config.trackers.strava_subscription_id,
+        }
+    }
+}
+
+/// The accounts function.
+#[derive(Clone, FromRef)]
+pub struct AccountsState {
+    pub accounts: AccountService,
+    pub auth: Authenticator,
+    pub client: ClientPolicy,
+}
+
+impl AccountsState {
+    pub fn new(config: &Config, accounts: AccountService) -> Self {
+        Self { auth: accounts.authenticator().clone(), accounts, client: ClientPolicy::from_config(config) }
+    }
+}
+
+/// The points function: the engine, and the authenticator its callers are checked with.
+#[cfg(feature = "points")]
+#[derive(Clone, FromRef)]
+pub struct PointsState {
+    pub points: fittrack_points::PointsEngine,
+    pub auth: Authenticator,
+    pub client: ClientPolicy,
+}
+
+#[cfg(feature = "points")]
+impl PointsState {
+    pub fn new(config: &Config, points: fittrack_points::PointsEngine, auth: Authenticator) -> Self {
+        Self { points, auth, client: ClientPolicy::from_config(config) }
+    }
+}
+
+/// The connections function: tracker connections and the providers' webhooks.
+#[cfg(feature = "connections")]
+#[derive(Clone, FromRef)]
+pub struct ConnectionsState {
+    pub sync: fittrack_sync::SyncService,
+    pub auth: Authenticator,
+    pub client: ClientPolicy,
+    pub webhooks: WebhookSecrets,
+}
+
+#[cfg(feature = "connections")]
+impl ConnectionsState {
+    pub fn new(config: &Config, sync: fittrack_sync::SyncService, auth: Authenticator) -> Self {
+        Self { sync, auth, client: ClientPolicy::from_config(config), webhooks: WebhookSecrets::from_config(config) }
+    }
+}
+
+/// `fittrack serve`: every function's routes in one server.
+#[cfg(all(feature = "points", feature = "connections"))]
+#[derive(Clone, FromRef)]
+pub struct LocalState {
+    pub accounts: AccountService,
+    pub auth: Authenticator,
+    pub points: fittrack_points::PointsEngine,
+    pub sync: fittrack_sync::SyncService,
+    pub client: ClientPolicy,
+    pub webhooks: WebhookSecrets,
+}
+
+#[cfg(all(feature = "points", feature = "connections"))]
+impl LocalState {
+    pub fn new(
+        config: &Config,
+        accounts: AccountService,
+        points: fittrack_points::PointsEngine,
+        sync: fittrack_sync::SyncService,
+    ) -> Self {
+        Self {
+            auth: accounts.authenticator().clone(),
+            accounts,
+            points,
+            sync,
+            client: ClientPolicy::from_config(config),
+            webhooks: WebhookSecrets::from_config(config),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The account item in the users table: its key, its record, and the decrypted view every
+//! capability may read (see docs/data-model.md for the access patterns).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use fittrack_domain::profile::{ProfileSettings, Units};
+use fittrack_domain::{FitnessLevel, Role, Sex, Tier, UsState, UserId};
+
+use fittrack_platform::crypto::PiiCipher;
+use fittrack_platform::keys::user_partition;
+use fittrack_platform::ports::{ItemStore, Key, StoreError, Table, from_item};
+
+pub const ACCOUNTS_INDEX_PARTITION: &str = "ACCOUNTS";
+
+pub fn account_key(user: UserId) -> Key {
+    Key::new(user_partition(user), "ACCOUNT")
+}
+/// The account item. Email and date of birth are encrypted; `email_hash` is the keyed lookup hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: UserId,
+    pub email_enc: String,
+    pub email_hash: String,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dob_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<UsState>,
+    pub role: Role,
+    pub email_verified: bool,
+    /// Absent for accounts that only sign in through Google or Apple.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(default)]
+    pub profile: ProfileSettings,
+    /// The tier as last computed (kept in step with the per-tier user counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_code: Option<String>,
+    /// When `sex` or `fitness_level` last changed (epoch seconds): tier changes are rate-limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_fields_changed_at: Option<i64>,
+    /// Bumped by a password reset: every emailed link issued before it stops working.
+    #[serde(default)]
+    pub token_generation: u64,
+}
+
+/// What the rest of the product sees of an account: decrypted, without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub state: Option<UsState>,
+    pub role: Role,
+    pub email_verified: bool,
+    pub created_at: DateTime<Utc>,
+    pub profile: ProfileView,
+    pub tier: Option<TierView>,
+}
+
+/// Profile settings with their defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileView {
+    pub sex: Option<Sex>,
+    pub fitness_level: Option<FitnessLevel>,
+    pub time_zone: String,
+    pub units: Units,
+    pub public_profile: bool,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierView {
+    pub code: String,
+    pub name: String,
+}
+
+impl TierView {
+    pub fn of(tier: Tier) -> Self {
+        Self { code: tier.code(), name: tier.display_name() }
+    }
+}
+
+/// The partition holding one counter item per tier, so all 30 counts are one query.
+pub const TIER_COUNTS_PARTITION: &str = "TIERCOUNTS";
+
+pub fn tier_count_key(code: &str) -> Key {
+    Key::new(TIER_COUNTS_PARTITION, code)
+}
+
+pub fn email_context(user: UserId) -> String {
+    format!("user:{user}:email")
+}
+pub fn dob_context(user: UserId) -> String {
+    format!("user:{user}:date_of_birth")
+}
+
+impl AccountRecord {
+    pub fn decrypt(&self, pii: &PiiCipher) -> Result<Account, StoreError> {
+        let corrupt = |_| StoreError::Corrupt(format!("PII of user {} does not decrypt", self.user_id));
+        let email = pii.decrypt(&self.email_enc, &email_context(self.user_id)).map_err(corrupt)?;
+        let date_of_birth = match &self.dob_enc {
+            Some(enc) => {
+                let text = pii.decrypt(enc, &dob_context(self.user_id)).map_err(corrupt)?;
+                Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            }
+            None => None,
+        };
+        Ok(Account {
+            id: self.user_id,
+            email,
+            display_name: self.display_name.clone(),
+            state: self.state,
+            role: self.role,
+            email_verified: self.email_verified,
+            created_at: DateTime::from_timestamp(self.created_at, 0).unwrap_or_default(),
+            profile: ProfileView {
+                sex: self.profile.sex,
+                fitness_level: self.profile.fitness_level,
+                time_zone: self.profile.time_zone.clone().unwrap_or_else(|| "America/New_York".to_owned()),
+                units: self.profile.units.unwrap_or_default(),
+                public_profile: self.profile.public_profile.unwrap_or(false),
+                complete: self.profile.missing_for_tier(date_of_birth.is_some()).is_empty(),
+            },
+            tier: self.tier_code.as_deref().and_then(|c| c.parse::<Tier>().ok()).map(TierView::of),
+            date_of_birth,
+        })
+    }
+}
+
+pub async fn load<T: serde::de::DeserializeOwned>(store: &dyn ItemStore, key: &Key) -> Result<Option<T>, StoreError> {
+    store.get(Table::Users, key).await?.map(from_item).transpose()
+}
