@@ -9,12 +9,16 @@ use serde_json::{Value, json};
 
 use fittrack_accounts::build::BuildOptions;
 use fittrack_accounts::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
-use fittrack_cli::{RunningServer, ServeOptions, StoreChoice};
+use fittrack_cli::{RouterWrapper, RunningServer, ServeOptions, StoreChoice};
 use fittrack_platform::Config;
 use fittrack_platform::clock::ManualClock;
 use fittrack_platform::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits, TrackerConfig};
 
+use crate::conformance::{Conformance, checked};
 use crate::oidc::FakeProvider;
+
+/// One document check for the whole test process (its validators are compiled once).
+static CONFORMANCE: std::sync::LazyLock<Arc<Conformance>> = std::sync::LazyLock::new(Conformance::new);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -28,6 +32,8 @@ pub struct TestApp {
     pub server: Option<RunningServer>,
     pub clock: Arc<ManualClock>,
     pub google: FakeProvider,
+    /// Every answer of this server is checked against the API document.
+    pub conformance: Arc<Conformance>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -98,6 +104,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     let options = ServeOptions {
         visibility_timeout: Duration::from_millis(500),
         sync_tick: settings.sync_tick,
+        wrap_router: Some(RouterWrapper(Arc::new(|router| checked(router, Arc::clone(&CONFORMANCE))))),
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap(), data_dir.path().to_path_buf(), store)
     };
     let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords })
@@ -109,6 +116,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         server: Some(server),
         clock,
         google,
+        conformance: Arc::clone(&CONFORMANCE),
         _data_dir: data_dir,
     }
 }

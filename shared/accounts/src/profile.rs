@@ -13,28 +13,42 @@ use fittrack_users::tiers::{placement, retier_ops};
 
 /// A profile change. With `replace` (PUT) every field but `date_of_birth` must be given; without
 /// it (PATCH) only the given fields change.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ProfileUpdate {
+    /// 2 to 50 characters.
     pub display_name: Option<String>,
     /// Only for accounts without one (set at registration otherwise, and then fixed).
+    /// `YYYY-MM-DD`.
     pub date_of_birth: Option<String>,
+    /// `female` or `male` (for competition tiers); changes at most once every 30 days.
+    #[schema(example = "female")]
     pub sex: Option<String>,
+    /// `beginner`, `intermediate` or `advanced`; changes at most once every 30 days.
+    #[schema(example = "intermediate")]
     pub fitness_level: Option<String>,
+    /// An IANA time zone name.
+    #[schema(example = "America/New_York")]
     pub time_zone: Option<String>,
+    /// `imperial` or `metric`.
+    #[schema(example = "metric")]
     pub units: Option<String>,
+    /// Whether other users may see the display name and tier.
     pub public_profile: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What other users may see of a user who made their profile public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PublicProfile {
     pub id: UserId,
     pub display_name: String,
     pub tier: Option<TierView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A competition tier and how many users it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TierSummary {
     pub code: String,
+    /// For display, e.g. `Men 60+ · Advanced`.
     pub name: String,
     pub user_count: i64,
 }

@@ -13,12 +13,21 @@ use fittrack_platform::config::RateLimitedAction;
 use fittrack_platform::messages::{EmailJob, EmailTemplate};
 use fittrack_platform::ports::{Condition, StoreError, Table, Update, WriteOp, to_item};
 
-#[derive(Debug, Clone, Deserialize)]
+/// A new account: every field is checked at once, and all problems are answered together.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
     pub email: String,
+    /// 12 to 128 characters, and hard to guess (words from the email and name count against it).
     pub password: String,
+    /// 2 to 50 characters.
+    #[schema(example = "Ada")]
     pub display_name: String,
+    /// `YYYY-MM-DD`; fixed once set.
+    #[schema(example = "1990-04-01")]
     pub date_of_birth: String,
+    /// USPS code of a US state or DC.
+    #[schema(example = "WA")]
     pub state: String,
 }
 

@@ -13,10 +13,15 @@ use crate::crypto::{AccessClaims, OpaqueToken, hash_token, jwt_constants};
 use fittrack_platform::config::RateLimitedAction;
 use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update, WriteOp, to_item};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A session's tokens: a short-lived access token and the refresh token that renews it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
+    /// A JWT to send as `Authorization: Bearer <token>`.
     pub access_token: String,
+    /// Single use: `POST /api/v1/auth/refresh` exchanges it for a new pair.
     pub refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,

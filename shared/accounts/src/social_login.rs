@@ -9,10 +9,12 @@ use crate::social::{SocialError, SocialIdentity, SocialProvider};
 use fittrack_platform::config::RateLimitedAction;
 use fittrack_platform::ports::{Condition, StoreError, Table, Update, WriteOp, to_item};
 
-#[derive(Debug, Clone, Deserialize)]
+/// A Google or Apple sign-in (or link): the provider's ID token and the nonce it carries.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SocialLoginRequest {
+    /// The ID token (a JWT) the provider issued to the app.
     pub id_token: String,
-    /// A nonce from [`AccountService::issue_social_nonce`] that the app put in the authorization
+    /// A nonce from `POST /api/v1/auth/social/nonce` that the app put in the authorization
     /// request; the token must carry it, and it works once.
     pub nonce: String,
     /// Needed only the first time, to create the account.

@@ -5,4 +5,4 @@ pub mod local_keys;
 pub mod serve;
 pub mod workers;
 
-pub use serve::{RunningServer, ServeOptions, StoreChoice, start};
+pub use serve::{RouterWrapper, RunningServer, ServeOptions, StoreChoice, start};

@@ -46,6 +46,18 @@ pub struct ServeOptions {
     pub relay_tick: Duration,
     /// How often the birthday job looks for tiers to move on (daily on AWS; it is idempotent).
     pub tier_tick: Duration,
+    /// Wraps the served router: the tests check every answer against the API document this way.
+    pub wrap_router: Option<RouterWrapper>,
+}
+
+/// A function from the served router to the router actually served.
+#[derive(Clone)]
+pub struct RouterWrapper(pub Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>);
+
+impl std::fmt::Debug for RouterWrapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouterWrapper")
+    }
 }
 
 impl ServeOptions {
@@ -60,6 +72,7 @@ impl ServeOptions {
             sync_tick: Duration::from_secs(60),
             relay_tick: Duration::from_secs(1),
             tier_tick: Duration::from_secs(3600),
+            wrap_router: None,
         }
     }
 }
@@ -209,7 +222,10 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let state = LocalState::new(&config, accounts.clone(), points, sync.clone());
-    let router = app(state);
+    let router = match &options.wrap_router {
+        Some(RouterWrapper(wrap)) => wrap(app(state)),
+        None => app(state),
+    };
     let mut server_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {
         let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

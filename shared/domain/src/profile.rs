@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::tier::{FitnessLevel, Sex};
 use crate::validation::FieldError;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Units {
     #[default]

@@ -12,7 +12,7 @@ use fittrack_accounts::{AccountError, AuthenticatedUser, Authenticator, ClientIn
 use fittrack_domain::Role;
 
 use crate::problem::{ApiError, Problem};
-use crate::state::ClientPolicy;
+use crate::state::HttpSettings;
 
 /// A JSON body: malformed JSON is 400, a body of the wrong shape 422, a missing JSON content
 /// type 415, and a body over the limit 413.
@@ -148,12 +148,12 @@ pub struct Client(pub ClientInfo);
 
 impl<S: Send + Sync> FromRequestParts<S> for Client
 where
-    ClientPolicy: FromRef<S>,
+    HttpSettings: FromRef<S>,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let policy = ClientPolicy::from_ref(state);
+        let policy = HttpSettings::from_ref(state);
         Ok(Self(ClientInfo { address: client_address(parts, policy.trust_forwarded_for) }))
     }
 }

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod state;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 #[cfg(feature = "connections")]
 pub use state::ConnectionsState;
@@ -30,25 +31,26 @@ pub use state::ConnectionsState;
 pub use state::LocalState;
 #[cfg(feature = "points")]
 pub use state::PointsState;
-pub use state::{AccountsState, ClientPolicy, WebhookSecrets};
+pub use state::{AccountsState, HttpSettings, WebhookSecrets};
 
-/// The accounts function: auth, users and profiles, tiers, admin users, JWKS and health.
+/// The accounts function: auth, users and profiles, tiers, admin users, JWKS and health; and the
+/// API reference (API Gateway routes `/openapi.json` and `/docs` here).
 pub fn accounts_app(state: AccountsState) -> Router {
     let routes = routes::accounts::router().merge(routes::profiles::router()).merge(routes::health::router());
-    middleware::wrap(openapi::mount(routes).with_state(state))
+    finish(routes, state.client.api_docs, state)
 }
 
 /// The points function: device ingestion, balance and ledger, reviews, and health.
 #[cfg(feature = "points")]
 pub fn points_app(state: PointsState) -> Router {
-    middleware::wrap(openapi::mount(routes::points::router().merge(routes::health::router())).with_state(state))
+    finish(routes::points::router().merge(routes::health::router()), false, state)
 }
 
 /// The connections function: tracker connections, OAuth callbacks, provider webhooks, health.
 #[cfg(feature = "connections")]
 pub fn connections_app(state: ConnectionsState) -> Router {
     let routes = routes::connections::router().merge(routes::webhooks::router()).merge(routes::health::router());
-    middleware::wrap(openapi::mount(routes).with_state(state))
+    finish(routes, false, state)
 }
 
 /// Every route of every function, as `fittrack serve` mounts them.
@@ -60,5 +62,10 @@ pub fn app(state: LocalState) -> Router {
         .merge(routes::connections::router())
         .merge(routes::webhooks::router())
         .merge(routes::health::router());
-    middleware::wrap(openapi::mount(routes).with_state(state))
+    finish(routes, state.client.api_docs, state)
+}
+
+fn finish<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, api_docs: bool, state: S) -> Router {
+    let (routes, _) = routes.split_for_parts();
+    middleware::wrap(openapi::mount(routes, api_docs).with_state(state))
 }

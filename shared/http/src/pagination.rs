@@ -1,20 +1,39 @@
-//! Cursor pagination, the same everywhere: `?limit=&cursor=` in, `{items, pagination}` out.
+//! Cursor pagination, the same everywhere: `?limit=&cursor=` in, one [`Page`] out.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Deserialize)]
+/// `?limit=&cursor=`: how many items, and where the previous page ended.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Items per page (each list has its default and maximum).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// `pagination.next_cursor` of the previous page; opaque.
     #[serde(default)]
     pub cursor: Option<String>,
 }
 
-/// The response body of one page.
-pub fn page<T: Serialize>(items: &[T], limit: u32, next_cursor: Option<String>) -> Value {
-    json!({
-        "items": items,
-        "pagination": {"limit": limit, "has_more": next_cursor.is_some(), "next_cursor": next_cursor},
-    })
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub pagination: PageInfo,
+}
+
+/// Where a page stands in its list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageInfo {
+    /// The page size asked for (after clamping).
+    pub limit: u32,
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn new(items: Vec<T>, limit: u32, next_cursor: Option<String>) -> Self {
+        Self { items, pagination: PageInfo { limit, has_more: next_cursor.is_some(), next_cursor } }
+    }
 }

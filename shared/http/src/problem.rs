@@ -15,20 +15,25 @@ use fittrack_accounts::social::SocialError;
 use fittrack_domain::{FieldError, ValidationErrors};
 use fittrack_platform::ports::{QueueError, StoreError};
 
-#[derive(Debug, Serialize)]
+/// An RFC 7807 problem: every error answer, as `application/problem+json`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URI naming the problem type.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
+    /// Stable and machine-readable: clients branch on this, never on `title` or `detail`.
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]
+    #[schema(ignore)]
     retry_after: Option<Duration>,
     #[serde(skip)]
+    #[schema(ignore)]
     headers: Vec<(header::HeaderName, String)>,
 }
 

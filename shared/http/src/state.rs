@@ -8,18 +8,25 @@ use secrecy::SecretString;
 use fittrack_accounts::{AccountService, Authenticator};
 use fittrack_platform::Config;
 
-/// How the transport tells who the client is, and where browsers are sent back to.
+/// How the API meets its clients: who the client is, where browsers are sent back to, whether
+/// the API reference is served.
 #[derive(Clone, Debug, Default)]
-pub struct ClientPolicy {
+pub struct HttpSettings {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// The web app, where a browser returns after connecting a tracker.
     pub app_url: String,
+    /// Serve `/openapi.json` and `/docs` (`FITTRACK_API_DOCS`, on unless turned off).
+    pub api_docs: bool,
 }
 
-impl ClientPolicy {
+impl HttpSettings {
     pub fn from_config(config: &Config) -> Self {
-        Self { trust_forwarded_for: config.trust_forwarded_for, app_url: config.app_url.clone() }
+        Self {
+            trust_forwarded_for: config.trust_forwarded_for,
+            app_url: config.app_url.clone(),
+            api_docs: config.api_docs,
+        }
     }
 }
 
@@ -47,12 +54,12 @@ impl WebhookSecrets {
 pub struct AccountsState {
     pub accounts: AccountService,
     pub auth: Authenticator,
-    pub client: ClientPolicy,
+    pub client: HttpSettings,
 }
 
 impl AccountsState {
     pub fn new(config: &Config, accounts: AccountService) -> Self {
-        Self { auth: accounts.authenticator().clone(), accounts, client: ClientPolicy::from_config(config) }
+        Self { auth: accounts.authenticator().clone(), accounts, client: HttpSettings::from_config(config) }
     }
 }
 
@@ -62,13 +69,13 @@ impl AccountsState {
 pub struct PointsState {
     pub points: fittrack_points::PointsEngine,
     pub auth: Authenticator,
-    pub client: ClientPolicy,
+    pub client: HttpSettings,
 }
 
 #[cfg(feature = "points")]
 impl PointsState {
     pub fn new(config: &Config, points: fittrack_points::PointsEngine, auth: Authenticator) -> Self {
-        Self { points, auth, client: ClientPolicy::from_config(config) }
+        Self { points, auth, client: HttpSettings::from_config(config) }
     }
 }
 
@@ -78,14 +85,14 @@ impl PointsState {
 pub struct ConnectionsState {
     pub sync: fittrack_sync::SyncService,
     pub auth: Authenticator,
-    pub client: ClientPolicy,
+    pub client: HttpSettings,
     pub webhooks: WebhookSecrets,
 }
 
 #[cfg(feature = "connections")]
 impl ConnectionsState {
     pub fn new(config: &Config, sync: fittrack_sync::SyncService, auth: Authenticator) -> Self {
-        Self { sync, auth, client: ClientPolicy::from_config(config), webhooks: WebhookSecrets::from_config(config) }
+        Self { sync, auth, client: HttpSettings::from_config(config), webhooks: WebhookSecrets::from_config(config) }
     }
 }
 
@@ -97,7 +104,7 @@ pub struct LocalState {
     pub auth: Authenticator,
     pub points: fittrack_points::PointsEngine,
     pub sync: fittrack_sync::SyncService,
-    pub client: ClientPolicy,
+    pub client: HttpSettings,
     pub webhooks: WebhookSecrets,
 }
 
@@ -114,7 +121,7 @@ impl LocalState {
             accounts,
             points,
             sync,
-            client: ClientPolicy::from_config(config),
+            client: HttpSettings::from_config(config),
             webhooks: WebhookSecrets::from_config(config),
         }
     }

@@ -177,6 +177,8 @@ pub struct Config {
     pub eligibility: EligibilityPolicy,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Serve the API reference (`/openapi.json`, `/docs`): `FITTRACK_API_DOCS`, default true.
+    pub api_docs: bool,
     pub rate_limits: RateLimits,
     pub google: OidcProviderConfig,
     pub apple: OidcProviderConfig,
@@ -215,16 +217,13 @@ impl Config {
         let rate_limits = RateLimits::default()
             .with_overrides(&or("FITTRACK_RATE_LIMITS", ""))
             .map_err(|reason| ConfigError::Invalid { name: "FITTRACK_RATE_LIMITS", reason })?;
-        let trust_forwarded_for = match or("FITTRACK_TRUST_FORWARDED_FOR", "false").as_str() {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "FITTRACK_TRUST_FORWARDED_FOR",
-                    reason: format!("`{other}` is not true/false"),
-                });
-            }
+        let flag = |name: &'static str, default: &str| match or(name, default).as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(ConfigError::Invalid { name, reason: format!("`{other}` is not true/false") }),
         };
+        let trust_forwarded_for = flag("FITTRACK_TRUST_FORWARDED_FOR", "false")?;
+        let api_docs = flag("FITTRACK_API_DOCS", "true")?;
         let oauth_client = |prefix: &str, defaults: [&str; 4]| -> Option<OAuthClientConfig> {
             let var = |suffix: &str| format!("FITTRACK_{prefix}_{suffix}");
             Some(OAuthClientConfig {
@@ -290,6 +289,7 @@ impl Config {
             tracker_key: secret("FITTRACK_TRACKER_KEY"),
             eligibility,
             trust_forwarded_for,
+            api_docs,
             rate_limits,
             google: OidcProviderConfig {
                 client_ids: list("FITTRACK_GOOGLE_CLIENT_IDS"),

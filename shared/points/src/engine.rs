@@ -341,7 +341,7 @@ impl PointsEngine {
     /// The user's competition tier, which anomalies are judged against (none before the profile
     /// is complete: such days are not judged).
     async fn tier_of(&self, user: UserId) -> Result<Option<String>, StoreError> {
-        Ok(self.users.tier_of(user).await?.map(|tier| tier.code()))
+        self.users.tier_code(user).await
     }
 
     /// Stores a record unless a newer version of it is already stored (the same rule as
@@ -483,7 +483,7 @@ fn baseline_contribution(
 }
 
 /// Totals over a span of competition days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PeriodSummary {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -494,10 +494,11 @@ pub struct PeriodSummary {
 }
 
 /// A stored record and whether it counted (or lost to an overlapping record of higher priority).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ListedActivity {
     #[serde(flatten)]
     pub activity: Activity,
+    /// Whether it counted (false: it lost to an overlapping record of higher priority).
     pub counted: bool,
 }
 

@@ -15,22 +15,29 @@ use fittrack_platform::ports::{Condition, StoreError, Table, from_item, to_item}
 pub const MAX_RECORDS_PER_BATCH: usize = 500;
 pub use fittrack_domain::activity::MAX_RECORD_AGE_DAYS;
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// A batch of device records, uploaded as a whole.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct IngestBatch {
     /// Chosen by the app, stable across retries of the same upload.
     pub batch_id: String,
     /// `health_connect` or `healthkit`.
     pub source: String,
+    /// The uploading device, stable across uploads (1-128 characters of `A-Z a-z 0-9 - _ . :`).
     pub device_id: String,
+    /// 1 to 500 records.
     pub records: Vec<IngestRecord>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// One record of a device batch: an activity or a span of background movement.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct IngestRecord {
+    /// The record's id on the device (1-128 characters of `A-Z a-z 0-9 - _ . :`).
     pub id: String,
     /// `steps`, `walk`, `run`, `cycle`, `swim`, `strength` or `other`.
     pub kind: String,
+    /// Within the last 30 days.
     pub start: DateTime<Utc>,
+    /// After `start`, at most 24 hours later, not in the future.
     pub end: DateTime<Utc>,
     #[serde(default)]
     pub steps: u32,
@@ -44,15 +51,18 @@ pub struct IngestRecord {
     pub workout: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestReceipt {
     pub batch_id: String,
+    /// Records in the batch.
     pub records: usize,
     /// Points booked by this batch (0 for a repeat).
     pub points_booked: i64,
     /// Points this batch earned that are held while the account is under review.
     #[serde(default)]
     pub points_held: i64,
+    /// A repeat of a batch already stored: nothing was booked.
     pub duplicate: bool,
 }
 

@@ -18,15 +18,17 @@ use crate::records::{
 };
 use crate::{SyncError, SyncService, tokens};
 
-/// What "initiate" gives back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What "initiate" gives back, told apart by `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ConnectStart {
     /// A tracker with no authorization step (the simulated one) is connected at once.
     Connected { connection: Connection },
     /// Send the user here; the provider redirects back to the callback.
     AuthorizationRequired {
+        /// The provider's authorization page, to open in the user's browser.
         authorization_url: String,
+        /// Seconds the authorization may take before it must be started again.
         expires_in: i64,
         /// For the initiating browser only (an HttpOnly cookie), never in a body: the callback
         /// must present it (see [`AuthorizingParty`]).

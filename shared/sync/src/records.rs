@@ -24,22 +24,32 @@ pub(crate) const DUE_PREFIX: &str = "SYNCDUE#";
 /// Due connections are spread over this many index partitions.
 pub(crate) const SHARDS: u32 = 8;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether a connection is being synced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
+    /// Synced on schedule and on the provider's webhooks.
     #[default]
     Active,
     /// The provider refused our tokens and the refresh: only the user can reconnect it.
     ReauthorizationRequired,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A user's connection to one tracker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Connection {
+    /// The tracker, e.g. `strava`.
     pub provider: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub status: ConnectionStatus,
+    /// When the tracker was first connected (kept across reconnections).
     pub connected_at: DateTime<Utc>,
+    /// When the last successful sync ran (activities are read up to then); `null` before the first.
+    #[schema(required = true)]
     pub last_synced_to: Option<DateTime<Utc>>,
+    /// Why the last sync failed; `null` once a sync succeeds.
+    #[schema(required = true)]
     pub last_error: Option<String>,
 }
 

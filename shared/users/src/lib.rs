@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 
-use fittrack_domain::{Tier, UserId};
+use fittrack_domain::UserId;
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::ports::{ItemStore, StoreError};
@@ -29,13 +29,15 @@ impl UserDirectory {
         Self { store }
     }
 
-    /// The competition tier `user` is in today; `None` for an unknown user or an incomplete profile.
+    /// The code of the competition tier `user` is in today (see [`fittrack_domain::Tier::code`]);
+    /// `None` for an unknown user or an incomplete profile.
     ///
     /// # Errors
     /// [`StoreError`] when the users table cannot be read.
-    pub async fn tier_of(&self, user: UserId) -> Result<Option<Tier>, StoreError> {
-        let record = records::load::<records::AccountRecord>(self.store.as_ref(), &records::account_key(user)).await?;
-        Ok(record.and_then(|r| r.tier_code?.parse().ok()))
+    pub async fn tier_code(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        let placement =
+            records::load::<records::TierPlacement>(self.store.as_ref(), &records::account_key(user)).await?;
+        Ok(placement.and_then(|p| p.tier_code))
     }
 }
 

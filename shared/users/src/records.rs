@@ -50,33 +50,44 @@ pub struct AccountRecord {
     pub token_generation: u64,
 }
 
+/// The tier an account item is placed in, read without the rest of the account.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TierPlacement {
+    #[serde(default)]
+    pub tier_code: Option<String>,
+}
+
 /// What the rest of the product sees of an account: decrypted, without secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: UserId,
     pub email: String,
     pub display_name: String,
+    /// `YYYY-MM-DD`; `null` for accounts created without one (an operator's admin).
     pub date_of_birth: Option<NaiveDate>,
     pub state: Option<UsState>,
     pub role: Role,
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub profile: ProfileView,
+    /// The competition tier; `null` until the profile is complete.
     pub tier: Option<TierView>,
 }
 
 /// Profile settings with their defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ProfileView {
     pub sex: Option<Sex>,
     pub fitness_level: Option<FitnessLevel>,
     pub time_zone: String,
     pub units: Units,
     pub public_profile: bool,
+    /// Whether the profile places the user in a tier (date of birth, sex and fitness level set).
     pub complete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A competition tier, by its code and display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TierView {
     pub code: String,
     pub name: String,

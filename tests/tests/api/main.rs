@@ -5,6 +5,7 @@ mod accounts_flow;
 mod connections;
 mod errors;
 mod lockout_and_limits;
+mod openapi;
 mod points;
 mod profiles;
 mod recovery;

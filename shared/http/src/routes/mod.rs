@@ -1,6 +1,12 @@
+//! One router per resource group. Each handler carries its `#[utoipa::path]` documentation and is
+//! registered with `routes!`, so a route cannot be served without its entry in the document.
+
 pub mod accounts;
+#[cfg(feature = "connections")]
 pub mod connections;
 pub mod health;
+#[cfg(feature = "points")]
 pub mod points;
 pub mod profiles;
+#[cfg(feature = "connections")]
 pub mod webhooks;
