@@ -17,9 +17,6 @@ use fittrack_platform::config::{OidcProviderConfig, RateLimit, RateLimitedAction
 use crate::conformance::{Conformance, checked};
 use crate::oidc::FakeProvider;
 
-/// One document check for the whole test process (its validators are compiled once).
-static CONFORMANCE: std::sync::LazyLock<Arc<Conformance>> = std::sync::LazyLock::new(Conformance::new);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Embedded,
@@ -101,10 +98,12 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     };
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let passwords = if settings.owasp_hashing { PasswordHasher::owasp() } else { PasswordHasher::with_cost(256, 1) };
+    let conformance = Conformance::new();
+    let checker = Arc::clone(&conformance);
     let options = ServeOptions {
         visibility_timeout: Duration::from_millis(500),
         sync_tick: settings.sync_tick,
-        wrap_router: Some(RouterWrapper(Arc::new(|router| checked(router, Arc::clone(&CONFORMANCE))))),
+        wrap_router: Some(RouterWrapper(Arc::new(move |router| checked(router, Arc::clone(&checker))))),
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap(), data_dir.path().to_path_buf(), store)
     };
     let server = fittrack_cli::start(options, config, BuildOptions { clock: clock.clone(), passwords })
@@ -116,7 +115,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         server: Some(server),
         clock,
         google,
-        conformance: Arc::clone(&CONFORMANCE),
+        conformance,
         _data_dir: data_dir,
     }
 }
