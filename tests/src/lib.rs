@@ -1,7 +1,8 @@
 //! Test support for the workspace suites: the AWS emulator, unique AWS resources per test,
-//! a running `fittrack serve`, a local OpenID provider for social sign-in, fake tracker APIs, and a
+//! a running `fittrack serve` (with typed helpers per capability), a local OpenID provider for social sign-in, fake tracker APIs, and a
 //! DynamoDB write-unit meter for benchmarks, and the check of every answer against the API document.
 
+pub mod client;
 pub mod conformance;
 pub mod contract;
 pub mod emulator;

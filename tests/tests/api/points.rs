@@ -20,15 +20,12 @@ async fn device_batches_earn_points_once(backend: Backend) {
     let batch = json!({"batch_id": "b-1", "source": "health_connect", "device_id": "pixel-9",
         "records": [walk("r1", 3, 3_000), walk("r2", 2, 2_000)]});
 
-    let first = upload(&app, &token, &batch).await;
-    assert_eq!(first.status(), 201);
-    let receipt: Value = first.json().await.unwrap();
-    let booked = receipt["points_booked"].as_i64().unwrap();
-    assert!(booked >= 2 * (20 + 60 + 50), "two walks earn their points: {receipt}");
-    assert_eq!(receipt["records"], 2);
+    let receipt = app.points().upload(&token, &batch).await;
+    let booked = receipt.points_booked;
+    assert!(booked >= 2 * (20 + 60 + 50), "two walks earn their points: {receipt:?}");
+    assert_eq!(receipt.records, 2);
 
-    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
-    assert_eq!(balance["balance"].as_i64().unwrap(), booked);
+    assert_eq!(app.points().balance(&token).await.balance, booked);
 
     // The app retries the same upload: nothing more is booked.
     let again = upload(&app, &token, &batch).await;
@@ -38,10 +35,8 @@ async fn device_batches_earn_points_once(backend: Backend) {
     // The same records in a new batch (a re-sync) book nothing either.
     let mut resync = batch.clone();
     resync["batch_id"] = json!("b-2");
-    let resync: Value = upload(&app, &token, &resync).await.json().await.unwrap();
-    assert_eq!(resync["points_booked"], 0);
-    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
-    assert_eq!(balance["balance"].as_i64().unwrap(), booked);
+    assert_eq!(app.points().upload(&token, &resync).await.points_booked, 0);
+    assert_eq!(app.points().balance(&token).await.balance, booked);
 
     let mut reused = batch.clone();
     reused["records"] = json!([walk("r3", 1, 500)]);
@@ -62,21 +57,17 @@ async fn device_batches_earn_points_once(backend: Backend) {
         app.get_auth(&format!("/api/v1/activities?limit=1&cursor={cursor}"), &token).await.json().await.unwrap();
     assert_eq!(rest["items"][0], items[1]);
     assert_eq!(rest["pagination"]["has_more"], false);
-    let summary: Value = app.get_auth("/api/v1/activities/summary", &token).await.json().await.unwrap();
-    assert_eq!(summary["week"]["steps"], 5_000);
-    assert_eq!(summary["week"]["workouts"], 2);
-    assert_eq!(summary["week"]["points"].as_i64().unwrap(), booked);
+    let summary = app.points().summary(&token).await;
+    assert_eq!(summary.week.steps, 5_000);
+    assert_eq!(summary.week.workouts, 2);
+    assert_eq!(summary.week.points, booked);
     assert_eq!(app.get_auth("/api/v1/activities?from=2026-01-01&to=2026-03-01", &token).await.status(), 422);
 
-    let ledger: Value = app.get_auth("/api/v1/points/transactions?limit=1", &token).await.json().await.unwrap();
-    assert_eq!(ledger["items"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        ledger["items"][0]["balance_after"].as_i64().unwrap(),
-        booked,
-        "newest first, with the balance after it"
-    );
-    let all: Value = app.get_auth("/api/v1/points/transactions?limit=100", &token).await.json().await.unwrap();
-    let sum: i64 = all["items"].as_array().unwrap().iter().map(|e| e["amount"].as_i64().unwrap()).sum();
+    let ledger = app.points().transactions(&token, 1).await;
+    assert_eq!(ledger.items.len(), 1);
+    assert_eq!(ledger.items[0].balance_after, booked, "newest first, with the balance after it");
+    let all = app.points().transactions(&token, 100).await;
+    let sum: i64 = all.items.iter().map(|e| e.amount).sum();
     assert_eq!(sum, booked, "balance == sum(ledger)");
     app.stop().await;
 }
@@ -105,8 +96,7 @@ async fn invalid_batches_change_nothing_and_incomplete_profiles_are_gated() {
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(fields, ["records[1].kind", "records[1].end"]);
-    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
-    assert_eq!(balance["balance"], 0, "nothing of an invalid batch is stored");
+    assert_eq!(app.points().balance(&token).await.balance, 0, "nothing of an invalid batch is stored");
     app.stop().await;
 }
 
@@ -123,7 +113,7 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
         };
         let batch = json!({"batch_id": batch_id, "source": "healthkit", "device_id": "shared-iphone",
             "records": [walk(&format!("r-{batch_id}"), hours_ago, 1_000)]});
-        upload(app, token, &batch).await.status()
+        app.points().upload_status(token, &batch).await
     }
     for (token, batch_id) in [(&first, "b-a"), (&first, "b-b"), (&second, "b-c")] {
         assert_eq!(shared_upload(&app, token, batch_id).await, 201);
@@ -141,8 +131,8 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
         assert_eq!(shared_upload(&app, &second, batch_id).await, 201, "flagged accounts keep uploading");
     }
     assert_eq!(shared_upload(&app, &first, "b-a2").await, 201);
-    let first_balance: Value = app.get_auth("/api/v1/points/balance", &first).await.json().await.unwrap();
-    assert_eq!((first_balance["held"].as_i64(), first_balance["under_review"].as_bool()), (Some(0), Some(false)));
+    let first_balance = app.points().balance(&first).await;
+    assert_eq!((first_balance.held, first_balance.under_review), (0, false));
     let me: Value = app.get_auth("/api/v1/users/me", &second).await.json().await.unwrap();
     let first_me: Value = app.get_auth("/api/v1/users/me", &first).await.json().await.unwrap();
     let open: Value = app.get_auth("/api/v1/admin/reviews", admin).await.json().await.unwrap();
@@ -154,14 +144,14 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
     // Flagged accounts keep earning, but held: a new walk of the second account's pays nothing yet.
     let batch = json!({"batch_id": "b-d", "source": "healthkit", "device_id": "own-phone",
         "records": [walk("r-b-d", 1, 4_000)]});
-    let receipt: Value = upload(&app, &second, &batch).await.json().await.unwrap();
-    let held = receipt["points_held"].as_i64().unwrap();
-    assert!(held > 0 && receipt["points_booked"] == 0, "{receipt}");
-    let balance: Value = app.get_auth("/api/v1/points/balance", &second).await.json().await.unwrap();
+    let receipt = app.points().upload(&second, &batch).await;
+    let held = receipt.points_held;
+    assert!(held > 0 && receipt.points_booked == 0, "{receipt:?}");
+    let balance = app.points().balance(&second).await;
     // Its uploads from the one that flagged it were held too.
-    let held_total = balance["held"].as_i64().unwrap();
-    assert!(held_total > held && balance["under_review"] == true, "{balance}");
-    let spendable_before = balance["balance"].as_i64().unwrap();
+    let held_total = balance.held;
+    assert!(held_total > held && balance.under_review, "{balance:?}");
+    let spendable_before = balance.balance;
 
     let id = items[0]["id"].as_str().unwrap();
     let resolve = |id: String| {
@@ -180,13 +170,9 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
     assert_eq!(resolved.status(), 200);
     assert_eq!(resolved.json::<Value>().await.unwrap()["status"], "resolved");
     assert_eq!(resolve(id.to_owned()).await.status(), 404, "a review is resolved once");
-    let balance: Value = app.get_auth("/api/v1/points/balance", &second).await.json().await.unwrap();
-    assert_eq!(
-        balance["balance"].as_i64(),
-        Some(spendable_before + held_total),
-        "cleared: the held points are paid out"
-    );
-    assert_eq!((balance["held"].as_i64(), balance["under_review"].as_bool()), (Some(0), Some(false)));
+    let balance = app.points().balance(&second).await;
+    assert_eq!(balance.balance, spendable_before + held_total, "cleared: the held points are paid out");
+    assert_eq!((balance.held, balance.under_review), (0, false));
     let open: Value = app.get_auth("/api/v1/admin/reviews", admin).await.json().await.unwrap();
     assert_eq!(open["items"].as_array().unwrap().len(), 0);
     let done: Value = app.get_auth("/api/v1/admin/reviews?status=resolved", admin).await.json().await.unwrap();
@@ -218,13 +204,13 @@ async fn concurrent_uploads_for_one_day_book_what_the_day_earns(backend: Backend
         let (app, token) = (&app, &token);
         async move {
             // As the app does: a busy answer (503) is retried a little later, with the same batch.
-            let mut status = upload(app, token, &batch).await.status();
+            let mut status = app.points().upload_status(token, &batch).await;
             for attempt in 1..30 {
                 if status != 503 {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
-                status = upload(app, token, &batch).await.status();
+                status = app.points().upload_status(token, &batch).await;
             }
             status
         }
@@ -234,11 +220,11 @@ async fn concurrent_uploads_for_one_day_book_what_the_day_earns(backend: Backend
 
     // By hand: 80 × 150 = 12,000 steps = 120, 80 light minutes = 80, the 10,000-step goal = 100.
     let expected = 120 + 80 + 100;
-    let balance: Value = app.get_auth("/api/v1/points/balance", &token).await.json().await.unwrap();
-    assert_eq!(balance["balance"].as_i64(), Some(expected), "{balance}");
-    let summary: Value = app.get_auth("/api/v1/activities/summary", &token).await.json().await.unwrap();
-    assert_eq!(summary["week"]["steps"], 12_000);
-    assert_eq!(summary["week"]["points"].as_i64(), Some(expected));
+    let balance = app.points().balance(&token).await;
+    assert_eq!(balance.balance, expected, "{balance:?}");
+    let summary = app.points().summary(&token).await;
+    assert_eq!(summary.week.steps, 12_000);
+    assert_eq!(summary.week.points, expected);
     app.stop().await;
 }
 both_backends!(concurrent_uploads_for_one_day_book_what_the_day_earns);
