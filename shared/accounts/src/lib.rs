@@ -28,7 +28,7 @@ use crate::social::{IdTokenVerifier, SocialError, SocialProvider};
 use fittrack_platform::clock::Clock;
 use fittrack_platform::config::{Config, RateLimitedAction, RateLimits};
 use fittrack_platform::messages::EmailJob;
-use fittrack_platform::ports::{ItemStore, Queue, QueueError, QueueId, StoreError};
+use fittrack_platform::ports::{ItemStore, Queue, QueueError, StoreError};
 use fittrack_platform::ratelimit::{self, RateDecision};
 
 pub use admin::{AccountSummary, AccountsPage};
@@ -214,8 +214,7 @@ impl AccountService {
                 return Ok(());
             }
         }
-        let body = serde_json::to_string(job).map_err(|e| AccountError::Internal(e.to_string()))?;
-        self.queue.send(QueueId::Email, &body).await?;
+        fittrack_platform::messages::send(self.queue.as_ref(), job).await?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::UserId;
+use fittrack_platform::keys::user_partition;
 use fittrack_platform::ports::{Condition, Key};
 
 pub use fittrack_users::records::*;
@@ -18,8 +19,11 @@ pub fn social_key(provider: &str, subject: &str) -> Key {
 pub fn nonce_key(nonce_hash: &str) -> Key {
     Key::new(format!("NONCE#{nonce_hash}"), "NONCE")
 }
+/// Sessions sort under their user's partition.
+pub const SESSION_PREFIX: &str = "SESSION#";
+
 pub fn session_key(user: UserId, session_id: &str) -> Key {
-    Key::new(format!("USER#{user}"), format!("SESSION#{session_id}"))
+    Key::new(user_partition(user), format!("{SESSION_PREFIX}{session_id}"))
 }
 pub fn refresh_key(token_hash: &str) -> Key {
     Key::new(format!("REFRESH#{token_hash}"), "REFRESH")

@@ -341,8 +341,8 @@ impl AccountService {
             let page = self
                 .store
                 .query(
-                    Query::partition(Table::Users, format!("USER#{user_id}"))
-                        .sort_prefix("SESSION#")
+                    Query::partition(Table::Users, fittrack_platform::keys::user_partition(user_id))
+                        .sort_prefix(super::records::SESSION_PREFIX)
                         .limit(100)
                         .after(cursor),
                 )

@@ -156,7 +156,7 @@ fn unavailable() -> Problem {
 
 fn queue_problem(error: &QueueError) -> Problem {
     match error {
-        QueueError::TooLarge(_) => {
+        QueueError::TooLarge(_) | QueueError::Unserialisable(_) => {
             tracing::error!(%error, "internal error");
             Problem::internal()
         }

@@ -81,23 +81,25 @@ where
         };
         let handler = Arc::clone(handler);
         let permits = Arc::clone(&permits);
-        let task = tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            handler.handle(message).await
-        });
+        // Everything the handler logs names its message.
+        let span = tracing::info_span!("message", consumer = H::NAME, message_id = delivery.id);
+        let task = tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                let _permit = permits.acquire_owned().await;
+                handler.handle(message).await
+            },
+            span,
+        ));
         ids.insert(task.id(), delivery.id.to_owned());
     }
     while let Some(joined) = tasks.join_next_with_id().await {
         let (task, outcome) = match joined {
             Ok((task, outcome)) => (task, outcome),
-            Err(error) => {
-                tracing::error!(consumer = H::NAME, "message handler panicked");
-                (error.id(), Err(HandlerError::Retry("the handler panicked".into())))
-            }
+            Err(error) => (error.id(), Err(HandlerError::Retry("the handler panicked".into()))),
         };
         let id = ids.remove(&task).unwrap_or_default();
         if let Err(error) = outcome {
-            tracing::warn!(consumer = H::NAME, message_id = id.as_str(), %error, "message failed; it will be retried");
+            tracing::error!(consumer = H::NAME, message_id = id.as_str(), %error, "message failed; it will be retried");
             failed.push(id);
         }
     }

@@ -24,7 +24,7 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync + 'static {
 /// # Errors
 /// [`QueueError`] when the queue refuses it (too large, unavailable).
 pub async fn send<M: Message>(queue: &dyn Queue, message: &M) -> Result<(), QueueError> {
-    let body = serde_json::to_string(message).map_err(|e| QueueError::Unavailable(e.to_string()))?;
+    let body = serde_json::to_string(message).map_err(|e| QueueError::Unserialisable(e.to_string()))?;
     queue.send(M::QUEUE, &body).await
 }
 

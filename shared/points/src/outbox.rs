@@ -20,7 +20,7 @@ use fittrack_platform::messages::PointEvent;
 use super::{LedgerEntry, keys};
 use fittrack_platform::ports::store::key_of;
 use fittrack_platform::ports::{
-    Item, ItemStore, Query, Queue, QueueError, QueueId, StoreError, Table, WriteOp, from_item,
+    Item, ItemStore, Query, Queue, QueueError, StoreError, Table, WriteOp, from_item,
 };
 
 /// Outbox partitions are sharded so no single partition runs hot under many writers.
@@ -83,16 +83,14 @@ impl OutboxRelay {
                 }
                 for item in page.items {
                     let key = key_of(&item)?;
-                    let body = match from_item::<PointEvent>(item.clone())
-                        .and_then(|event| serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string())))
-                    {
-                        Ok(body) => body,
+                    let event = match from_item::<PointEvent>(item.clone()) {
+                        Ok(event) => event,
                         Err(error) => {
                             self.park(shard, item, &error).await?;
                             continue;
                         }
                     };
-                    self.queue.send(QueueId::PointEvents, &body).await?;
+                    fittrack_platform::messages::send(self.queue.as_ref(), &event).await?;
                     self.store.delete(Table::Points, &key, None).await?;
                     published += 1;
                 }

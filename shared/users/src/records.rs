@@ -106,6 +106,17 @@ pub fn tier_count_key(code: &str) -> Key {
     Key::new(TIER_COUNTS_PARTITION, code)
 }
 
+/// The marker of a user's next tier change by age (see [`crate::tiers`]).
+pub fn marker_key(user: UserId) -> Key {
+    Key::new(user_partition(user), "TIERCHANGE")
+}
+
+/// The index partition of the markers due on `day`: a keyed hash of the date, never the date (it
+/// would give away a date of birth).
+pub fn due_partition(pii: &PiiCipher, day: NaiveDate) -> String {
+    format!("TIERCHANGE#{}", pii.lookup_hash("tier-change", &day.to_string()))
+}
+
 pub fn email_context(user: UserId) -> String {
     format!("user:{user}:email")
 }

@@ -13,22 +13,15 @@ use chrono::{Days, NaiveDate};
 use fittrack_domain::tier::next_bracket_change;
 use fittrack_domain::{DateOfBirth, FitnessLevel, Sex, Tier, UserId};
 
-use crate::records::{AccountRecord, account_key, load, tier_count_key};
+use crate::records::{AccountRecord, account_key, due_partition, load, marker_key, tier_count_key};
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::keys::user_partition;
-use fittrack_platform::ports::{Condition, Index, ItemStore, Key, Query, StoreError, Table, Update, WriteOp, to_item};
+use fittrack_platform::ports::{Condition, Index, ItemStore, Query, StoreError, Table, Update, WriteOp, to_item};
 
 /// Days the job looks back, so a few missed runs (an outage, a failed deploy) still catch up.
 const CATCH_UP_DAYS: u64 = 7;
 
-fn marker_key(user: UserId) -> Key {
-    Key::new(user_partition(user), "TIERCHANGE")
-}
-
-fn due_partition(pii: &PiiCipher, day: NaiveDate) -> String {
-    format!("TIERCHANGE#{}", pii.lookup_hash("tier-change", &day.to_string()))
-}
 
 /// The tier a profile gives on `today`, and the day it next changes by age alone.
 pub fn placement(

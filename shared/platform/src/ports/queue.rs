@@ -40,6 +40,9 @@ pub enum QueueError {
     TooLarge(usize),
     #[error("queue unavailable: {0}")]
     Unavailable(String),
+    /// The message could not be written as a queue body (a bug, not worth retrying).
+    #[error("message not serialisable: {0}")]
+    Unserialisable(String),
 }
 
 /// # Contract (checked by `tests/contract/queue.rs` against every adapter)
