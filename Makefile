@@ -19,10 +19,14 @@ emulator:
 	"$$(infra/scripts/tools.sh)/moto_server" -H 127.0.0.1 -p 5005
 
 # Release zips of every function (target/lambda/<function>/bootstrap.zip). ARCH=x86-64 if the
-# aarch64 target is not installed.
+# aarch64 target is not installed. One build per function: a joint build would unify Cargo
+# features across them, and each function must link only the capabilities it serves.
 ARCH ?= arm64
+FUNCTIONS = accounts-api connections-api email-worker points-api points-relay sync-fanout sync-worker tier-birthdays
 lambda:
-	PATH="$$(infra/scripts/tools.sh):$$PATH" cargo lambda build --release --$(ARCH) --output-format zip -p accounts-api -p connections-api -p email-worker -p points-api -p points-relay -p sync-fanout -p sync-worker -p tier-birthdays
+	for f in $(FUNCTIONS); do \
+	  PATH="$$(infra/scripts/tools.sh):$$PATH" cargo lambda build --release --$(ARCH) --output-format zip -p $$f || exit 1; \
+	done
 
 bench:
 	cargo bench -p fittrack-tests --bench accounts --bench points

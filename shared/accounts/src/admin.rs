@@ -25,6 +25,10 @@ pub struct AccountsPage {
 
 impl AccountService {
     /// Newest accounts first, a page at a time (admins only).
+    ///
+    /// # Errors
+    /// [`AccountError::Forbidden`] unless the caller is an admin; store failures (including
+    /// `StoreError::InvalidCursor` for a bad `cursor`).
     pub async fn list_accounts(
         &self,
         caller: &AuthenticatedUser,

@@ -192,6 +192,9 @@ impl AccountService {
     }
 
     /// Display name and tier of a user who made their profile public; others are not found.
+    ///
+    /// # Errors
+    /// [`AccountError::NotFound`] for an unknown user or a profile that is not public; store failures.
     pub async fn public_profile(&self, user: UserId) -> Result<PublicProfile, AccountError> {
         let account = self.account(user).await?;
         if !account.profile.public_profile {
@@ -201,6 +204,9 @@ impl AccountService {
     }
 
     /// All 30 tiers with their user counts (one query).
+    ///
+    /// # Errors
+    /// [`AccountError::Store`] when the counts cannot be read.
     pub async fn tiers(&self) -> Result<Vec<TierSummary>, AccountError> {
         let page = self.store.query(Query::partition(Table::Users, TIER_COUNTS_PARTITION).limit(100)).await?;
         let counts: std::collections::HashMap<String, i64> = page
@@ -218,6 +224,10 @@ impl AccountService {
             .collect())
     }
 
+    /// One tier, by its code, with its user count.
+    ///
+    /// # Errors
+    /// [`AccountError::NotFound`] for a code that names no tier; store failures.
     pub async fn tier(&self, code: &str) -> Result<TierSummary, AccountError> {
         let tier: Tier = code.parse().map_err(|_| AccountError::NotFound)?;
         let count = self.store.get(Table::Users, &tier_count_key(&tier.code())).await?;

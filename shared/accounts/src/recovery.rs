@@ -8,6 +8,10 @@ use fittrack_platform::ports::{StoreError, Table, Update, WriteOp};
 
 impl AccountService {
     /// Emails a reset link if the address has an account. Answers the same either way.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`]; [`AccountError::Validation`] for a malformed address; store and queue
+    /// failures.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ForgotPassword, client).await?;
         self.with_response_floor(async {
@@ -23,6 +27,11 @@ impl AccountService {
     /// Sets a new password with a reset token. The token is consumed in the same transaction as
     /// the password change; every session is revoked and the lockout cleared. Proving control of
     /// the mailbox also verifies the address.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`]; [`AccountError::InvalidToken`] for an unknown, used or expired token, or
+    /// one a later reset made stale; [`AccountError::Validation`] for a password the policy rejects (the token
+    /// is kept); [`AccountError::Internal`] when hashing fails; store and queue failures.
     pub async fn reset_password(
         &self,
         token: &str,

@@ -152,6 +152,11 @@ impl AccountService {
 
     /// Registers an account and emails a verification link. An address that already has an account
     /// gets a notice instead, and the caller sees the same answer either way.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`]; [`AccountError::Validation`] listing every field problem, the password's
+    /// included; [`AccountError::Internal`] when hashing fails; store and queue failures. An address that has
+    /// an account is not an error.
     pub async fn register(&self, request: RegisterRequest, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::Register, client).await?;
         let valid = self.validate_profile(
@@ -256,6 +261,11 @@ impl AccountService {
         }
     }
 
+    /// Marks the address verified with an emailed verification token, which it consumes.
+    ///
+    /// # Errors
+    /// [`AccountError::InvalidToken`] for an unknown, used or expired token, or one issued before a password
+    /// reset; store failures.
     pub async fn verify_email(&self, token: &str) -> Result<(), AccountError> {
         let record = self.find_one_time_token(token, OneTimePurpose::VerifyEmail).await?;
         let ops = vec![
@@ -279,6 +289,10 @@ impl AccountService {
 
     /// Sends a new verification link if the address has an unverified account. The answer never
     /// says whether it had one.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`]; [`AccountError::Validation`] for a malformed address; store and queue
+    /// failures.
     pub async fn resend_verification(&self, email: &str, client: &ClientInfo) -> Result<(), AccountError> {
         self.rate_limit(RateLimitedAction::ResendVerification, client).await?;
         self.with_response_floor(async {
@@ -292,6 +306,10 @@ impl AccountService {
     }
 
     /// Creates a verified account directly (operators' first admin). Fails if the address is taken.
+    ///
+    /// # Errors
+    /// [`AccountError::Validation`] for a bad email, display name or password; [`AccountError::AlreadyExists`]
+    /// when the address has an account; [`AccountError::Internal`] when hashing fails; store failures.
     pub async fn create_user(&self, new: NewUser) -> Result<UserId, AccountError> {
         let mut errors = ValidationErrors::default();
         let email = errors.collect(EmailAddress::parse(&new.email));
@@ -322,6 +340,10 @@ impl AccountService {
 
     /// Changes a user's role (admins only). A lower role takes effect on the user's next request
     /// (see [`super::AccountService::authenticate`]); a higher one with the next token refresh.
+    ///
+    /// # Errors
+    /// [`AccountError::Forbidden`] unless the caller is an admin; [`AccountError::NotFound`] for an unknown
+    /// user; store failures.
     pub async fn set_role(
         &self,
         caller: &super::AuthenticatedUser,

@@ -46,6 +46,14 @@ impl AccountService {
     /// A stranger can keep an address locked, so the mailbox owner can sign in past the lock with
     /// an emailed single-use link ([`AccountService::request_unlock`]): `unlock_token` skips the
     /// attempt count and is spent by the attempt, right or wrong.
+    ///
+    /// # Errors
+    /// [`AccountError::RateLimited`] past the client's limit, or while the address's remaining attempts are
+    /// all in flight; [`AccountError::Validation`] for a malformed address; [`AccountError::InvalidToken`] for
+    /// an unlock token that is bad or not the address's; [`AccountError::AccountLocked`] while the address is
+    /// locked or when this wrong password spent its last attempt; [`AccountError::InvalidCredentials`] for a
+    /// wrong pair; [`AccountError::EmailNotVerified`]; [`AccountError::Internal`] when signing fails; store
+    /// failures.
     pub async fn login(
         &self,
         email: &str,
@@ -242,6 +250,11 @@ impl AccountService {
 
     /// Exchanges a refresh token for a new pair. The old token is rotated out; if a rotated token
     /// is ever presented again, someone holds a stolen copy, so the whole session is revoked.
+    ///
+    /// # Errors
+    /// [`AccountError::InvalidRefreshToken`] for an unknown or expired token, or one whose session or account
+    /// is gone or revoked; [`AccountError::RefreshTokenReused`] for a rotated token presented again (the
+    /// session is then revoked); [`AccountError::Internal`] when signing fails; store failures.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AccountError> {
         let old_key = refresh_key(&hash_token(refresh_token));
         let record: RefreshRecord =
@@ -320,6 +333,9 @@ impl AccountService {
     }
 
     /// Ends the caller's session, and the session of `refresh_token` if it is another of theirs.
+    ///
+    /// # Errors
+    /// [`AccountError::Store`] when a session cannot be read or revoked.
     pub async fn logout(&self, caller: &AuthenticatedUser, refresh_token: Option<&str>) -> Result<(), AccountError> {
         self.revoke_session(caller.user_id, &caller.session_id).await?;
         let other = match refresh_token {
@@ -334,6 +350,10 @@ impl AccountService {
     }
 
     /// Ends every session of the user.
+    ///
+    /// # Errors
+    /// [`AccountError::Store`] when the sessions cannot be listed, read or revoked; the sessions revoked
+    /// before the failure stay revoked.
     pub async fn logout_all(&self, user_id: UserId) -> Result<u32, AccountError> {
         let mut revoked = 0;
         let mut cursor = None;

@@ -90,6 +90,13 @@ impl IdTokenVerifier {
         Self { provider, config, http, cache: RwLock::new(None) }
     }
 
+    /// Verifies a provider ID token and that it carries `expected_nonce`; returns who signed in.
+    ///
+    /// # Errors
+    /// [`SocialError::NotConfigured`] when no client id is configured for the provider;
+    /// [`SocialError::Rejected`] for a malformed token, a non-RS256 or unknown key, a bad signature, a wrong
+    /// issuer or audience, an expired token or a nonce mismatch; [`SocialError::KeysUnavailable`] when the
+    /// provider's keys cannot be fetched.
     pub async fn verify(&self, id_token: &str, expected_nonce: &str) -> Result<SocialIdentity, SocialError> {
         if self.config.client_ids.is_empty() {
             return Err(SocialError::NotConfigured);

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::validation::FieldError;
 
 /// Opaque user identifier (UUIDv7: time-ordered, so new users sort last).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct UserId(Uuid);
 
@@ -99,7 +100,8 @@ const SUBADDRESSING_DOMAINS: &[&str] = &[
 ];
 
 /// 2 to 50 characters, no control characters, surrounding whitespace removed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct DisplayName(String);
 
@@ -142,7 +144,8 @@ impl From<DisplayName> for String {
 }
 
 /// A date of birth in the past, in `YYYY-MM-DD` form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct DateOfBirth(NaiveDate);
 
@@ -170,9 +173,10 @@ impl DateOfBirth {
 }
 
 /// A US state or the District of Columbia, by its USPS code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "WA")]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "WA"))]
 pub struct UsState([u8; 2]);
 
 impl UsState {
@@ -216,7 +220,8 @@ impl fmt::Display for UsState {
 }
 
 /// What a signed-in user may do. Carried in the access token and checked by one extractor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     User,

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::points::{DayActivity, competition_day};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// Step counts outside any workout (a tracker's step samples).
@@ -24,7 +25,8 @@ pub enum ActivityKind {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntensityMinutes {
     pub light: u32,
     pub moderate: u32,
@@ -34,7 +36,8 @@ pub struct IntensityMinutes {
 /// Records older than this are neither uploaded nor synced: they would rewrite settled days.
 pub const MAX_RECORD_AGE_DAYS: i64 = 30;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     /// The tracker it came from (`google_health`, `strava`, `device`, `simulated`).
     pub source: String,

@@ -1,7 +1,7 @@
 //! FitTrack's business rules as pure types and functions.
 //!
 //! Nothing here performs I/O or knows about AWS, HTTP or the embedded store: the application
-//! services in `fittrack-core` call these rules, and the property tests live beside them.
+//! services of the capability crates (accounts, points, sync, ...) call these rules, and the property tests live beside them.
 //!
 //! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
 //! - [`activity`]: the activity model of every tracker, de-duplication and priority.

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::tier::{FitnessLevel, Sex};
 use crate::validation::FieldError;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Units {
     #[default]

@@ -1,7 +1,8 @@
 use serde::Serialize;
 
 /// One invalid field, reported to clients in the `errors` member of a problem response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     /// Stable, machine-readable reason such as `too_short`.

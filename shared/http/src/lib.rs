@@ -9,7 +9,7 @@
 //! - [`routes`]: one router per resource group; [`openapi`]: the API contract generated from them.
 //!
 //! Adding a route: put the handler in its capability's router under [`routes`], annotate it with
-//! `#[utoipa::path]` and list it in [`openapi::ApiDoc`]; a new error gets its `From` impl in
+//! `#[utoipa::path]` and register it with `routes!`; a new error gets its `From` impl in
 //! [`problem`]. See docs/architecture.md.
 
 pub mod extract;
@@ -33,39 +33,95 @@ pub use state::LocalState;
 pub use state::PointsState;
 pub use state::{AccountsState, HttpSettings, WebhookSecrets};
 
-/// The accounts function: auth, users and profiles, tiers, admin users, JWKS and health; and the
-/// API reference (API Gateway routes `/openapi.json` and `/docs` here).
-pub fn accounts_app(state: AccountsState) -> Router {
-    let routes = routes::accounts::router().merge(routes::profiles::router()).merge(routes::health::router());
-    finish(routes, state.client.api_docs, state)
+/// The accounts function's routes: auth, users and profiles, tiers, admin users, JWKS and health.
+pub fn accounts_routes() -> OpenApiRouter<AccountsState> {
+    routes::accounts::router().merge(routes::profiles::router()).merge(routes::health::router())
 }
 
-/// The points function: device ingestion, balance and ledger, reviews, and health.
+/// The accounts function; it also serves the API reference (API Gateway routes `/openapi.json`
+/// and `/docs` here).
+pub fn accounts_app(state: AccountsState) -> Router {
+    let api_docs = state.client.api_docs;
+    finish(accounts_routes(), api_docs, state)
+}
+
+/// The points function's routes: device ingestion, balance and ledger, reviews, and health.
+#[cfg(feature = "points")]
+pub fn points_routes() -> OpenApiRouter<PointsState> {
+    routes::points::router().merge(routes::health::router())
+}
+
+/// The points function.
 #[cfg(feature = "points")]
 pub fn points_app(state: PointsState) -> Router {
-    finish(routes::points::router().merge(routes::health::router()), false, state)
+    finish(points_routes(), false, state)
 }
 
-/// The connections function: tracker connections, OAuth callbacks, provider webhooks, health.
+/// The connections function's routes: tracker connections, OAuth callbacks, provider webhooks, health.
+#[cfg(feature = "connections")]
+pub fn connections_routes() -> OpenApiRouter<ConnectionsState> {
+    routes::connections::router().merge(routes::webhooks::router()).merge(routes::health::router())
+}
+
+/// The connections function.
 #[cfg(feature = "connections")]
 pub fn connections_app(state: ConnectionsState) -> Router {
-    let routes = routes::connections::router().merge(routes::webhooks::router()).merge(routes::health::router());
-    finish(routes, false, state)
+    finish(connections_routes(), false, state)
 }
 
-/// Every route of every function, as `fittrack serve` mounts them.
+/// Every route of every function: what `fittrack serve` mounts and what the API document lists.
 #[cfg(all(feature = "points", feature = "connections"))]
-pub fn app(state: LocalState) -> Router {
-    let routes = routes::accounts::router()
+pub fn all_routes() -> OpenApiRouter<LocalState> {
+    routes::accounts::router()
         .merge(routes::profiles::router())
         .merge(routes::points::router())
         .merge(routes::connections::router())
         .merge(routes::webhooks::router())
-        .merge(routes::health::router());
-    finish(routes, state.client.api_docs, state)
+        .merge(routes::health::router())
+}
+
+/// `fittrack serve`: every route of every function in one server.
+#[cfg(all(feature = "points", feature = "connections"))]
+pub fn app(state: LocalState) -> Router {
+    let api_docs = state.client.api_docs;
+    finish(all_routes(), api_docs, state)
 }
 
 fn finish<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, api_docs: bool, state: S) -> Router {
+    // The document is served from `docs/openapi.json` (see [`openapi`]); the router is what runs.
     let (routes, _) = routes.split_for_parts();
     middleware::wrap(openapi::mount(routes, api_docs).with_state(state))
+}
+
+#[cfg(all(test, feature = "points", feature = "connections"))]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn operations(api: &utoipa::openapi::OpenApi) -> BTreeSet<String> {
+        let json = serde_json::to_value(api).unwrap();
+        let mut found = BTreeSet::new();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                found.insert(format!("{method} {path}"));
+            }
+        }
+        found
+    }
+
+    /// Each function serves only documented operations, and together they serve all of them.
+    #[test]
+    fn the_functions_serve_the_document_between_them() {
+        let document = operations(&openapi::document());
+        let accounts = operations(&accounts_routes().into_openapi());
+        let points = operations(&points_routes().into_openapi());
+        let connections = operations(&connections_routes().into_openapi());
+        for function in [&accounts, &points, &connections] {
+            assert!(function.is_subset(&document), "{:?}", function.difference(&document).collect::<Vec<_>>());
+        }
+        let served: BTreeSet<String> = accounts.iter().chain(&points).chain(&connections).cloned().collect();
+        assert_eq!(served, document, "an operation no function serves, or one the document lacks");
+        assert!(document.len() >= 40);
+    }
 }

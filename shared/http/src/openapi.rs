@@ -4,8 +4,9 @@
 //! registered with `utoipa_axum::routes!`, so serving a route and documenting it are one act.
 //! [`document`] collects every router into the OpenAPI 3.1 document; `docs/openapi.json` is that
 //! document, written by the test `openapi_document_is_current` (which fails when the file is
-//! stale), and every function serves it at `/openapi.json`, with a rendered reference at `/docs`,
-//! unless `FITTRACK_API_DOCS=false`.
+//! stale). `fittrack serve` and, on AWS, the accounts function (API Gateway routes both paths
+//! there) serve it at `/openapi.json` with a rendered reference at `/docs`, unless
+//! `FITTRACK_API_DOCS=false`.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -59,16 +60,10 @@ impl Modify for BearerAuth {
 /// The document of every route of every function, from the routers themselves.
 #[cfg(all(feature = "points", feature = "connections"))]
 pub fn document() -> utoipa::openapi::OpenApi {
-    let routes = crate::routes::accounts::router::<crate::LocalState>()
-        .merge(crate::routes::profiles::router())
-        .merge(crate::routes::points::router())
-        .merge(crate::routes::connections::router())
-        .merge(crate::routes::webhooks::router())
-        .merge(crate::routes::health::router());
-    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(routes).into_openapi()
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::all_routes()).into_openapi()
 }
 
-/// `docs/openapi.json`, as every function serves it.
+/// `docs/openapi.json`, as `/openapi.json` serves it.
 pub const SERVED_DOCUMENT: &str = include_str!("../../../docs/openapi.json");
 
 /// Adds `/openapi.json` and `/docs` to `routes` when `enabled`.

@@ -125,6 +125,13 @@ pub fn dob_context(user: UserId) -> String {
 }
 
 impl AccountRecord {
+    /// The account as the rest of the product sees it: email and date of birth decrypted,
+    /// defaults filled in.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the email or date of birth does not decrypt with `pii`, or the
+    /// date does not parse.
+
     pub fn decrypt(&self, pii: &PiiCipher) -> Result<Account, StoreError> {
         let corrupt = |_| StoreError::Corrupt(format!("PII of user {} does not decrypt", self.user_id));
         let email = pii.decrypt(&self.email_enc, &email_context(self.user_id)).map_err(corrupt)?;
@@ -157,6 +164,10 @@ impl AccountRecord {
     }
 }
 
+/// The record stored under `key` in the users table, if any.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the item does not deserialise into `T`; the store's own failures.
 pub async fn load<T: serde::de::DeserializeOwned>(store: &dyn ItemStore, key: &Key) -> Result<Option<T>, StoreError> {
     store.get(Table::Users, key).await?.map(from_item).transpose()
 }

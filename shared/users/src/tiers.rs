@@ -39,6 +39,9 @@ pub fn placement(
 /// with the tier code, conditioned on the tier the record shows so a concurrent change retries
 /// instead of miscounting; the per-tier counts when the tier changes; and the marker for the next
 /// bracket change (removed when there is none).
+///
+/// # Errors
+/// [`StoreError::Invalid`] if the marker item does not serialise to an object (not expected).
 pub fn retier_ops(
     pii: &PiiCipher,
     record: &AccountRecord,
@@ -100,6 +103,13 @@ impl TierSchedule {
 
     /// Moves on everyone whose next age bracket started today or in the last days; returns how
     /// many tiers changed. Running it again the same day changes nothing.
+    ///
+    /// # Errors
+    /// The store's failures from the index query, the reads and the writes, on the first one met;
+    /// [`StoreError::Corrupt`] when an account's date of birth does not decrypt;
+    /// [`StoreError::Contention`] when a user's account kept changing through every attempt to move
+    /// them on.
+
     pub async fn run(&self) -> Result<usize, StoreError> {
         let today = self.clock.now().date_naive();
         let mut changed = 0;

@@ -57,6 +57,10 @@ impl std::fmt::Debug for JwtKeys {
 }
 
 impl JwtKeys {
+    /// Signing and verifying keys from an Ed25519 PKCS#8 document, base64url encoded.
+    ///
+    /// # Errors
+    /// [`JwtError::BadKey`] when `encoded` is not base64url or not an Ed25519 PKCS#8 document.
     pub fn from_pkcs8(encoded: &str) -> Result<Self, JwtError> {
         let der = unb64(encoded).ok_or(JwtError::BadKey)?;
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).map_err(|_| JwtError::BadKey)?;
@@ -74,6 +78,9 @@ impl JwtKeys {
 
     /// Verification only, from the public key (`x` of the JWKS, base64url): what a function that
     /// serves requests but never signs in anyone holds, so a leak of it cannot mint tokens.
+    ///
+    /// # Errors
+    /// [`JwtError::BadKey`] when `public_x` is not base64url or not 32 bytes long.
     pub fn verifier(public_x: &str) -> Result<Self, JwtError> {
         let public = unb64(public_x).filter(|k| k.len() == 32).ok_or(JwtError::BadKey)?;
         let public_x = b64(&public);
@@ -86,6 +93,11 @@ impl JwtKeys {
         &self.public_x
     }
 
+    /// Signs `claims` into an access token, with our key id in its header.
+    ///
+    /// # Errors
+    /// [`JwtError::VerifyOnly`] when these keys hold the public key alone; [`JwtError::Rejected`] when
+    /// encoding fails.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, JwtError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -95,6 +107,9 @@ impl JwtKeys {
 
     /// Checks signature, algorithm, issuer, audience and expiry (no leeway: tokens are short-lived
     /// and issued by this same service).
+    ///
+    /// # Errors
+    /// [`JwtError::Rejected`] for a malformed, foreign, tampered or expired token, or a wrong issuer or audience.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, JwtError> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);

@@ -74,6 +74,11 @@ impl PasswordHasher {
         matches && known
     }
 
+    /// Hashes `password` with a fresh random salt, into a PHC string.
+    ///
+    /// # Errors
+    /// [`PasswordHashError::Hashing`] when argon2 fails; [`PasswordHashError::Aborted`] when the blocking
+    /// task does not finish.
     pub async fn hash(&self, password: String) -> Result<String, PasswordHashError> {
         let hasher = self.clone();
         tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
