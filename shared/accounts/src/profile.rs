@@ -63,11 +63,12 @@ pub const TIER_FIELD_CHANGE_INTERVAL_DAYS: i64 = 30;
 
 impl AccountService {
     /// Updates the competition profile and, with it, the tier. A change of `sex` or
-    /// `fitness_level` once set is refused within [`TIER_FIELD_CHANGE_INTERVAL_DAYS`] of the
+    /// `fitness_level` once set is refused within `TIER_FIELD_CHANGE_INTERVAL_DAYS` of the
     /// last one, unless `caller_is_admin`.
     ///
     /// # Errors
-    /// [`AccountError::Validation`] for bad or too-soon values; store failures.
+    /// [`AccountError::Validation`] for bad or too-soon values; [`AccountError::NotFound`] for an
+    /// unknown user; store failures (`StoreError::Contention` when concurrent updates keep winning).
     pub async fn update_profile(
         &self,
         user: UserId,

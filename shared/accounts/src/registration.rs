@@ -339,7 +339,7 @@ impl AccountService {
     }
 
     /// Changes a user's role (admins only). A lower role takes effect on the user's next request
-    /// (see [`super::AccountService::authenticate`]); a higher one with the next token refresh.
+    /// (see [`crate::Authenticator::authenticate`]); a higher one with the next token refresh.
     ///
     /// # Errors
     /// [`AccountError::Forbidden`] unless the caller is an admin; [`AccountError::NotFound`] for an unknown

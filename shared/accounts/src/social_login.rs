@@ -79,8 +79,10 @@ impl AccountService {
     /// from the registration details in the request.
     ///
     /// # Errors
-    /// [`AccountError::Social`] for a token or nonce that does not verify; `LinkRequired`;
-    /// validation errors for a first sign-in without registration details; store failures.
+    /// [`AccountError::RateLimited`]; [`AccountError::Social`] for a token or nonce that does not
+    /// verify, or a token without a verified address; `LinkRequired`; [`AccountError::Validation`]
+    /// for a first sign-in without registration details; [`AccountError::AlreadyExists`] when a
+    /// concurrent sign-up of the same address or identity won (retry); store failures.
     pub async fn social_login(
         &self,
         provider: SocialProvider,

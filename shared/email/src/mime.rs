@@ -11,6 +11,10 @@ use fittrack_platform::ports::{MailError, OutgoingEmail};
 pub struct Sender(Mailbox);
 
 impl Sender {
+    /// Parses a sender, with or without a display name.
+    ///
+    /// # Errors
+    /// [`MailError::Rejected`] when `from` is not a valid mailbox.
     pub fn parse(from: &str) -> Result<Self, MailError> {
         from.parse().map(Self).map_err(|e| MailError::Rejected(format!("sender address: {e}")))
     }
@@ -21,6 +25,10 @@ impl Sender {
     }
 
     /// The complete message, headers and body.
+    ///
+    /// # Errors
+    /// [`MailError::Rejected`] when the recipient address is not a valid mailbox or the message
+    /// cannot be built.
     pub fn mime(&self, email: &OutgoingEmail) -> Result<Vec<u8>, MailError> {
         let to: Mailbox = email.to.parse().map_err(|e| MailError::Rejected(format!("recipient address: {e}")))?;
         let message = lettre::Message::builder()

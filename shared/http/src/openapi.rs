@@ -2,7 +2,7 @@
 //!
 //! Every handler carries `#[utoipa::path]` (request, answers, problem codes, security) and is
 //! registered with `utoipa_axum::routes!`, so serving a route and documenting it are one act.
-//! [`document`] collects every router into the OpenAPI 3.1 document; `docs/openapi.json` is that
+//! `document()` collects every router into the OpenAPI 3.1 document; `docs/openapi.json` is that
 //! document, written by the test `openapi_document_is_current` (which fails when the file is
 //! stale). `fittrack serve` and, on AWS, the accounts function (API Gateway routes both paths
 //! there) serve it at `/openapi.json` with a rendered reference at `/docs`, unless

@@ -197,10 +197,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration from the process environment (an empty variable counts as unset).
+    ///
+    /// # Errors
+    /// As [`Config::from_lookup`].
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
+    /// The configuration from `get`, which answers a variable's value or `None`; unset ones take defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the variable for an unknown state in `FITTRACK_EXCLUDED_STATES`, a
+    /// malformed `FITTRACK_RATE_LIMITS`, a flag other than true/false/1/0 (`FITTRACK_TRUST_FORWARDED_FOR`,
+    /// `FITTRACK_API_DOCS`), a non-numeric `FITTRACK_STRAVA_SUBSCRIPTION_ID`, or a
+    /// `FITTRACK_SYNC_INTERVAL_SECS` outside 60 to 86400. Missing keys are not errors here.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let list = |name: &str| -> Vec<String> {

@@ -36,6 +36,10 @@ pub fn client_subject(address: &str) -> String {
 }
 
 /// Counts one request of `client` for `action` and decides whether it may proceed.
+///
+/// # Errors
+/// The store's failure to count the request (the [`ItemStore::update`] of the window's counter). A
+/// request over the limit is not an error: `allowed` is false.
 pub async fn hit(
     store: &dyn ItemStore,
     action: RateLimitedAction,

@@ -288,6 +288,9 @@ impl AntiGaming {
     /// One tracker account (a Strava athlete, a Google Health user) was offered to several of our
     /// accounts: opens one review per account involved (once per account and tracker account).
     /// `tracker_account` names it without revealing the provider's id.
+    ///
+    /// # Errors
+    /// Store failures, on the first review that cannot be opened (those opened before stay open).
     pub async fn flag_shared_tracker_account(
         &self,
         tracker_account: &str,
@@ -346,6 +349,10 @@ impl AntiGaming {
     }
 
     /// Oldest first for open reviews (work the queue in order), newest first for resolved ones.
+    ///
+    /// # Errors
+    /// Store failures, including [`StoreError::InvalidCursor`] for a bad `cursor` and
+    /// [`StoreError::Corrupt`] for a review that does not read.
     pub async fn reviews(
         &self,
         status: ReviewStatus,
@@ -364,6 +371,11 @@ impl AntiGaming {
     /// Closes an open review: it moves to the resolved list, and the account's held points are
     /// settled, in one transaction, so a review is resolved once, by one admin, and its points
     /// are paid out or forfeited exactly once.
+    ///
+    /// # Errors
+    /// [`ReviewError::NotFound`] when no open review has this id (never opened, or resolved already);
+    /// [`ReviewError::Ledger`] when the balance cannot be read, or with [`LedgerError::Busy`] when the
+    /// balance kept moving through every attempt; [`ReviewError::Store`] for store failures.
     pub async fn resolve(
         &self,
         id: &str,

@@ -504,6 +504,10 @@ pub struct ListedActivity {
 
 impl PointsEngine {
     /// Every stored record of the days `from..=to`, newest first.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when a day's records cannot be read (a store failure, or a record that does not
+    /// read: `StoreError::Corrupt`).
     pub async fn activities(
         &self,
         user: UserId,
@@ -529,6 +533,9 @@ impl PointsEngine {
     }
 
     /// Steps, minutes, workouts (what counted) and points booked over `from..=to`.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when a day's records or its booking cannot be read.
     pub async fn summary(&self, user: UserId, from: NaiveDate, to: NaiveDate) -> Result<PeriodSummary, EngineError> {
         let mut summary = PeriodSummary { from, to, steps: 0, active_minutes: 0, workouts: 0, points: 0 };
         let mut day = from;

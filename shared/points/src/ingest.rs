@@ -96,6 +96,11 @@ fn kind(raw: &str) -> Option<ActivityKind> {
 }
 
 /// Checks every record and turns the batch into activities, or reports every problem.
+///
+/// # Errors
+/// [`ValidationErrors`] naming every problem by its field path (e.g. `records[3].end`): a bad batch or
+/// device id, source or record count, and per record a bad id or kind, a bad, future or too old time
+/// span, more minutes or steps than the span allows.
 pub fn validate(batch: &IngestBatch, now: DateTime<Utc>) -> Result<Vec<Activity>, ValidationErrors> {
     let mut errors = ValidationErrors::default();
     if !valid_token(&batch.batch_id, 64) {
@@ -182,6 +187,12 @@ pub fn validate(batch: &IngestBatch, now: DateTime<Utc>) -> Result<Vec<Activity>
 
 impl PointsEngine {
     /// Validates and ingests a device batch, once per batch id.
+    ///
+    /// # Errors
+    /// [`IngestError::Invalid`] when the batch does not validate (see [`validate`]); [`IngestError::Conflict`]
+    /// when the batch id was used before for different records; [`IngestError::Engine`] when booking fails
+    /// (e.g. [`crate::LedgerError::Busy`] while the user's data keeps changing); [`IngestError::Store`] for
+    /// store failures.
     pub async fn ingest_batch(
         &self,
         user: UserId,

@@ -110,6 +110,10 @@ impl PointsLedger {
         Self { store, clock }
     }
 
+    /// The user's balance; all zeros before their first entry or review.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] when the store fails or the balance item does not read (`StoreError::Corrupt`).
     pub async fn balance(&self, user: UserId) -> Result<Balance, LedgerError> {
         match self.store.get(Table::Points, &keys::balance_key(user)).await? {
             Some(item) => Ok(from_item(item)?),
@@ -118,6 +122,10 @@ impl PointsLedger {
     }
 
     /// Newest first, a page at a time.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] when the store fails, the cursor is invalid (`StoreError::InvalidCursor`) or
+    /// an entry does not read (`StoreError::Corrupt`).
     pub async fn entries(
         &self,
         user: UserId,
@@ -135,6 +143,9 @@ impl PointsLedger {
     }
 
     /// What a day was booked at, if it was.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] when the store fails or the day item does not read (`StoreError::Corrupt`).
     pub async fn booked_day(&self, user: UserId, day: NaiveDate) -> Result<Option<BookedDay>, LedgerError> {
         let booked = self.store.get(Table::Points, &keys::day_key(user, day)).await?;
         // Only a booking writes the day, always with its total; a day item without one (which the
@@ -278,6 +289,9 @@ impl PointsLedger {
     /// The balance writes that close one review, read against `read`: a cleared review pays the
     /// held points out once no other review is open; a confirmed one forfeits them (a negative
     /// held balance, from corrections, is still owed and comes off the spendable balance).
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] if the ledger entry or its outbox event does not serialise (not expected).
     pub(crate) fn settle_ops(
         &self,
         user: UserId,

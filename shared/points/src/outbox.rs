@@ -19,9 +19,7 @@ use fittrack_platform::messages::PointEvent;
 
 use super::{LedgerEntry, keys};
 use fittrack_platform::ports::store::key_of;
-use fittrack_platform::ports::{
-    Item, ItemStore, Query, Queue, QueueError, StoreError, Table, WriteOp, from_item,
-};
+use fittrack_platform::ports::{Item, ItemStore, Query, Queue, QueueError, StoreError, Table, WriteOp, from_item};
 
 /// Outbox partitions are sharded so no single partition runs hot under many writers.
 pub const OUTBOX_SHARDS: u64 = 16;
@@ -66,12 +64,19 @@ impl OutboxRelay {
     }
 
     /// Publishes every pending event of every shard; returns how many were published.
+    ///
+    /// # Errors
+    /// As [`OutboxRelay::drain`].
     pub async fn drain_all(&self) -> Result<usize, RelayError> {
         self.drain((0..OUTBOX_SHARDS).collect()).await
     }
 
     /// Publishes every pending event of `shards`. Stops at the first failure, leaving the
     /// unpublished events in place for the next run.
+    ///
+    /// # Errors
+    /// [`RelayError::Store`] when a shard cannot be read, an event cannot be deleted or an unreadable item
+    /// cannot be parked; [`RelayError::Queue`] when the point-events queue refuses an event.
     pub async fn drain(&self, shards: BTreeSet<u64>) -> Result<usize, RelayError> {
         let mut published = 0;
         for shard in shards {

@@ -40,6 +40,10 @@ pub enum ConnectStart {
 impl SyncService {
     /// "Connect": trackers without an authorization flow connect at once (and connecting again
     /// changes nothing); OAuth trackers answer with the provider's authorization URL.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownProvider`]; store failures storing the pending authorization; for a tracker
+    /// without a flow, those of [`SyncService::connect`].
     pub async fn start(&self, user: UserId, provider: &str) -> Result<ConnectStart, SyncError> {
         let tracker = self.provider(provider)?;
         let Some(flow) = tracker.oauth() else {
@@ -63,6 +67,10 @@ impl SyncService {
     }
 
     /// Connects a tracker that needs no authorization flow (the simulated one); it is due at once.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownProvider`]; [`SyncError::WrongFlow`] for a tracker with an OAuth flow;
+    /// [`SyncError::Store`] for store failures.
     pub async fn connect(&self, user: UserId, provider: &str) -> Result<Connection, SyncError> {
         if self.provider(provider)?.oauth().is_some() {
             return Err(SyncError::WrongFlow);
@@ -95,7 +103,8 @@ impl SyncService {
     /// [`SyncError::InvalidState`] for an unknown, used or expired `state`;
     /// [`SyncError::AuthorizationNotBound`] when `party` did not start it (nothing changes);
     /// [`SyncError::TrackerAccountInUse`] when the provider's account is linked to another of our
-    /// accounts (both are flagged for review; nothing is linked); tracker and store failures.
+    /// accounts (both are flagged for review; nothing is linked); [`SyncError::UnknownProvider`];
+    /// [`SyncError::WrongFlow`] for a tracker without an authorization flow; tracker and store failures.
     pub async fn complete_authorization(
         &self,
         provider: &str,
@@ -163,10 +172,18 @@ impl SyncService {
         }
     }
 
+    /// The user's connection to `provider`.
+    ///
+    /// # Errors
+    /// [`SyncError::NotConnected`] when there is none; [`SyncError::Store`] when it cannot be read.
     pub async fn connection(&self, user: UserId, provider: &str) -> Result<Connection, SyncError> {
         Ok(self.connection_item(user, provider).await?.ok_or(SyncError::NotConnected)?.connection)
     }
 
+    /// The stored connection item of `user` and `provider`, if any.
+    ///
+    /// # Errors
+    /// The store's failures; [`StoreError::Corrupt`] when the item does not read.
     pub(crate) async fn connection_item(
         &self,
         user: UserId,
@@ -175,6 +192,10 @@ impl SyncService {
         self.store.get(Table::Users, &connection_key(user, provider)).await?.map(from_item).transpose()
     }
 
+    /// The user's tracker connections (at most 50, one per tracker).
+    ///
+    /// # Errors
+    /// [`SyncError::Store`] when they cannot be listed or one does not read.
     pub async fn connections(&self, user: UserId) -> Result<Vec<Connection>, SyncError> {
         let page = self
             .store
@@ -185,6 +206,10 @@ impl SyncService {
 
     /// Disconnects, revoking the grant at the provider first: if the provider cannot be reached
     /// the connection stays, so the user can try again rather than leave a live grant behind.
+    ///
+    /// # Errors
+    /// [`SyncError::NotConnected`] when there is no connection; [`SyncError::Tracker`] when the provider
+    /// cannot revoke the grant (the connection stays); [`SyncError::Store`] for store failures.
     pub async fn disconnect(&self, user: UserId, provider: &str) -> Result<(), SyncError> {
         let item = self.connection_item(user, provider).await?.ok_or(SyncError::NotConnected)?;
         let sealed = item.tokens.as_deref().and_then(|s| tokens::open(&self.cipher, user, provider, s));
@@ -212,6 +237,10 @@ impl SyncService {
     }
 
     /// Enqueues a sync now (the user's "sync" button), at most `limit` times per window per user.
+    ///
+    /// # Errors
+    /// [`SyncError::NotConnected`] when the user has no such connection; [`SyncError::RateLimited`] past the
+    /// user's manual limit; [`SyncError::Store`] and [`SyncError::Queue`] for store and queue failures.
     pub async fn request_sync(&self, user: UserId, provider: &str) -> Result<(), SyncError> {
         self.connection(user, provider).await?;
         let action = fittrack_platform::config::RateLimitedAction::ManualSync;

@@ -30,6 +30,11 @@ impl FanOut {
     /// the same connection twice. The lease moves its due time to the next regular sync, so a
     /// successful job leaves the index entry where it is (each move costs an index delete and
     /// put), and a job lost on the way comes back one interval later.
+    ///
+    /// # Errors
+    /// [`SyncError::Store`] when the due index cannot be read, an entry does not read or a lease cannot be
+    /// written; [`SyncError::Queue`] when a job cannot be enqueued (its connection, already leased, comes
+    /// back one interval later). Jobs enqueued before the failure stay enqueued.
     pub async fn run(&self) -> Result<usize, SyncError> {
         let now = self.clock.now();
         let bound = format!("{:012}~", now.timestamp());
@@ -79,6 +84,9 @@ impl FanOut {
 
 impl SyncService {
     /// The scheduled fan-out (see [`FanOut`]), on this service's store and queue.
+    ///
+    /// # Errors
+    /// As [`FanOut::run`].
     pub async fn fan_out(&self) -> Result<usize, SyncError> {
         FanOut {
             store: Arc::clone(&self.store),

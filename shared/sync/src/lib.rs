@@ -86,6 +86,10 @@ pub enum SyncError {
     RateLimited(fittrack_platform::ratelimit::RateDecision),
 }
 
+/// Sends `job` on the sync queue.
+///
+/// # Errors
+/// [`SyncError::Queue`] when the queue refuses it.
 pub(crate) async fn enqueue(queue: &dyn Queue, job: &SyncJob) -> Result<(), SyncError> {
     Ok(messages::send(queue, job).await?)
 }
@@ -149,6 +153,10 @@ impl SyncService {
         names
     }
 
+    /// The tracker named `name`, if this deployment offers it.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownProvider`] when it does not.
     pub(crate) fn provider(&self, name: &str) -> Result<&Arc<dyn TrackerProvider>, SyncError> {
         self.providers.get(name).ok_or(SyncError::UnknownProvider)
     }
@@ -181,6 +189,10 @@ impl SyncService {
         }
     }
 
+    /// Sends `job` on this service's sync queue.
+    ///
+    /// # Errors
+    /// [`SyncError::Queue`] when the queue refuses it.
     pub(crate) async fn enqueue(&self, job: &SyncJob) -> Result<(), SyncError> {
         enqueue(self.queue.as_ref(), job).await
     }

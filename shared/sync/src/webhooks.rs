@@ -15,8 +15,8 @@ const WEBHOOK_SYNCS_PER_DAY: u32 = 24;
 impl SyncService {
     /// A provider's webhook says the user named `provider_user_id` has new data: their next sync
     /// moves forward to now (the fan-out picks it up within its minute). Never more: a webhook
-    /// cannot enqueue work itself, moves a connection at most once per [`WEBHOOK_DEBOUNCE`] and at
-    /// most [`WEBHOOK_SYNCS_PER_DAY`] times a day, so forged notifications (Strava's carry no
+    /// cannot enqueue work itself, moves a connection at most once per `WEBHOOK_DEBOUNCE` and at
+    /// most `WEBHOOK_SYNCS_PER_DAY` times a day, so forged notifications (Strava's carry no
     /// signature) cannot spend the application's provider quota. Unknown users are ignored (the
     /// provider only needs a 2xx). Returns whether the sync was moved.
     ///

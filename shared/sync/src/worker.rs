@@ -86,6 +86,12 @@ impl SyncService {
     /// and schedule the next sync. A provider failure is recorded on the connection and retried
     /// at the next interval (rate limits: after the provider's delay); a grant the provider no
     /// longer honours takes the connection off the schedule until the user reconnects.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownProvider`] for a tracker this deployment does not offer; [`SyncError::Tracker`]
+    /// when the tracker fails (after the failure is recorded on the connection and the next sync
+    /// scheduled); [`SyncError::Engine`] when the records cannot be booked; [`SyncError::Store`] for store
+    /// failures.
     pub async fn run(&self, job: &SyncJob) -> Result<usize, SyncError> {
         let now = self.clock.now();
         let tracker = self.provider(&job.provider)?.clone();

@@ -131,7 +131,6 @@ impl AccountRecord {
     /// # Errors
     /// [`StoreError::Corrupt`] when the email or date of birth does not decrypt with `pii`, or the
     /// date does not parse.
-
     pub fn decrypt(&self, pii: &PiiCipher) -> Result<Account, StoreError> {
         let corrupt = |_| StoreError::Corrupt(format!("PII of user {} does not decrypt", self.user_id));
         let email = pii.decrypt(&self.email_enc, &email_context(self.user_id)).map_err(corrupt)?;

@@ -22,7 +22,6 @@ use fittrack_platform::ports::{Condition, Index, ItemStore, Query, StoreError, T
 /// Days the job looks back, so a few missed runs (an outage, a failed deploy) still catch up.
 const CATCH_UP_DAYS: u64 = 7;
 
-
 /// The tier a profile gives on `today`, and the day it next changes by age alone.
 pub fn placement(
     dob: Option<NaiveDate>,
@@ -109,7 +108,6 @@ impl TierSchedule {
     /// [`StoreError::Corrupt`] when an account's date of birth does not decrypt;
     /// [`StoreError::Contention`] when a user's account kept changing through every attempt to move
     /// them on.
-
     pub async fn run(&self) -> Result<usize, StoreError> {
         let today = self.clock.now().date_naive();
         let mut changed = 0;

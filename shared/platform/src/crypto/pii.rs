@@ -34,6 +34,9 @@ pub fn generate_pii_key() -> String {
 impl PiiCipher {
     /// Derives the encryption and lookup keys from one 32-byte master key (HKDF-SHA256), so
     /// operators manage a single secret and the two uses never share key material.
+    ///
+    /// # Errors
+    /// [`PiiError::BadKey`] when `encoded` is not base64url or not 32 bytes long.
     pub fn from_master_key(encoded: &str) -> Result<Self, PiiError> {
         let master = unb64(encoded).filter(|k| k.len() == 32).ok_or(PiiError::BadKey)?;
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"fittrack-pii").extract(&master);
@@ -66,6 +69,11 @@ impl PiiCipher {
         b64(&out)
     }
 
+    /// Opens what [`PiiCipher::encrypt`] sealed under the same `context`.
+    ///
+    /// # Errors
+    /// [`PiiError::Undecryptable`] for a ciphertext that is malformed, tampered, sealed under another key or
+    /// context, or not UTF-8 inside.
     pub fn decrypt(&self, ciphertext: &str, context: &str) -> Result<String, PiiError> {
         let raw = unb64(ciphertext).ok_or(PiiError::Undecryptable)?;
         if raw.len() < NONCE_LEN {

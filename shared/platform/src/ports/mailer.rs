@@ -32,6 +32,11 @@ pub fn redact_addresses(text: &str) -> String {
 /// - A successful `send` MUST hand the message, with both alternatives, to the backend.
 #[async_trait]
 pub trait Mailer: Send + Sync {
+    /// Hands `email` to the mail service.
+    ///
+    /// # Errors
+    /// [`MailError::Temporary`] when worth retrying (throttling, network); [`MailError::Rejected`] when it
+    /// will never go as is (a rejected address, a malformed message).
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
 }
 

@@ -52,10 +52,26 @@ pub enum QueueError {
 /// - `release` MUST make a received message visible again at once (a failed attempt).
 #[async_trait]
 pub trait Queue: Send + Sync {
+    /// Sends `body` on `queue`.
+    ///
+    /// # Errors
+    /// [`QueueError::TooLarge`] for a body over [`MAX_MESSAGE_BYTES`]; [`QueueError::Unavailable`] when the
+    /// backend fails.
     async fn send(&self, queue: QueueId, body: &str) -> Result<(), QueueError>;
     /// Waits up to `wait` for at least one message, returning at most `max`.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the backend fails.
     async fn receive(&self, queue: QueueId, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError>;
+    /// Deletes a received message by its receipt; an outdated receipt has no effect.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the backend fails.
     async fn ack(&self, queue: QueueId, receipt: &str) -> Result<(), QueueError>;
+    /// Makes a received message visible again at once (a failed attempt).
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the backend fails.
     async fn release(&self, queue: QueueId, receipt: &str) -> Result<(), QueueError>;
 }
 

@@ -217,6 +217,9 @@ impl Query {
     }
 
     /// Rejects what DynamoDB cannot express.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a query with both a sort prefix and an upper bound.
     pub fn validate(&self) -> Result<(), StoreError> {
         if self.sort_prefix.is_some() && self.sort_below.is_some() {
             return Err(StoreError::Invalid("a query takes a sort prefix or an upper bound, not both".into()));
@@ -257,6 +260,9 @@ pub enum WriteOp {
 
 impl WriteOp {
     /// The table and key the operation writes or checks.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a `Put` whose item has no string `pk` or `sk`.
     pub fn target(&self) -> Result<(Table, Key), StoreError> {
         Ok(match self {
             WriteOp::Put { table, item, .. } => (*table, key_of(item)?),
@@ -277,6 +283,10 @@ impl WriteOp {
     }
 
     /// DynamoDB's limits, enforced on every backend: 1 to 100 operations, each on its own item.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for no operations or more than 100, two on the same item, or a `Put` of an
+    /// item without its key.
     pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
         if ops.is_empty() || ops.len() > 100 {
             return Err(StoreError::Invalid("a transaction has 1 to 100 operations".into()));
@@ -322,9 +332,22 @@ pub enum StoreError {
 /// - Reads MUST observe every write that completed before them (strong consistency).
 #[async_trait]
 pub trait ItemStore: Send + Sync {
+    /// The item under `key` in `table`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the backend fails.
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Writes `item` under its key, replacing what is there, if `condition` holds.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when `condition` does not hold; [`StoreError::Invalid`] for an item
+    /// the backend cannot store; [`StoreError::Unavailable`] when the backend fails.
     async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError>;
     /// Returns the item as it is after the update.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when `condition` does not hold; [`StoreError::Unavailable`] when the
+    /// backend fails.
     async fn update(
         &self,
         table: Table,
@@ -332,14 +355,36 @@ pub trait ItemStore: Send + Sync {
         update: Update,
         condition: Option<Condition>,
     ) -> Result<Item, StoreError>;
+    /// Deletes the item under `key` in `table`, if `condition` holds.
+    ///
+    /// # Errors
+    /// [`StoreError::ConditionFailed`] when `condition` does not hold; [`StoreError::Unavailable`] when the
+    /// backend fails.
     async fn delete(&self, table: Table, key: &Key, condition: Option<Condition>) -> Result<(), StoreError>;
+    /// One page of `query`'s partition, in sort-key order.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCursor`] for a cursor this store did not hand out; [`StoreError::Invalid`] for a
+    /// query [`Query::validate`] rejects; [`StoreError::Unavailable`] when the backend fails.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+    /// Writes all of `ops` or none of them.
+    ///
+    /// # Errors
+    /// [`StoreError::TransactionCancelled`] when conditions fail; [`StoreError::Contention`] when another
+    /// transaction touched the same items (retrying may succeed); [`StoreError::Invalid`] for what
+    /// [`WriteOp::validate_transaction`] rejects; [`StoreError::Unavailable`] when the backend fails.
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
     /// Cheap round trip for readiness checks.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the backend does not answer.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Serialises a record into an item.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when `record` does not serialise, or not to a JSON object.
 pub fn to_item<T: Serialize>(record: &T) -> Result<Item, StoreError> {
     match serde_json::to_value(record) {
         Ok(Value::Object(map)) => Ok(map),
@@ -349,11 +394,17 @@ pub fn to_item<T: Serialize>(record: &T) -> Result<Item, StoreError> {
 }
 
 /// Reads a record out of an item.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the item does not deserialise into `T`.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_json::from_value(Value::Object(item)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Reads the key attributes of an item.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when `pk` or `sk` is missing or not a string.
 pub fn key_of(item: &Item) -> Result<Key, StoreError> {
     let attr = |name: &str| {
         item.get(name)

@@ -60,13 +60,30 @@ pub struct AuthorizationRequest {
 #[async_trait]
 pub trait OAuthFlow: Send + Sync {
     fn authorize(&self, redirect_uri: &str) -> AuthorizationRequest;
+    /// Exchanges the authorization `code`, with its PKCE verifier, for the user's grant.
+    ///
+    /// # Errors
+    /// [`TrackerError::Unauthorized`] when the provider refuses the code (`invalid_grant`);
+    /// [`TrackerError::Unavailable`] or [`TrackerError::Protocol`] when it cannot be reached or answers
+    /// unexpectedly.
     async fn exchange_code(
         &self,
         code: &str,
         pkce_verifier: &str,
         redirect_uri: &str,
     ) -> Result<ProviderTokens, TrackerError>;
+    /// A fresh grant from `refresh_token`.
+    ///
+    /// # Errors
+    /// [`TrackerError::Unauthorized`] when the provider refuses the refresh token; a transient error
+    /// otherwise (see the contract).
     async fn refresh(&self, refresh_token: &str) -> Result<ProviderTokens, TrackerError>;
+    /// Revokes the grant at the provider.
+    ///
+    /// # Errors
+    /// [`TrackerError::Unavailable`] or [`TrackerError::Protocol`] when the provider cannot be reached
+    /// or refuses; [`TrackerError::Unauthorized`] from a provider that answers so for a grant already
+    /// gone (callers count that as revoked).
     async fn revoke(&self, tokens: &ProviderTokens) -> Result<(), TrackerError>;
 }
 
@@ -82,6 +99,11 @@ pub trait TrackerProvider: Send + Sync {
     fn oauth(&self) -> Option<&dyn OAuthFlow> {
         None
     }
+    /// The user's records that ended in `[from, to)`.
+    ///
+    /// # Errors
+    /// [`TrackerError::Unauthorized`] when the provider refuses `access_token`; [`TrackerError::RateLimited`]
+    /// with the provider's delay; [`TrackerError::Unavailable`] or [`TrackerError::Protocol`] otherwise.
     async fn fetch(
         &self,
         access_token: Option<&str>,
