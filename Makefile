@@ -16,7 +16,7 @@ lint:
 
 # Starts the emulator in the foreground on port 5005, for running single tests by hand.
 emulator:
-	"$$(infra/scripts/tools.sh)/moto_server" -H 127.0.0.1 -p 5005
+	"$$(infra/scripts/tools.sh)/python" infra/scripts/moto_serialized.py -H 127.0.0.1 -p 5005
 
 # Release zips of every function (target/lambda/<function>/bootstrap.zip). ARCH=x86-64 if the
 # aarch64 target is not installed. One build per function: a joint build would unify Cargo

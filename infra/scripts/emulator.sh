@@ -8,7 +8,8 @@ case "${1:-start}" in
   start)
     bin="$("$root/infra/scripts/tools.sh")"
     port="${FITTRACK_EMULATOR_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
-    "$bin/moto_server" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/fittrack-emulator.log" 2>&1 &
+    # moto, with DynamoDB requests serialised as DynamoDB isolates transactions (see the script).
+    "$bin/python" "$root/infra/scripts/moto_serialized.py" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/fittrack-emulator.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 100); do
       if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then

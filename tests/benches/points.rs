@@ -225,7 +225,7 @@ fn sync_batch(c: &mut Criterion) {
                     }
                     bodies
                 });
-                (Arc::new(sync), bodies)
+                (Arc::new(sync.worker().clone()), bodies)
             },
             |(sync, bodies)| {
                 let deliveries: Vec<Delivery> = bodies.iter().map(|(id, body)| Delivery { id, body }).collect();

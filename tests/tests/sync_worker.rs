@@ -103,7 +103,7 @@ async fn a_panicking_job_fails_only_its_own_message() {
     // The same message twice in one batch (SQS may deliver so): handled once.
     bodies.push(bodies[1].clone());
     let deliveries: Vec<Delivery> = bodies.iter().map(|(id, body)| Delivery { id, body }).collect();
-    let mut failed = run_batch(&Arc::new(s.sync.clone()), &deliveries, 10).await;
+    let mut failed = run_batch(&Arc::new(s.sync.worker().clone()), &deliveries, 10).await;
     failed.sort();
     assert_eq!(failed, ["m-bad", "m0"], "the panic and the malformed message fail; the rest synced");
     for user in &users[1..] {

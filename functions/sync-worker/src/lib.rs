@@ -6,56 +6,44 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue};
+use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig};
 use fittrack_platform::clock::{Clock, SystemClock};
-use fittrack_platform::ports::{ItemStore, Queue, QueueId, Table, TrackerProvider};
+use fittrack_platform::ports::{ItemStore, Table, TrackerProvider};
 use fittrack_platform::{BuildError, Config};
-use fittrack_sync::SyncService;
+use fittrack_sync::SyncWorker;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Jobs of one batch run at once: a job mostly waits on its tracker's API.
 const CONCURRENCY: usize = 10;
 
-fn aws_adapters(config: &Config, sdk: &SdkConfig) -> (Arc<dyn ItemStore>, Arc<dyn Queue>) {
-    let tables =
-        HashMap::from([(Table::Users, config.users_table.clone()), (Table::Points, config.points_table.clone())]);
-    let store: Arc<dyn ItemStore> = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));
-    let urls = config.sync_queue_url.iter().map(|url| (QueueId::Sync, url.clone())).collect();
-    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(SqsClient::new(sdk), urls));
-    (store, queue)
-}
-
-/// The sync service on AWS adapters, with the trackers this deployment offers.
+/// The sync job runner on DynamoDB, with the trackers this deployment offers. It needs no
+/// queue: SQS hands it the jobs, and it enqueues none.
 ///
 /// # Errors
 /// Missing or malformed configuration, or a tracker that cannot be set up.
-pub fn aws_sync(config: &Config, sdk: &SdkConfig) -> Result<Arc<SyncService>, Error> {
-    let (store, queue) = aws_adapters(config, sdk);
-    Ok(Arc::new(sync_service(
-        config,
-        store,
-        queue,
-        fittrack_trackers::configured(&config.trackers)?,
-        Arc::new(SystemClock),
-    )?))
+pub fn aws_worker(config: &Config, sdk: &SdkConfig) -> Result<Arc<SyncWorker>, Error> {
+    let tables =
+        HashMap::from([(Table::Users, config.users_table.clone()), (Table::Points, config.points_table.clone())]);
+    let store: Arc<dyn ItemStore> = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));
+    let trackers = fittrack_trackers::configured(&config.trackers)?;
+    Ok(Arc::new(worker(config, store, trackers, Arc::new(SystemClock))?))
 }
 
-/// The sync service on any adapters (the tests run it on the embedded store).
+/// The sync job runner on any store (the tests run it on the embedded one).
 ///
 /// # Errors
 /// [`BuildError`] when the tracker key is missing or malformed.
-pub fn sync_service(
+pub fn worker(
     config: &Config,
     store: Arc<dyn ItemStore>,
-    queue: Arc<dyn Queue>,
     trackers: Vec<Arc<dyn TrackerProvider>>,
     clock: Arc<dyn Clock>,
-) -> Result<SyncService, BuildError> {
+) -> Result<SyncWorker, BuildError> {
     let engine = fittrack_points::engine(Arc::clone(&store), Arc::clone(&clock));
-    fittrack_sync::build::sync_service(config, store, queue, engine, trackers, clock)
+    fittrack_sync::build::sync_worker(config, store, engine, trackers, clock)
 }
 
-pub async fn handle(event: SqsEvent, sync: &Arc<SyncService>) -> SqsBatchResponse {
-    fittrack_aws::sqs_events::handle(&event, sync, CONCURRENCY).await
+pub async fn handle(event: SqsEvent, worker: &Arc<SyncWorker>) -> SqsBatchResponse {
+    fittrack_aws::sqs_events::handle(&event, worker, CONCURRENCY).await
 }

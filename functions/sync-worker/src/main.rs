@@ -6,10 +6,10 @@ async fn main() -> Result<(), Error> {
     let sdk = fittrack_aws::load_sdk_config().await;
     // Keys come from Secrets Manager, once per container (see `fittrack_aws::secrets`).
     let config = fittrack_aws::secrets::config_from_env(&sdk).await?;
-    let sync = sync_worker::aws_sync(&config, &sdk)?;
-    let sync = &sync;
+    let worker = sync_worker::aws_worker(&config, &sdk)?;
+    let worker = &worker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(sync_worker::handle(event.payload, sync).await)
+        Ok::<_, Error>(sync_worker::handle(event.payload, worker).await)
     }))
     .await
 }

@@ -24,10 +24,13 @@ async fn syncs_good_jobs_and_reports_malformed_ones() {
     let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
     let trackers: Vec<Arc<dyn TrackerProvider>> = vec![Arc::new(SimulatedTracker)];
-    let sync = Arc::new(
-        sync_worker::sync_service(&config, store, queue, trackers, Arc::new(fittrack_platform::clock::SystemClock))
-            .unwrap(),
-    );
+    let clock = Arc::new(fittrack_platform::clock::SystemClock);
+    let engine = fittrack_points::engine(Arc::clone(&store), clock.clone());
+    // The connections API connects; the worker function only runs jobs.
+    let sync =
+        fittrack_sync::build::sync_service(&config, Arc::clone(&store), queue, engine, trackers.clone(), clock.clone())
+            .unwrap();
+    let worker = Arc::new(sync_worker::worker(&config, store, trackers, clock).unwrap());
     let user = UserId::generate();
     sync.connect(user, "simulated").await.unwrap();
     let good = json!({"user_id": user, "provider": "simulated"}).to_string();
@@ -37,7 +40,7 @@ async fn syncs_good_jobs_and_reports_malformed_ones() {
     ]}))
     .unwrap();
 
-    let response = sync_worker::handle(event, &sync).await;
+    let response = sync_worker::handle(event, &worker).await;
 
     assert_eq!(serde_json::to_value(&response).unwrap(), json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]}));
     let connection = sync.connection(user, "simulated").await.unwrap();

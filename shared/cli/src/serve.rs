@@ -192,7 +192,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
         )),
         tokio::spawn(run_consumer::<SyncJob, _>(
             Arc::clone(&shared_queue),
-            Arc::new(sync.clone()),
+            Arc::new(sync.worker().clone()),
             10,
             shutdown_rx.clone(),
         )),

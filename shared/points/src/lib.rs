@@ -171,7 +171,7 @@ impl PointsLedger {
     /// Books a day's points: the difference between `points.total` and what the day already had,
     /// retrying while other bookings of the user contend. While the account is under review the
     /// difference goes to the held balance. Not tied to an activity revision: the engine books
-    /// through [`PointsLedger::book_day_at`].
+    /// through `PointsLedger::book_day_at`.
     ///
     /// # Errors
     /// [`LedgerError::Busy`] after too many lost races; [`LedgerError::Store`].

@@ -12,7 +12,28 @@ use fittrack_platform::ports::{ItemStore, Queue, TrackerProvider};
 use fittrack_platform::{BuildError, Config};
 use fittrack_points::PointsEngine;
 
-use crate::{SyncDeps, SyncSchedule, SyncService};
+use crate::{SyncDeps, SyncSchedule, SyncService, SyncWorker};
+
+/// The key that seals tracker grants, from `FITTRACK_TRACKER_KEY`.
+fn tracker_cipher(config: &Config) -> Result<PiiCipher, BuildError> {
+    let key = config.tracker_key.as_ref().ok_or(BuildError::Missing("FITTRACK_TRACKER_KEY"))?;
+    PiiCipher::from_master_key(key.expose_secret())
+        .map_err(|e| BuildError::InvalidKey { name: "FITTRACK_TRACKER_KEY", reason: e.to_string() })
+}
+
+/// The sync job runner alone (the sync worker function): no queue, no OAuth redirect.
+///
+/// # Errors
+/// [`BuildError`] when the tracker key is missing or malformed.
+pub fn sync_worker(
+    config: &Config,
+    store: Arc<dyn ItemStore>,
+    engine: PointsEngine,
+    trackers: Vec<Arc<dyn TrackerProvider>>,
+    clock: Arc<dyn Clock>,
+) -> Result<SyncWorker, BuildError> {
+    Ok(SyncWorker::new(store, engine, trackers, clock, config.sync_interval, Arc::new(tracker_cipher(config)?)))
+}
 
 /// Tracker connections and sync on `store`, offering `trackers`, booking through `engine`.
 ///
@@ -26,9 +47,7 @@ pub fn sync_service(
     trackers: Vec<Arc<dyn TrackerProvider>>,
     clock: Arc<dyn Clock>,
 ) -> Result<SyncService, BuildError> {
-    let key = config.tracker_key.as_ref().ok_or(BuildError::Missing("FITTRACK_TRACKER_KEY"))?;
-    let cipher = PiiCipher::from_master_key(key.expose_secret())
-        .map_err(|e| BuildError::InvalidKey { name: "FITTRACK_TRACKER_KEY", reason: e.to_string() })?;
+    let cipher = tracker_cipher(config)?;
     Ok(SyncService::new(SyncDeps {
         engine,
         store,

@@ -45,7 +45,7 @@ impl SyncService {
     /// [`SyncError::UnknownProvider`]; store failures storing the pending authorization; for a tracker
     /// without a flow, those of [`SyncService::connect`].
     pub async fn start(&self, user: UserId, provider: &str) -> Result<ConnectStart, SyncError> {
-        let tracker = self.provider(provider)?;
+        let tracker = self.worker.provider(provider)?;
         let Some(flow) = tracker.oauth() else {
             return Ok(ConnectStart::Connected { connection: self.connect(user, provider).await? });
         };
@@ -58,7 +58,8 @@ impl SyncService {
             pkce_verifier: request.pkce_verifier.expose_secret(),
             binding: &binding,
         };
-        authorization::remember(self.store.as_ref(), &self.cipher, pending, self.clock.now()).await?;
+        authorization::remember(self.worker.store.as_ref(), &self.worker.cipher, pending, self.worker.clock.now())
+            .await?;
         Ok(ConnectStart::AuthorizationRequired {
             authorization_url: request.url,
             expires_in: authorization::PENDING_TTL.num_seconds(),
@@ -72,10 +73,10 @@ impl SyncService {
     /// [`SyncError::UnknownProvider`]; [`SyncError::WrongFlow`] for a tracker with an OAuth flow;
     /// [`SyncError::Store`] for store failures.
     pub async fn connect(&self, user: UserId, provider: &str) -> Result<Connection, SyncError> {
-        if self.provider(provider)?.oauth().is_some() {
+        if self.worker.provider(provider)?.oauth().is_some() {
             return Err(SyncError::WrongFlow);
         }
-        let now = self.clock.now();
+        let now = self.worker.clock.now();
         let connection = Connection {
             provider: provider.to_owned(),
             status: ConnectionStatus::Active,
@@ -83,8 +84,8 @@ impl SyncService {
             last_synced_to: None,
             last_error: None,
         };
-        let item = to_item(&self.item(user, connection.clone(), None, now))?;
-        match self.store.put(Table::Users, item, Some(Condition::NotExists)).await {
+        let item = to_item(&self.worker.item(user, connection.clone(), None, now))?;
+        match self.worker.store.put(Table::Users, item, Some(Condition::NotExists)).await {
             Ok(()) => {
                 tracing::info!(user_id = %user, provider, "tracker connected");
                 Ok(connection)
@@ -112,16 +113,19 @@ impl SyncService {
         code: &str,
         party: &AuthorizingParty,
     ) -> Result<(UserId, Connection), SyncError> {
-        let flow = self.provider(provider)?.oauth().ok_or(SyncError::WrongFlow)?;
-        let now = self.clock.now();
-        let pending = match authorization::take(self.store.as_ref(), &self.cipher, provider, state, party, now).await? {
-            Ok(pending) => pending,
-            Err(authorization::Refusal::Invalid) => return Err(SyncError::InvalidState),
-            Err(authorization::Refusal::NotBound) => {
-                tracing::warn!(provider, "OAuth callback from a party that did not start the authorization");
-                return Err(SyncError::AuthorizationNotBound);
-            }
-        };
+        let flow = self.worker.provider(provider)?.oauth().ok_or(SyncError::WrongFlow)?;
+        let now = self.worker.clock.now();
+        let pending =
+            match authorization::take(self.worker.store.as_ref(), &self.worker.cipher, provider, state, party, now)
+                .await?
+            {
+                Ok(pending) => pending,
+                Err(authorization::Refusal::Invalid) => return Err(SyncError::InvalidState),
+                Err(authorization::Refusal::NotBound) => {
+                    tracing::warn!(provider, "OAuth callback from a party that did not start the authorization");
+                    return Err(SyncError::AuthorizationNotBound);
+                }
+            };
         let user = pending.user_id;
         let tokens = flow.exchange_code(code, &pending.pkce_verifier, &self.redirect_uri(provider)).await?;
         // A refused grant is dropped, not revoked: providers revoke per user and application
@@ -137,8 +141,11 @@ impl SyncService {
             last_synced_to: previous.and_then(|c| c.last_synced_to),
             last_error: None,
         };
-        let sealed = tokens::seal(&self.cipher, user, provider, &tokens);
-        self.store.put(Table::Users, to_item(&self.item(user, connection.clone(), Some(sealed), now))?, None).await?;
+        let sealed = tokens::seal(&self.worker.cipher, user, provider, &tokens);
+        self.worker
+            .store
+            .put(Table::Users, to_item(&self.worker.item(user, connection.clone(), Some(sealed), now))?, None)
+            .await?;
         tracing::info!(user_id = %user, provider, "tracker authorized");
         Ok((user, connection))
     }
@@ -155,17 +162,17 @@ impl SyncService {
         let key = provider_user_key(provider, provider_user_id);
         let index = ProviderUserItem { pk: key.pk.clone(), sk: key.sk.clone(), user_id: user };
         let free_or_ours = Condition::Or(vec![Condition::NotExists, Condition::equals("user_id", user.to_string())]);
-        match self.store.put(Table::Users, to_item(&index)?, Some(free_or_ours)).await {
+        match self.worker.store.put(Table::Users, to_item(&index)?, Some(free_or_ours)).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed) => {
-                let owner = match self.store.get(Table::Users, &key).await? {
+                let owner = match self.worker.store.get(Table::Users, &key).await? {
                     Some(item) => from_item::<ProviderUserItem>(item)?.user_id,
                     // Unlinked meanwhile: the caller may try again.
                     None => return Err(SyncError::TrackerAccountInUse),
                 };
                 tracing::warn!(user_id = %user, provider, "tracker account already linked to another account");
                 let guard = format!("{provider}#{}", fittrack_platform::crypto::hash_token(provider_user_id));
-                self.engine.antigaming().flag_shared_tracker_account(&guard, &[user, owner]).await?;
+                self.worker.engine.antigaming().flag_shared_tracker_account(&guard, &[user, owner]).await?;
                 Err(SyncError::TrackerAccountInUse)
             }
             Err(e) => Err(e.into()),
@@ -177,19 +184,7 @@ impl SyncService {
     /// # Errors
     /// [`SyncError::NotConnected`] when there is none; [`SyncError::Store`] when it cannot be read.
     pub async fn connection(&self, user: UserId, provider: &str) -> Result<Connection, SyncError> {
-        Ok(self.connection_item(user, provider).await?.ok_or(SyncError::NotConnected)?.connection)
-    }
-
-    /// The stored connection item of `user` and `provider`, if any.
-    ///
-    /// # Errors
-    /// The store's failures; [`StoreError::Corrupt`] when the item does not read.
-    pub(crate) async fn connection_item(
-        &self,
-        user: UserId,
-        provider: &str,
-    ) -> Result<Option<ConnectionItem>, StoreError> {
-        self.store.get(Table::Users, &connection_key(user, provider)).await?.map(from_item).transpose()
+        Ok(self.worker.connection_item(user, provider).await?.ok_or(SyncError::NotConnected)?.connection)
     }
 
     /// The user's tracker connections (at most 50, one per tracker).
@@ -198,6 +193,7 @@ impl SyncService {
     /// [`SyncError::Store`] when they cannot be listed or one does not read.
     pub async fn connections(&self, user: UserId) -> Result<Vec<Connection>, SyncError> {
         let page = self
+            .worker
             .store
             .query(Query::partition(Table::Users, user_partition(user)).sort_prefix(CONNECTION_PREFIX).limit(50))
             .await?;
@@ -211,23 +207,23 @@ impl SyncService {
     /// [`SyncError::NotConnected`] when there is no connection; [`SyncError::Tracker`] when the provider
     /// cannot revoke the grant (the connection stays); [`SyncError::Store`] for store failures.
     pub async fn disconnect(&self, user: UserId, provider: &str) -> Result<(), SyncError> {
-        let item = self.connection_item(user, provider).await?.ok_or(SyncError::NotConnected)?;
-        let sealed = item.tokens.as_deref().and_then(|s| tokens::open(&self.cipher, user, provider, s));
-        if let (Some(flow), Some(grant)) = (self.providers.get(provider).and_then(|p| p.oauth()), &sealed) {
+        let item = self.worker.connection_item(user, provider).await?.ok_or(SyncError::NotConnected)?;
+        let sealed = item.tokens.as_deref().and_then(|s| tokens::open(&self.worker.cipher, user, provider, s));
+        if let (Some(flow), Some(grant)) = (self.worker.providers.get(provider).and_then(|p| p.oauth()), &sealed) {
             match flow.revoke(grant).await {
                 // Already revoked at the provider: nothing left to do there.
                 Ok(()) | Err(TrackerError::Unauthorized) => {}
                 Err(error) => return Err(error.into()),
             }
         }
-        match self.store.delete(Table::Users, &connection_key(user, provider), Some(Condition::Exists)).await {
+        match self.worker.store.delete(Table::Users, &connection_key(user, provider), Some(Condition::Exists)).await {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e.into()),
         }
         if let Some(id) = sealed.and_then(|g| g.provider_user_id) {
             // Only our own link: the tracker account may have moved on to another account since.
             let ours = Condition::equals("user_id", user.to_string());
-            match self.store.delete(Table::Users, &provider_user_key(provider, &id), Some(ours)).await {
+            match self.worker.store.delete(Table::Users, &provider_user_key(provider, &id), Some(ours)).await {
                 Ok(()) | Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -245,11 +241,11 @@ impl SyncService {
         self.connection(user, provider).await?;
         let action = fittrack_platform::config::RateLimitedAction::ManualSync;
         let decision = fittrack_platform::ratelimit::hit(
-            self.store.as_ref(),
+            self.worker.store.as_ref(),
             action,
             &user.to_string(),
             self.manual_limit,
-            self.clock.now(),
+            self.worker.clock.now(),
         )
         .await?;
         if !decision.allowed {

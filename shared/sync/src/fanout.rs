@@ -89,10 +89,10 @@ impl SyncService {
     /// As [`FanOut::run`].
     pub async fn fan_out(&self) -> Result<usize, SyncError> {
         FanOut {
-            store: Arc::clone(&self.store),
+            store: Arc::clone(&self.worker.store),
             queue: Arc::clone(&self.queue),
-            clock: Arc::clone(&self.clock),
-            interval: self.interval,
+            clock: Arc::clone(&self.worker.clock),
+            interval: self.worker.interval,
         }
         .run()
         .await

@@ -21,9 +21,9 @@
 //!   started it, and provider grants sealed at rest.
 //! - `fanout`: [`FanOut`], the scheduled fan-out over the due index.
 //! - `webhooks`: [`SyncService::notify`], which moves a connection's next sync forward.
-//! - `worker`: [`SyncService::run`], the sync job, and the consumer of [`SyncJob`]s. The sync
-//!   worker Lambda and `fittrack serve` both run [`SyncService`] through
-//!   [`fittrack_platform::batch::run_batch`].
+//! - `worker`: [`SyncWorker`], the sync job and the consumer of [`SyncJob`]s; it needs no queue,
+//!   so the sync worker Lambda builds it alone. The Lambda and `fittrack serve` both run it
+//!   through [`fittrack_platform::batch::run_batch`].
 
 mod authorization;
 pub mod build;
@@ -34,13 +34,8 @@ mod tokens;
 mod webhooks;
 mod worker;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-
-use fittrack_domain::UserId;
 
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
@@ -48,13 +43,12 @@ use fittrack_platform::messages;
 use fittrack_platform::ports::{ItemStore, Queue, QueueError, StoreError, TrackerError, TrackerProvider};
 use fittrack_points::{EngineError, PointsEngine};
 
-use crate::records::{ConnectionItem, DUE_PREFIX, connection_key, due_sort_key, shard_of, sync_interval};
-
 pub use authorization::AuthorizingParty;
 pub use connections::ConnectStart;
 pub use fanout::FanOut;
 pub use fittrack_platform::messages::SyncJob;
 pub use records::{Connection, ConnectionStatus};
+pub use worker::SyncWorker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -116,77 +110,56 @@ pub struct SyncDeps {
     pub api_url: String,
 }
 
+/// Tracker connections for the APIs and the scheduler: connecting (OAuth), webhooks, manual and
+/// scheduled syncs (enqueued), and the [`SyncWorker`] that runs a job.
 #[derive(Clone)]
 pub struct SyncService {
-    pub(crate) store: Arc<dyn ItemStore>,
+    pub(crate) worker: SyncWorker,
     pub(crate) queue: Arc<dyn Queue>,
-    pub(crate) engine: PointsEngine,
-    pub(crate) providers: HashMap<&'static str, Arc<dyn TrackerProvider>>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) interval: chrono::Duration,
     pub(crate) manual_limit: fittrack_platform::config::RateLimit,
-    pub(crate) cipher: Arc<PiiCipher>,
     pub(crate) api_url: String,
 }
 
 impl SyncService {
     pub fn new(deps: SyncDeps) -> Self {
-        let providers = deps.providers.into_iter().map(|p| (p.name(), p)).collect();
-        let interval = sync_interval(deps.schedule.interval);
         Self {
-            store: deps.store,
+            worker: SyncWorker::new(
+                deps.store,
+                deps.engine,
+                deps.providers,
+                deps.clock,
+                deps.schedule.interval,
+                deps.cipher,
+            ),
             queue: deps.queue,
-            engine: deps.engine,
-            providers,
-            clock: deps.clock,
-            interval,
             manual_limit: deps.schedule.manual_limit,
-            cipher: deps.cipher,
             api_url: deps.api_url.trim_end_matches('/').to_owned(),
         }
     }
 
-    /// The trackers this deployment offers, sorted.
-    pub fn provider_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.providers.keys().copied().collect();
-        names.sort_unstable();
-        names
+    /// The job runner inside this service (what the sync worker consumes the queue with).
+    pub fn worker(&self) -> &SyncWorker {
+        &self.worker
     }
 
-    /// The tracker named `name`, if this deployment offers it.
+    /// Runs one sync job now (see [`SyncWorker::run`]).
     ///
     /// # Errors
-    /// [`SyncError::UnknownProvider`] when it does not.
-    pub(crate) fn provider(&self, name: &str) -> Result<&Arc<dyn TrackerProvider>, SyncError> {
-        self.providers.get(name).ok_or(SyncError::UnknownProvider)
+    /// As [`SyncWorker::run`].
+    pub async fn run(&self, job: &SyncJob) -> Result<usize, SyncError> {
+        self.worker.run(job).await
+    }
+
+    /// The trackers this deployment offers, sorted.
+    pub fn provider_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.worker.providers.keys().copied().collect();
+        names.sort_unstable();
+        names
     }
 
     /// Where the provider sends the browser back: our callback for `provider`.
     pub fn redirect_uri(&self, provider: &str) -> String {
         format!("{}/api/v1/connections/{provider}/callback", self.api_url)
-    }
-
-    pub(crate) fn item(
-        &self,
-        user: UserId,
-        connection: Connection,
-        tokens: Option<String>,
-        due: DateTime<Utc>,
-    ) -> ConnectionItem {
-        let key = connection_key(user, &connection.provider);
-        let indexed = connection.status == ConnectionStatus::Active;
-        ConnectionItem {
-            pk: key.pk,
-            sk: key.sk,
-            user_id: user,
-            gsi1pk: indexed.then(|| format!("{DUE_PREFIX}{}", shard_of(user))),
-            gsi1sk: indexed.then(|| due_sort_key(due, user, &connection.provider)),
-            tokens,
-            connection,
-            webhook_at: None,
-            webhook_day: None,
-            webhook_count: None,
-        }
     }
 
     /// Sends `job` on this service's sync queue.

@@ -23,12 +23,13 @@ impl SyncService {
     /// # Errors
     /// [`SyncError::UnknownProvider`]; store failures.
     pub async fn notify(&self, provider: &str, provider_user_id: &str) -> Result<bool, SyncError> {
-        self.provider(provider)?;
-        let Some(item) = self.store.get(Table::Users, &provider_user_key(provider, provider_user_id)).await? else {
+        self.worker.provider(provider)?;
+        let Some(item) = self.worker.store.get(Table::Users, &provider_user_key(provider, provider_user_id)).await?
+        else {
             return Ok(false);
         };
         let user = from_item::<ProviderUserItem>(item)?.user_id;
-        let now = self.clock.now();
+        let now = self.worker.clock.now();
         let (epoch, today) = (now.timestamp(), now.date_naive().to_string());
         let due_now = due_sort_key(now, user, provider);
         let movable = Condition::And(vec![
@@ -65,7 +66,8 @@ impl SyncService {
             ),
         ];
         for (condition, update) in attempts {
-            match self.store.update(Table::Users, &connection_key(user, provider), update, Some(condition)).await {
+            match self.worker.store.update(Table::Users, &connection_key(user, provider), update, Some(condition)).await
+            {
                 Ok(_) => return Ok(true),
                 Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),

@@ -2,6 +2,10 @@
 //! with a fresh access token, hand the records to the points engine and schedule the next sync;
 //! and the queue consumer that runs it for each [`SyncJob`].
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -10,11 +14,19 @@ use fittrack_domain::UserId;
 use fittrack_domain::activity::Activity;
 
 use fittrack_platform::batch::{HandlerError, MessageHandler};
+use fittrack_platform::clock::Clock;
+use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::messages::SyncJob;
-use fittrack_platform::ports::{Condition, StoreError, Table, TrackerError, TrackerProvider, Update, to_item};
+use fittrack_platform::ports::{
+    Condition, ItemStore, StoreError, Table, TrackerError, TrackerProvider, Update, from_item, to_item,
+};
+use fittrack_points::PointsEngine;
 
-use crate::records::{ConnectionItem, ConnectionStatus, connection_key, due_of};
-use crate::{SyncError, SyncService, tokens};
+use crate::records::{
+    Connection, ConnectionItem, ConnectionStatus, DUE_PREFIX, connection_key, due_of, due_sort_key, shard_of,
+    sync_interval,
+};
+use crate::{SyncError, tokens};
 
 /// Each sync re-reads this much before the last one: trackers upload late.
 const OVERLAP: chrono::Duration = chrono::Duration::days(2);
@@ -25,7 +37,75 @@ const MAX_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_secs(2
 /// Access tokens this close to expiry are refreshed before use.
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
-impl SyncService {
+/// The sync job alone: what the sync worker function builds. It needs the store, the points
+/// engine, the trackers and the key that seals their grants; no queue and no OAuth redirect.
+#[derive(Clone)]
+pub struct SyncWorker {
+    pub(crate) store: Arc<dyn ItemStore>,
+    pub(crate) engine: PointsEngine,
+    pub(crate) providers: HashMap<&'static str, Arc<dyn TrackerProvider>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) interval: chrono::Duration,
+    /// Seals provider tokens and PKCE verifiers at rest.
+    pub(crate) cipher: Arc<PiiCipher>,
+}
+
+impl SyncWorker {
+    pub fn new(
+        store: Arc<dyn ItemStore>,
+        engine: PointsEngine,
+        providers: Vec<Arc<dyn TrackerProvider>>,
+        clock: Arc<dyn Clock>,
+        interval: Duration,
+        cipher: Arc<PiiCipher>,
+    ) -> Self {
+        let providers = providers.into_iter().map(|p| (p.name(), p)).collect();
+        Self { store, engine, providers, clock, interval: sync_interval(interval), cipher }
+    }
+
+    /// The tracker named `name`, if this deployment offers it.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownProvider`] when it does not.
+    pub(crate) fn provider(&self, name: &str) -> Result<&Arc<dyn TrackerProvider>, SyncError> {
+        self.providers.get(name).ok_or(SyncError::UnknownProvider)
+    }
+
+    pub(crate) fn item(
+        &self,
+        user: UserId,
+        connection: Connection,
+        tokens: Option<String>,
+        due: DateTime<Utc>,
+    ) -> ConnectionItem {
+        let key = connection_key(user, &connection.provider);
+        let indexed = connection.status == ConnectionStatus::Active;
+        ConnectionItem {
+            pk: key.pk,
+            sk: key.sk,
+            user_id: user,
+            gsi1pk: indexed.then(|| format!("{DUE_PREFIX}{}", shard_of(user))),
+            gsi1sk: indexed.then(|| due_sort_key(due, user, &connection.provider)),
+            tokens,
+            connection,
+            webhook_at: None,
+            webhook_day: None,
+            webhook_count: None,
+        }
+    }
+
+    /// The stored connection item of `user` and `provider`, if any.
+    ///
+    /// # Errors
+    /// The store's failures; [`StoreError::Corrupt`] when the item does not read.
+    pub(crate) async fn connection_item(
+        &self,
+        user: UserId,
+        provider: &str,
+    ) -> Result<Option<ConnectionItem>, StoreError> {
+        self.store.get(Table::Users, &connection_key(user, provider)).await?.map(from_item).transpose()
+    }
+
     /// A usable access token: the stored one, refreshed first if it is about to expire (or if
     /// `force`, after the provider refused it). A refreshed grant is stored at once, so a crash
     /// after the refresh cannot lose a rotated refresh token.
@@ -152,10 +232,10 @@ impl SyncService {
 /// The sync worker's consumer: [`fittrack_platform::batch::run_batch`] hands it each queued job
 /// (the jobs of a batch run concurrently, each in its own task, as a job mostly waits on its
 /// tracker's API). Tracker failures are recorded on the connection and rescheduled by
-/// [`SyncService::run`], so they are not retried through the queue; only our own failures (the
+/// [`SyncWorker::run`], so they are not retried through the queue; only our own failures (the
 /// store, the queue, the points engine) are.
 #[async_trait]
-impl MessageHandler<SyncJob> for SyncService {
+impl MessageHandler<SyncJob> for SyncWorker {
     const NAME: &'static str = "sync";
 
     async fn handle(&self, job: SyncJob) -> Result<(), HandlerError> {
