@@ -15,7 +15,9 @@ use fittrack_platform::ratelimit::{self, RateDecision};
 use fittrack_platform::{BuildError, Config};
 
 use crate::crypto::{JwtError, JwtKeys, PiiCipher};
-use crate::records::{AccountRecord, SessionRecord, account_key, load, session_key};
+use fittrack_platform::records::RecordStore;
+
+use crate::records::{AccountRecord, SessionRecord, account_key, session_key};
 use crate::{Account, AccountError, AuthenticatedUser};
 
 #[derive(Clone)]
@@ -79,15 +81,14 @@ impl Authenticator {
     pub async fn authenticate(&self, access_token: &str) -> Result<AuthenticatedUser, AccountError> {
         let claims = self.jwt.verify(access_token).map_err(|_: JwtError| AccountError::Unauthenticated)?;
         let user_id: UserId = claims.sub.parse().map_err(|_| AccountError::Unauthenticated)?;
-        let session: SessionRecord = load(self.store.as_ref(), &session_key(user_id, &claims.sid))
-            .await?
-            .ok_or(AccountError::Unauthenticated)?;
+        let session: SessionRecord =
+            self.store.load_record(&session_key(user_id, &claims.sid)).await?.ok_or(AccountError::Unauthenticated)?;
         if session.revoked || session.expires_at <= self.clock.now().timestamp() {
             return Err(AccountError::Unauthenticated);
         }
         let role = if claims.role > Role::User {
             let account: AccountRecord =
-                load(self.store.as_ref(), &account_key(user_id)).await?.ok_or(AccountError::Unauthenticated)?;
+                self.store.load_record(&account_key(user_id)).await?.ok_or(AccountError::Unauthenticated)?;
             claims.role.min(account.role)
         } else {
             claims.role
@@ -100,8 +101,7 @@ impl Authenticator {
     /// # Errors
     /// [`AccountError::NotFound`]; store failures.
     pub async fn account(&self, user: UserId) -> Result<Account, AccountError> {
-        let record: AccountRecord =
-            load(self.store.as_ref(), &account_key(user)).await?.ok_or(AccountError::NotFound)?;
+        let record: AccountRecord = self.store.load_record(&account_key(user)).await?.ok_or(AccountError::NotFound)?;
         Ok(record.decrypt(&self.pii)?)
     }
 

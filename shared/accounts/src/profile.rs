@@ -113,7 +113,7 @@ impl AccountService {
         let mut settings = record.profile.clone();
         let mut set = Update::new();
         if let Some(name) = update.display_name.as_deref().and_then(|n| errors.collect(DisplayName::parse(n))) {
-            set = set.set("display_name", name.as_str());
+            set = set.set(AccountRecord::DISPLAY_NAME, name.as_str());
         }
         if let Some(sex) = update.sex.as_deref().and_then(|s| errors.collect(parse_sex(s))) {
             settings.sex = Some(sex);
@@ -145,7 +145,10 @@ impl AccountService {
                     if let Some(state) = record.state {
                         errors.collect(self.policy.eligibility.check_age(new, state, today));
                     }
-                    set = set.set("dob_enc", self.pii.encrypt(&new.date().to_string(), &dob_context(record.user_id)));
+                    set = set.set(
+                        AccountRecord::DOB_ENC,
+                        self.pii.encrypt(&new.date().to_string(), &dob_context(record.user_id)),
+                    );
                     dob = Some(new.date());
                 }
                 _ => {}
@@ -169,13 +172,16 @@ impl AccountService {
                     ),
                 ));
             }
-            set = set.set("tier_fields_changed_at", now);
+            set = set.set(AccountRecord::TIER_FIELDS_CHANGED_AT, now);
         }
         errors.into_result()?;
 
         let (tier, next_change) = placement(dob, settings.sex, settings.fitness_level, today);
         let new_code = tier.map(|t| t.code());
-        set = set.set("profile", serde_json::to_value(&settings).map_err(|e| AccountError::Internal(e.to_string()))?);
+        set = set.set(
+            AccountRecord::PROFILE,
+            serde_json::to_value(&settings).map_err(|e| AccountError::Internal(e.to_string()))?,
+        );
         let ops = retier_ops(&self.pii, &record, set, tier, next_change)?;
         self.store.transact(ops).await?;
         if record.tier_code != new_code {

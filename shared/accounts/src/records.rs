@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use fittrack_domain::UserId;
 use fittrack_platform::keys::user_partition;
-use fittrack_platform::ports::{Condition, Key};
+use fittrack_platform::ports::{Condition, Key, Table};
+use fittrack_platform::records::Record;
 
 pub use fittrack_users::records::*;
 
@@ -106,8 +107,31 @@ pub struct OneTimeRecord {
 /// The account's token generation is still `generation`: no password reset since.
 pub fn same_token_generation(generation: u64) -> Condition {
     if generation == 0 {
-        Condition::Or(vec![Condition::missing("token_generation"), Condition::equals("token_generation", 0)])
+        Condition::Or(vec![
+            Condition::missing(AccountRecord::TOKEN_GENERATION),
+            Condition::equals(AccountRecord::TOKEN_GENERATION, 0),
+        ])
     } else {
-        Condition::equals("token_generation", generation)
+        Condition::equals(AccountRecord::TOKEN_GENERATION, generation)
     }
+}
+
+/// Records stored under the keys they carry.
+macro_rules! keyed_by_fields {
+    ($($record:ty),*) => {$(
+        impl Record for $record {
+            const TABLE: Table = Table::Users;
+
+            fn key(&self) -> Key {
+                Key::new(self.pk.clone(), self.sk.clone())
+            }
+        }
+    )*};
+}
+
+keyed_by_fields!(EmailGuard, SocialLink, SessionRecord, RefreshRecord, OneTimeRecord);
+
+/// The attributes of a session that conditions and updates name.
+impl SessionRecord {
+    pub const REVOKED: &'static str = "revoked";
 }

@@ -55,7 +55,10 @@ impl AccountService {
                 table: Table::Users,
                 key: account_key(record.user_id),
                 // Every other link issued before this reset stops working.
-                update: Update::new().set("password_hash", hash).set("email_verified", true).add("token_generation", 1),
+                update: Update::new()
+                    .set(AccountRecord::PASSWORD_HASH, hash)
+                    .set(AccountRecord::EMAIL_VERIFIED, true)
+                    .add(AccountRecord::TOKEN_GENERATION, 1),
                 condition: Some(same_token_generation(record.generation)),
             },
             WriteOp::Delete {

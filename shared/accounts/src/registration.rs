@@ -273,7 +273,7 @@ impl AccountService {
             WriteOp::Update {
                 table: Table::Users,
                 key: account_key(record.user_id),
-                update: Update::new().set("email_verified", true),
+                update: Update::new().set(AccountRecord::EMAIL_VERIFIED, true),
                 condition: Some(same_token_generation(record.generation)),
             },
         ];
@@ -351,7 +351,7 @@ impl AccountService {
         role: Role,
     ) -> Result<(), AccountError> {
         self.require_role(caller, Role::Admin)?;
-        let update = Update::new().set("role", json!(role));
+        let update = Update::new().set(AccountRecord::ROLE, json!(role));
         match self.store.update(Table::Users, &account_key(user), update, Some(Condition::Exists)).await {
             Ok(_) => {
                 tracing::info!(user_id = %user, admin_id = %caller.user_id, role = role.as_str(), "role changed");

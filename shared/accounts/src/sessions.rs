@@ -290,7 +290,7 @@ impl AccountService {
             WriteOp::Check {
                 table: Table::Users,
                 key: session_key(record.user_id, &record.session_id),
-                condition: Condition::equals("revoked", false),
+                condition: Condition::equals(SessionRecord::REVOKED, false),
             },
         ];
         match self.store.transact(ops).await {
@@ -313,7 +313,7 @@ impl AccountService {
     }
 
     async fn revoke_session(&self, user_id: UserId, session_id: &str) -> Result<(), AccountError> {
-        let update = Update::new().set("revoked", true);
+        let update = Update::new().set(SessionRecord::REVOKED, true);
         match self.store.update(Table::Users, &session_key(user_id, session_id), update, Some(Condition::Exists)).await
         {
             Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),

@@ -156,9 +156,9 @@ impl AccountService {
     /// sessions revoked; the mailbox owner can set a password later through a reset.
     async fn link_existing(&self, identity: &SocialIdentity, account: AccountRecord) -> Result<Role, AccountError> {
         let user_id = account.user_id;
-        let mut update = Update::new().set("email_verified", true);
+        let mut update = Update::new().set(AccountRecord::EMAIL_VERIFIED, true);
         if !account.email_verified {
-            update = update.remove("password_hash");
+            update = update.remove(AccountRecord::PASSWORD_HASH);
         }
         let link_key = social_key(identity.provider.name(), &identity.subject);
         let link = SocialLink { pk: link_key.pk, sk: link_key.sk, user_id };
@@ -169,7 +169,7 @@ impl AccountService {
                 key: account_key(user_id),
                 update,
                 // Still as read: whether the password goes depends on `email_verified`.
-                condition: Some(Condition::equals("email_verified", account.email_verified)),
+                condition: Some(Condition::equals(AccountRecord::EMAIL_VERIFIED, account.email_verified)),
             },
         ];
         self.store.transact(ops).await.map_err(|e| match e {

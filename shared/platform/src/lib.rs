@@ -4,7 +4,8 @@
 //!   provider), each with a documented contract that `tests/contract` checks on every adapter.
 //! - [`messages`]: the typed messages that travel through the queues, and [`batch`], the one
 //!   runner every queue consumer uses (on Lambda and in `fittrack serve`).
-//! - [`keys`]: the key parts several capabilities share (a user's partition).
+//! - [`keys`]: the key parts several capabilities share (a user's partition); [`records`]: the
+//!   typed layer on the item store (a record knows its table, key and attribute names).
 //! - [`config`]: the one typed configuration, read once; [`clock`]: time as a dependency.
 //! - [`crypto`]: the PII cipher, opaque tokens and their hashes; [`ratelimit`]: per-client limits.
 //! - [`telemetry`]: JSON logs for every function.
@@ -17,6 +18,7 @@ pub mod keys;
 pub mod messages;
 pub mod ports;
 pub mod ratelimit;
+pub mod records;
 pub mod telemetry;
 
 pub use config::Config;

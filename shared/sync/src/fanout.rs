@@ -51,12 +51,19 @@ impl FanOut {
                 for item in page.items {
                     let due: ConnectionItem = from_item(item)?;
                     let Some(current) = due.gsi1sk else { continue };
-                    let lease = Update::new()
-                        .set("gsi1sk", due_sort_key(now + self.interval, due.user_id, &due.connection.provider));
+                    let lease = Update::new().set(
+                        ConnectionItem::DUE_SORT_KEY,
+                        due_sort_key(now + self.interval, due.user_id, &due.connection.provider),
+                    );
                     let key = connection_key(due.user_id, &due.connection.provider);
                     match self
                         .store
-                        .update(Table::Users, &key, lease, Some(Condition::equals("gsi1sk", current.as_str())))
+                        .update(
+                            Table::Users,
+                            &key,
+                            lease,
+                            Some(Condition::equals(ConnectionItem::DUE_SORT_KEY, current.as_str())),
+                        )
                         .await
                     {
                         Ok(_) => {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use fittrack_domain::UserId;
 
 use fittrack_platform::keys::user_partition;
-use fittrack_platform::ports::Key;
+use fittrack_platform::ports::{Key, Table};
+use fittrack_platform::records::Record;
 
 /// The sort-key prefix of a user's connections, in the user's partition.
 pub(crate) const CONNECTION_PREFIX: &str = "CONN#";
@@ -76,6 +77,23 @@ pub(crate) struct ConnectionItem {
     pub(crate) gsi1pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) gsi1sk: Option<String>,
+}
+
+impl Record for ConnectionItem {
+    const TABLE: Table = Table::Users;
+
+    fn key(&self) -> Key {
+        Key::new(self.pk.clone(), self.sk.clone())
+    }
+}
+
+/// The attributes of a connection item that conditions and updates name.
+impl ConnectionItem {
+    pub(crate) const DUE_SORT_KEY: &'static str = "gsi1sk";
+    pub(crate) const TOKENS: &'static str = "tokens";
+    pub(crate) const WEBHOOK_AT: &'static str = "webhook_at";
+    pub(crate) const WEBHOOK_DAY: &'static str = "webhook_day";
+    pub(crate) const WEBHOOK_COUNT: &'static str = "webhook_count";
 }
 
 /// Maps a provider's user id (as webhooks name the user) to ours.

@@ -3,7 +3,7 @@
 
 use fittrack_platform::ports::{Condition, StoreError, Table, Update, from_item};
 
-use crate::records::{ProviderUserItem, connection_key, due_sort_key, provider_user_key};
+use crate::records::{ConnectionItem, ProviderUserItem, connection_key, due_sort_key, provider_user_key};
 use crate::{SyncError, SyncService};
 
 /// Webhook notifications for one connection closer together than this enqueue one sync.
@@ -36,33 +36,36 @@ impl SyncService {
             Condition::Exists,
             Condition::equals("status", "active"),
             // Only forward: a connection due by now keeps its place.
-            Condition::at_least("gsi1sk", due_sort_key(now + chrono::Duration::seconds(1), user, provider)),
+            Condition::at_least(
+                ConnectionItem::DUE_SORT_KEY,
+                due_sort_key(now + chrono::Duration::seconds(1), user, provider),
+            ),
             Condition::Or(vec![
-                Condition::missing("webhook_at"),
-                Condition::less_than("webhook_at", epoch - WEBHOOK_DEBOUNCE.num_seconds()),
+                Condition::missing(ConnectionItem::WEBHOOK_AT),
+                Condition::less_than(ConnectionItem::WEBHOOK_AT, epoch - WEBHOOK_DEBOUNCE.num_seconds()),
             ]),
         ]);
-        let moved = Update::new().set("gsi1sk", due_now).set("webhook_at", epoch);
+        let moved = Update::new().set(ConnectionItem::DUE_SORT_KEY, due_now).set(ConnectionItem::WEBHOOK_AT, epoch);
         let attempts = [
             // Another one today, within the budget.
             (
                 Condition::And(vec![
                     movable.clone(),
-                    Condition::equals("webhook_day", today.clone()),
-                    Condition::less_than("webhook_count", WEBHOOK_SYNCS_PER_DAY),
+                    Condition::equals(ConnectionItem::WEBHOOK_DAY, today.clone()),
+                    Condition::less_than(ConnectionItem::WEBHOOK_COUNT, WEBHOOK_SYNCS_PER_DAY),
                 ]),
-                moved.clone().add("webhook_count", 1),
+                moved.clone().add(ConnectionItem::WEBHOOK_COUNT, 1),
             ),
             // The first one today.
             (
                 Condition::And(vec![
                     movable,
                     Condition::Or(vec![
-                        Condition::missing("webhook_day"),
-                        Condition::less_than("webhook_day", today.clone()),
+                        Condition::missing(ConnectionItem::WEBHOOK_DAY),
+                        Condition::less_than(ConnectionItem::WEBHOOK_DAY, today.clone()),
                     ]),
                 ]),
-                moved.set("webhook_day", today).set("webhook_count", 1),
+                moved.set(ConnectionItem::WEBHOOK_DAY, today).set(ConnectionItem::WEBHOOK_COUNT, 1),
             ),
         ];
         for (condition, update) in attempts {

@@ -17,9 +17,8 @@ use fittrack_platform::batch::{HandlerError, MessageHandler};
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::messages::SyncJob;
-use fittrack_platform::ports::{
-    Condition, ItemStore, StoreError, Table, TrackerError, TrackerProvider, Update, from_item, to_item,
-};
+use fittrack_platform::ports::{Condition, ItemStore, StoreError, Table, TrackerError, TrackerProvider, Update};
+use fittrack_platform::records::RecordStore;
 use fittrack_points::PointsEngine;
 
 use crate::records::{
@@ -103,7 +102,7 @@ impl SyncWorker {
         user: UserId,
         provider: &str,
     ) -> Result<Option<ConnectionItem>, StoreError> {
-        self.store.get(Table::Users, &connection_key(user, provider)).await?.map(from_item).transpose()
+        self.store.load_record(&connection_key(user, provider)).await
     }
 
     /// A usable access token: the stored one, refreshed first if it is about to expire (or if
@@ -131,7 +130,7 @@ impl SyncWorker {
         let refresh_token = grant.refresh_token.as_ref().ok_or(TrackerError::Unauthorized)?;
         let refreshed = tokens::merge_refreshed(&grant, flow.refresh(refresh_token.expose_secret()).await?);
         let sealed = tokens::seal(&self.cipher, user, provider, &refreshed);
-        let update = Update::new().set("tokens", sealed.as_str());
+        let update = Update::new().set(ConnectionItem::TOKENS, sealed.as_str());
         match self.store.update(Table::Users, &connection_key(user, provider), update, Some(Condition::Exists)).await {
             Ok(_) => {}
             Err(StoreError::ConditionFailed) => return Err(TrackerError::Unauthorized), // disconnected meanwhile
@@ -220,8 +219,7 @@ impl SyncWorker {
         let mut item = self.item(job.user_id, item.connection, item.tokens, next_due);
         // The webhook debounce and budget outlive the sync they caused.
         (item.webhook_at, item.webhook_day, item.webhook_count) = webhooks;
-        let item = to_item(&item)?;
-        self.store.put(Table::Users, item, Some(Condition::Exists)).await.or_else(|e| match e {
+        self.store.save_record(&item, Some(Condition::Exists)).await.or_else(|e| match e {
             StoreError::ConditionFailed => Ok(()), // disconnected meanwhile
             other => Err(other),
         })?;

@@ -10,6 +10,7 @@ use fittrack_domain::{FitnessLevel, Role, Sex, Tier, UsState, UserId};
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::keys::user_partition;
 use fittrack_platform::ports::{ItemStore, Key, StoreError, Table, from_item};
+use fittrack_platform::records::Record;
 
 pub const ACCOUNTS_INDEX_PARTITION: &str = "ACCOUNTS";
 
@@ -48,6 +49,27 @@ pub struct AccountRecord {
     /// Bumped by a password reset: every emailed link issued before it stops working.
     #[serde(default)]
     pub token_generation: u64,
+}
+
+impl Record for AccountRecord {
+    const TABLE: Table = Table::Users;
+
+    fn key(&self) -> Key {
+        account_key(self.user_id)
+    }
+}
+
+/// The attributes of the account item that conditions and updates name.
+impl AccountRecord {
+    pub const DISPLAY_NAME: &'static str = "display_name";
+    pub const DOB_ENC: &'static str = "dob_enc";
+    pub const EMAIL_VERIFIED: &'static str = "email_verified";
+    pub const PASSWORD_HASH: &'static str = "password_hash";
+    pub const PROFILE: &'static str = "profile";
+    pub const ROLE: &'static str = "role";
+    pub const TIER_CODE: &'static str = "tier_code";
+    pub const TIER_FIELDS_CHANGED_AT: &'static str = "tier_fields_changed_at";
+    pub const TOKEN_GENERATION: &'static str = "token_generation";
 }
 
 /// The tier an account item is placed in, read without the rest of the account.
@@ -169,4 +191,37 @@ impl AccountRecord {
 /// [`StoreError::Corrupt`] when the item does not deserialise into `T`; the store's own failures.
 pub async fn load<T: serde::de::DeserializeOwned>(store: &dyn ItemStore, key: &Key) -> Result<Option<T>, StoreError> {
     store.get(Table::Users, key).await?.map(from_item).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attribute names are the serialised field names (a renamed field fails here, not in a
+    /// condition that silently never matches).
+    #[test]
+    fn attribute_names_are_field_names() {
+        let record: AccountRecord = serde_json::from_value(serde_json::json!({
+            "pk": "USER#x", "sk": "ACCOUNT", "user_id": UserId::generate(), "email_enc": "e", "email_hash": "h",
+            "display_name": "Ada", "dob_enc": "d", "role": "user", "email_verified": true, "password_hash": "p",
+            "created_at": 0, "gsi1pk": "ACCOUNTS", "gsi1sk": "0", "tier_code": "F-30-39-INT",
+            "tier_fields_changed_at": 1, "token_generation": 2,
+        }))
+        .unwrap();
+        let item = serde_json::to_value(&record).unwrap();
+        for name in [
+            AccountRecord::DISPLAY_NAME,
+            AccountRecord::DOB_ENC,
+            AccountRecord::EMAIL_VERIFIED,
+            AccountRecord::PASSWORD_HASH,
+            AccountRecord::PROFILE,
+            AccountRecord::ROLE,
+            AccountRecord::TIER_CODE,
+            AccountRecord::TIER_FIELDS_CHANGED_AT,
+            AccountRecord::TOKEN_GENERATION,
+        ] {
+            assert!(item.get(name).is_some(), "{name}");
+        }
+        assert_eq!(record.key(), account_key(record.user_id));
+    }
 }

@@ -50,12 +50,12 @@ pub fn retier_ops(
 ) -> Result<Vec<WriteOp>, StoreError> {
     let new_code = tier.map(|t| t.code());
     let update = match &new_code {
-        Some(code) => account_update.set("tier_code", code.as_str()),
-        None => account_update.remove("tier_code"),
+        Some(code) => account_update.set(AccountRecord::TIER_CODE, code.as_str()),
+        None => account_update.remove(AccountRecord::TIER_CODE),
     };
     let unchanged_tier = match &record.tier_code {
-        Some(code) => Condition::equals("tier_code", code.as_str()),
-        None => Condition::And(vec![Condition::Exists, Condition::missing("tier_code")]),
+        Some(code) => Condition::equals(AccountRecord::TIER_CODE, code.as_str()),
+        None => Condition::And(vec![Condition::Exists, Condition::missing(AccountRecord::TIER_CODE)]),
     };
     let user = record.user_id;
     let mut ops =
