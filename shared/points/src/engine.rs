@@ -548,7 +548,8 @@ impl PointsEngine {
                 + u64::from(totals.vigorous_minutes);
             summary.workouts += u64::from(totals.workouts);
             let booked = self.store.get(Table::Points, &keys::day_key(user, day)).await?;
-            summary.points += booked.and_then(|d| d.get("total").and_then(|t| t.as_i64())).unwrap_or(0);
+            summary.points +=
+                booked.and_then(|d| d.get(crate::attrs::day::TOTAL).and_then(|t| t.as_i64())).unwrap_or(0);
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => break,

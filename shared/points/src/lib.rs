@@ -16,6 +16,7 @@
 //! computation started from. A booking computed from stale records fails and is recomputed.
 
 pub mod antigaming;
+mod attrs;
 mod engine;
 pub mod ingest;
 pub mod keys;
@@ -151,7 +152,7 @@ impl PointsLedger {
         // Only a booking writes the day, always with its total; a day item without one (which the
         // emulator can leave behind from a cancelled transaction) is not booked, and the booking
         // condition (`total` missing) agrees.
-        Ok(booked.filter(|item| item.contains_key("total")).map(from_item).transpose()?)
+        Ok(booked.filter(|item| item.contains_key(attrs::day::TOTAL)).map(from_item).transpose()?)
     }
 
     /// Marks that the user's activity records changed: bookings computed from an earlier read
@@ -163,9 +164,9 @@ impl PointsLedger {
     pub async fn touch_activity(&self, user: UserId) -> Result<u64, LedgerError> {
         let item = self
             .store
-            .update(Table::Points, &keys::balance_key(user), Update::new().add("activity_rev", 1), None)
+            .update(Table::Points, &keys::balance_key(user), Update::new().add(attrs::balance::ACTIVITY_REV, 1), None)
             .await?;
-        Ok(item.get("activity_rev").and_then(serde_json::Value::as_u64).unwrap_or(0))
+        Ok(item.get(attrs::balance::ACTIVITY_REV).and_then(serde_json::Value::as_u64).unwrap_or(0))
     }
 
     /// Books a day's points: the difference between `points.total` and what the day already had,
@@ -220,22 +221,22 @@ impl PointsLedger {
         let day_condition = match booked {
             // The baseline moves the day from what it read: that must still be what the day holds.
             Some(b) => Condition::And(vec![
-                Condition::equals("total", b.total),
+                Condition::equals(attrs::day::TOTAL, b.total),
                 match b.baseline_score {
-                    Some(score) => Condition::equals("baseline_score", score),
-                    None => Condition::missing("baseline_score"),
+                    Some(score) => Condition::equals(attrs::day::BASELINE_SCORE, score),
+                    None => Condition::missing(attrs::day::BASELINE_SCORE),
                 },
             ]),
-            None => Condition::missing("total"),
+            None => Condition::missing(attrs::day::TOTAL),
         };
         let mut day_fields = Update::new()
-            .set("total", target)
-            .set("points", serde_json::to_value(points).unwrap_or_default())
-            .set("computed_rev", read.activity_rev);
+            .set(attrs::day::TOTAL, target)
+            .set(attrs::day::POINTS, serde_json::to_value(points).unwrap_or_default())
+            .set(attrs::day::COMPUTED_REV, read.activity_rev);
         if let Some(score) = baseline_score {
-            day_fields = day_fields.set("baseline_score", score);
+            day_fields = day_fields.set(attrs::day::BASELINE_SCORE, score);
         } else if booked.is_some_and(|b| b.baseline_score.is_some()) {
-            day_fields = day_fields.remove("baseline_score");
+            day_fields = day_fields.remove(attrs::day::BASELINE_SCORE);
         }
         let day_update = WriteOp::Update {
             table: Table::Points,
@@ -244,7 +245,7 @@ impl PointsLedger {
             condition: Some(day_condition),
         };
         // Every booking moves the revision: a later day's streak may depend on this one.
-        let revision_update = Update::new().add("activity_rev", 1);
+        let revision_update = Update::new().add(attrs::balance::ACTIVITY_REV, 1);
         let guard =
             if same_activity { Condition::And(vec![unchanged(read), same_revision(read)]) } else { unchanged(read) };
         let held = read.holds > 0;
@@ -281,7 +282,7 @@ impl PointsLedger {
         WriteOp::Update {
             table: Table::Points,
             key: keys::balance_key(user),
-            update: Update::new().add("holds", 1),
+            update: Update::new().add(attrs::balance::HOLDS, 1),
             condition: None,
         }
     }
@@ -311,7 +312,7 @@ impl PointsLedger {
             }
         };
         // One review fewer, whether or not points move.
-        let closed = Update::new().add("holds", -1);
+        let closed = Update::new().add(attrs::balance::HOLDS, -1);
         let ops = match change {
             Some(change) => self.entry_ops(user, read, change, closed, unchanged(read))?,
             None => vec![WriteOp::Update {
@@ -366,10 +367,10 @@ impl PointsLedger {
                 table: Table::Points,
                 key: keys::balance_key(user),
                 update: balance_update
-                    .set("balance", balance_after)
-                    .set("held", held_after)
-                    .set("seq", seq)
-                    .add("lifetime_earned", earned),
+                    .set(attrs::balance::BALANCE, balance_after)
+                    .set(attrs::balance::HELD, held_after)
+                    .set(attrs::balance::SEQ, seq)
+                    .add(attrs::balance::LIFETIME_EARNED, earned),
                 condition: Some(guard),
             },
             WriteOp::Put { table: Table::Points, item: entry_item, condition: Some(Condition::NotExists) },
@@ -425,19 +426,26 @@ pub(crate) async fn backoff(attempt: u64) {
 /// No records were written and no day was booked since the balance was read.
 fn same_revision(read: &Balance) -> Condition {
     if read.activity_rev == 0 {
-        Condition::Or(vec![Condition::missing("activity_rev"), Condition::equals("activity_rev", 0)])
+        Condition::Or(vec![
+            Condition::missing(attrs::balance::ACTIVITY_REV),
+            Condition::equals(attrs::balance::ACTIVITY_REV, 0),
+        ])
     } else {
-        Condition::equals("activity_rev", read.activity_rev)
+        Condition::equals(attrs::balance::ACTIVITY_REV, read.activity_rev)
     }
 }
 
 /// The balance is still as read: no entry written since, no review opened or closed since.
 fn unchanged(read: &Balance) -> Condition {
-    let seq = if read.seq == 0 { Condition::missing("seq") } else { Condition::equals("seq", read.seq) };
-    let holds = if read.holds == 0 {
-        Condition::Or(vec![Condition::missing("holds"), Condition::equals("holds", 0)])
+    let seq = if read.seq == 0 {
+        Condition::missing(attrs::balance::SEQ)
     } else {
-        Condition::equals("holds", read.holds)
+        Condition::equals(attrs::balance::SEQ, read.seq)
+    };
+    let holds = if read.holds == 0 {
+        Condition::Or(vec![Condition::missing(attrs::balance::HOLDS), Condition::equals(attrs::balance::HOLDS, 0)])
+    } else {
+        Condition::equals(attrs::balance::HOLDS, read.holds)
     };
     Condition::And(vec![seq, holds])
 }
