@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::ports::{Condition, ItemStore, Key, StoreError, Table, WriteOp, from_item, to_item};
+use crate::ports::{Condition, ItemStore, Key, StoreError, Table, from_item, to_item};
 
 /// An item type of one table.
 pub trait Record: Serialize + DeserializeOwned + Send + Sync {
@@ -45,12 +45,4 @@ impl<S: ItemStore + ?Sized> RecordStore for S {
     async fn save_record<R: Record>(&self, record: &R, condition: Option<Condition>) -> Result<(), StoreError> {
         self.put(R::TABLE, to_item(record)?, condition).await
     }
-}
-
-/// The write of `record` under its own key, as one operation of a transaction.
-///
-/// # Errors
-/// [`StoreError::Invalid`] when the record does not serialise to an item.
-pub fn put_op<R: Record>(record: &R, condition: Option<Condition>) -> Result<WriteOp, StoreError> {
-    Ok(WriteOp::Put { table: R::TABLE, item: to_item(record)?, condition })
 }

@@ -45,7 +45,7 @@ pub struct SyncWorker {
     pub(crate) providers: HashMap<&'static str, Arc<dyn TrackerProvider>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) interval: chrono::Duration,
-    /// Seals provider tokens and PKCE verifiers at rest.
+    /// Seals provider tokens at rest (the service shares it to seal PKCE verifiers).
     pub(crate) cipher: Arc<PiiCipher>,
 }
 
@@ -231,7 +231,7 @@ impl SyncWorker {
 /// (the jobs of a batch run concurrently, each in its own task, as a job mostly waits on its
 /// tracker's API). Tracker failures are recorded on the connection and rescheduled by
 /// [`SyncWorker::run`], so they are not retried through the queue; only our own failures (the
-/// store, the queue, the points engine) are.
+/// store, the points engine) are.
 #[async_trait]
 impl MessageHandler<SyncJob> for SyncWorker {
     const NAME: &'static str = "sync";

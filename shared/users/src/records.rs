@@ -185,7 +185,8 @@ impl AccountRecord {
     }
 }
 
-/// The record stored under `key` in the users table, if any.
+/// The item stored under `key` in the users table, read as `T`, if any: for partial reads such as
+/// [`TierPlacement`] (whole [`Record`]s can also use `RecordStore::load_record`).
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] when the item does not deserialise into `T`; the store's own failures.
