@@ -86,6 +86,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
             config.users_table = names[&fittrack_platform::ports::Table::Users].clone();
             config.points_table = names[&fittrack_platform::ports::Table::Points].clone();
             config.tickets_table = names[&fittrack_platform::ports::Table::Tickets].clone();
+            config.leaderboards_table = names[&fittrack_platform::ports::Table::Leaderboards].clone();
             crate::emulator::sdk_config().await;
             // The server loads its AWS settings from the environment, as it does in production.
             assert!(

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use fittrack_domain::points::competition_day;
 use fittrack_domain::profile::{parse_fitness_level, parse_sex, parse_time_zone, parse_units};
 use fittrack_domain::{DateOfBirth, DisplayName, FieldError, Tier, UserId, ValidationErrors};
 
@@ -182,7 +183,7 @@ impl AccountService {
             AccountRecord::PROFILE,
             serde_json::to_value(&settings).map_err(|e| AccountError::Internal(e.to_string()))?,
         );
-        let ops = retier_ops(&self.pii, &record, set, tier, next_change)?;
+        let ops = retier_ops(&self.pii, &record, set, tier, next_change, competition_day(self.now()))?;
         self.store.transact(ops).await?;
         if record.tier_code != new_code {
             tracing::info!(user_id = %record.user_id, tier = new_code.as_deref().unwrap_or("none"), "tier changed");

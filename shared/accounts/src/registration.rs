@@ -134,6 +134,8 @@ impl AccountService {
             gsi1sk: format!("{created_at:012}#{user_id}"),
             profile: Default::default(),
             tier_code: None,
+            previous_tier_code: None,
+            tier_changed_on: None,
             tier_fields_changed_at: None,
             token_generation: 0,
         }

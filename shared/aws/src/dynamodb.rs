@@ -215,6 +215,9 @@ impl ItemStore for DynamoStore {
         if let Some(bound) = &query.sort_below {
             key_condition.push_str(&format!(" AND {} < {}", expr.name(sort_attr), expr.value(&bound.clone().into())?));
         }
+        if let Some(bound) = &query.sort_from {
+            key_condition.push_str(&format!(" AND {} >= {}", expr.name(sort_attr), expr.value(&bound.clone().into())?));
+        }
         if let Some(prefix) = &query.sort_prefix {
             key_condition.push_str(&format!(
                 " AND begins_with({}, {})",

@@ -72,6 +72,7 @@ pub fn logical_id(table: Table) -> &'static str {
         Table::Users => "UsersTable",
         Table::Points => "PointsTable",
         Table::Tickets => "TicketsTable",
+        Table::Leaderboards => "LeaderboardsTable",
     }
 }
 

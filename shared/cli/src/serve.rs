@@ -139,6 +139,7 @@ pub async fn open_store(options: &ServeOptions, config: &Config) -> Result<Arc<d
                 (Table::Users, config.users_table.clone()),
                 (Table::Points, config.points_table.clone()),
                 (Table::Tickets, config.tickets_table.clone()),
+                (Table::Leaderboards, config.leaderboards_table.clone()),
             ]);
             if create_tables {
                 fittrack_aws::provisioning::create_tables(&client, &names)

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::validation::FieldError;
 
 /// Opaque user identifier (UUIDv7: time-ordered, so new users sort last).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct UserId(Uuid);
@@ -16,6 +16,15 @@ pub struct UserId(Uuid);
 impl UserId {
     pub fn generate() -> Self {
         Self(Uuid::now_v7())
+    }
+
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    /// 32 lowercase hex digits, no hyphens; orders like the id.
+    pub fn simple(&self) -> String {
+        self.0.simple().to_string()
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`activity`]: the activity model of every tracker, de-duplication and priority.
 //! - [`anomaly`]: days far above the tier's baseline (median + 3 robust σ of activity scores).
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
+//! - [`leaderboard`]: the four board periods, the board's order and its stored sort key.
 //! - [`password`]: the password strength policy.
 //! - [`profile`]: the competition profile and display preferences.
 //! - [`tier`]: the 30 competition tiers (sex × age bracket × fitness level).
@@ -17,6 +18,7 @@ pub mod account;
 pub mod activity;
 pub mod anomaly;
 pub mod eligibility;
+pub mod leaderboard;
 pub mod password;
 pub mod points;
 pub mod profile;

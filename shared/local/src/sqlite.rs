@@ -202,8 +202,13 @@ fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
     let after_clause = if after.is_some() { format!("AND {tuple} {cmp} {placeholders}") } else { String::new() };
     // ?5.. hold the cursor; the upper bound goes last.
     let bound_index = 5 + sort_cols.len();
-    let below_clause =
-        if query.sort_below.is_some() { format!("AND {} < ?{bound_index}", sort_cols[0]) } else { String::new() };
+    let below_clause = if query.sort_below.is_some() {
+        format!("AND {} < ?{bound_index}", sort_cols[0])
+    } else if query.sort_from.is_some() {
+        format!("AND {} >= ?{bound_index}", sort_cols[0])
+    } else {
+        String::new()
+    };
     let sql = format!(
         "SELECT body FROM items WHERE tbl = ?1 AND {partition_col} = ?2 AND substr({sort}, 1, length(?3)) = ?3 {after_clause} {below_clause} \
          ORDER BY {order_by} LIMIT ?4",
@@ -216,10 +221,12 @@ fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
     // read) when the bound after them is used.
     match after {
         Some(after) => values.extend(after.into_iter().map(rusqlite::types::Value::from)),
-        None if query.sort_below.is_some() => values.extend(vec![rusqlite::types::Value::Null; sort_cols.len()]),
+        None if query.sort_below.is_some() || query.sort_from.is_some() => {
+            values.extend(vec![rusqlite::types::Value::Null; sort_cols.len()]);
+        }
         None => {}
     }
-    if let Some(bound) = &query.sort_below {
+    if let Some(bound) = query.sort_below.as_ref().or(query.sort_from.as_ref()) {
         values.push(bound.clone().into());
     }
     let bodies: Vec<String> = stmt

@@ -46,6 +46,10 @@ pub trait MessageHandler<M: Message>: Send + Sync + 'static {
     /// # Errors
     /// [`HandlerError`] when the message must be delivered again.
     async fn handle(&self, message: M) -> Result<(), HandlerError>;
+
+    /// Runs once after every batch, whatever its messages' outcomes: for consumers that gather
+    /// work across a batch (the leaderboards apply what a batch staged in one go).
+    async fn after_batch(&self) {}
 }
 
 /// Runs `deliveries` through `handler`, at most `concurrency` at a time; returns the ids that
@@ -103,5 +107,6 @@ where
             failed.push(id);
         }
     }
+    handler.after_batch().await;
     failed
 }

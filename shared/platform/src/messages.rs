@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::UserId;
+use fittrack_domain::leaderboard::BoardDay;
 use fittrack_domain::points::EntryKind;
 
 use crate::ports::{Queue, QueueError, QueueId};
@@ -103,6 +104,9 @@ pub struct PointEvent {
     pub balance_after: i64,
     pub cause: String,
     pub created_at: i64,
+    /// What the entry adds to the leaderboards, by the competition day it counts on.
+    #[serde(default)]
+    pub board_days: Vec<BoardDay>,
 }
 
 impl Message for PointEvent {

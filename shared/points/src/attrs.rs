@@ -13,6 +13,13 @@ pub(crate) mod balance {
     pub(crate) const HOLDS: &str = "holds";
     /// Bumped by every write of records and every day booking (see the crate docs).
     pub(crate) const ACTIVITY_REV: &str = "activity_rev";
+    /// `held_day#<date>`: the held points of one competition day, so a release (or a forfeit of
+    /// a correction) reaches the leaderboards on the days the points were earned.
+    pub(crate) const HELD_DAY_PREFIX: &str = "held_day#";
+
+    pub(crate) fn held_day(day: chrono::NaiveDate) -> String {
+        format!("{HELD_DAY_PREFIX}{day}")
+    }
 }
 
 /// A booked day (`USER#<id>` / `DAY#<date>`).

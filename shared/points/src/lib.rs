@@ -33,6 +33,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use fittrack_domain::leaderboard::BoardDay;
 use fittrack_domain::{DayPoints, UserId};
 
 use fittrack_platform::clock::Clock;
@@ -55,10 +58,15 @@ pub struct LedgerEntry {
     /// What caused it, e.g. `day:2026-11-21`.
     pub cause: String,
     pub created_at: i64,
+    /// What the entry adds to the leaderboards, by competition day: an award that is not held
+    /// counts on its day; a release counts on the days the held points were earned; spending,
+    /// held awards and forfeited points count nowhere.
+    #[serde(default)]
+    pub board_days: Vec<BoardDay>,
 }
 
 /// Every field defaults: opening a review can create the balance item before any entry exists.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Balance {
     /// Spendable points.
@@ -73,6 +81,23 @@ pub struct Balance {
     /// Bumped by every write of activity records and every day booking: the version of
     /// everything a day's points are computed from.
     pub activity_rev: u64,
+    /// The rest of the item: the held points per day (`held_day#<date>`) among them.
+    #[serde(flatten)]
+    other: BTreeMap<String, serde_json::Value>,
+}
+
+impl Balance {
+    /// The held points of each competition day (see [`attrs::balance::HELD_DAY_PREFIX`]).
+    pub fn held_days(&self) -> Vec<BoardDay> {
+        self.other
+            .iter()
+            .filter_map(|(name, value)| {
+                let day = name.strip_prefix(attrs::balance::HELD_DAY_PREFIX)?.parse().ok()?;
+                Some(BoardDay { day, points: value.as_i64()? })
+            })
+            .filter(|held| held.points != 0)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +286,12 @@ impl PointsLedger {
         } else {
             let kind = if amount >= 0 { EntryKind::Earn } else { EntryKind::Correction };
             let (spendable, held_amount) = if held { (0, amount) } else { (amount, 0) };
-            let change = Change { kind, amount: spendable, held_amount, cause: format!("day:{day}") };
+            let (board_days, revision_update) = if held {
+                (Vec::new(), revision_update.add(&attrs::balance::held_day(day), amount))
+            } else {
+                (vec![BoardDay { day, points: amount }], revision_update)
+            };
+            let change = Change { kind, amount: spendable, held_amount, cause: format!("day:{day}"), board_days };
             self.entry_ops(user, read, change, revision_update, guard)?
         };
         ops.push(day_update);
@@ -301,18 +331,34 @@ impl PointsLedger {
         cause: String,
     ) -> Result<Vec<WriteOp>, LedgerError> {
         let still_held = read.holds > 1;
+        let held_days = read.held_days();
         let change = match outcome {
-            _ if read.held == 0 => None,
+            _ if read.held == 0 && held_days.is_empty() => None,
             HoldOutcome::Release if still_held => None,
-            HoldOutcome::Release => {
-                Some(Change { kind: EntryKind::Release, amount: read.held, held_amount: -read.held, cause })
-            }
-            HoldOutcome::Forfeit => {
-                Some(Change { kind: EntryKind::Forfeit, amount: read.held.min(0), held_amount: -read.held, cause })
-            }
+            HoldOutcome::Release => Some(Change {
+                kind: EntryKind::Release,
+                amount: read.held,
+                held_amount: -read.held,
+                cause,
+                board_days: held_days.clone(),
+            }),
+            // Forfeited points never reach a board; a correction that was held still lowers
+            // its day, as it lowers the balance.
+            HoldOutcome::Forfeit => Some(Change {
+                kind: EntryKind::Forfeit,
+                amount: read.held.min(0),
+                held_amount: -read.held,
+                cause,
+                board_days: held_days.iter().copied().filter(|d| d.points < 0).collect(),
+            }),
         };
         // One review fewer, whether or not points move.
-        let closed = Update::new().add(attrs::balance::HOLDS, -1);
+        let mut closed = Update::new().add(attrs::balance::HOLDS, -1);
+        if change.is_some() {
+            for held in &held_days {
+                closed = closed.remove(&attrs::balance::held_day(held.day));
+            }
+        }
         let ops = match change {
             Some(change) => self.entry_ops(user, read, change, closed, unchanged(read))?,
             None => vec![WriteOp::Update {
@@ -348,6 +394,7 @@ impl PointsLedger {
             held_after,
             cause: change.cause,
             created_at: now,
+            board_days: change.board_days,
         };
         let mut entry_item = to_item(&entry)?;
         let key = keys::entry_key(user, seq);
@@ -392,6 +439,7 @@ struct Change {
     amount: i64,
     held_amount: i64,
     cause: String,
+    board_days: Vec<BoardDay>,
 }
 
 /// What a day was last booked at.

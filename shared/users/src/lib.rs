@@ -39,6 +39,32 @@ impl UserDirectory {
             records::load::<records::TierPlacement>(self.store.as_ref(), &records::account_key(user)).await?;
         Ok(placement.and_then(|p| p.tier_code))
     }
+
+    /// What the leaderboards show of `user` and where they rank: the tier placement (with the
+    /// last change) and the display name when the profile is public. `None` for an unknown user.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the users table cannot be read.
+    pub async fn competitor(&self, user: UserId) -> Result<Option<Competitor>, StoreError> {
+        records::load::<Competitor>(self.store.as_ref(), &records::account_key(user)).await
+    }
+}
+
+/// The part of an account the leaderboards read.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Competitor {
+    #[serde(flatten)]
+    pub placement: records::TierPlacement,
+    pub display_name: String,
+    #[serde(default)]
+    pub profile: fittrack_domain::profile::ProfileSettings,
+}
+
+impl Competitor {
+    /// The name a board may show: none for a private profile.
+    pub fn public_name(&self) -> Option<&str> {
+        self.profile.public_profile.unwrap_or(false).then_some(self.display_name.as_str())
+    }
 }
 
 impl TierSchedule {

@@ -43,6 +43,12 @@ pub struct AccountRecord {
     /// The tier as last computed (kept in step with the per-tier user counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_code: Option<String>,
+    /// The tier before the last change and the competition day of that change: the leaderboards
+    /// count that day and the days before it in the previous tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_tier_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_changed_on: Option<NaiveDate>,
     /// When `sex` or `fitness_level` last changed (epoch seconds): tier changes are rate-limited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_fields_changed_at: Option<i64>,
@@ -68,6 +74,8 @@ impl AccountRecord {
     pub const PROFILE: &'static str = "profile";
     pub const ROLE: &'static str = "role";
     pub const TIER_CODE: &'static str = "tier_code";
+    pub const PREVIOUS_TIER_CODE: &'static str = "previous_tier_code";
+    pub const TIER_CHANGED_ON: &'static str = "tier_changed_on";
     pub const TIER_FIELDS_CHANGED_AT: &'static str = "tier_fields_changed_at";
     pub const TOKEN_GENERATION: &'static str = "token_generation";
 }
@@ -77,6 +85,22 @@ impl AccountRecord {
 pub struct TierPlacement {
     #[serde(default)]
     pub tier_code: Option<String>,
+    #[serde(default)]
+    pub previous_tier_code: Option<String>,
+    #[serde(default)]
+    pub tier_changed_on: Option<NaiveDate>,
+}
+
+impl TierPlacement {
+    /// The tier the user competed in on competition day `day`: a change counts from the day after
+    /// it happened. Only the last change is remembered, which is enough for the days whose points
+    /// can still change (tier changes are rate-limited).
+    pub fn tier_on(&self, day: NaiveDate) -> Option<&str> {
+        match (&self.previous_tier_code, self.tier_changed_on) {
+            (Some(previous), Some(changed_on)) if day <= changed_on => Some(previous),
+            _ => self.tier_code.as_deref(),
+        }
+    }
 }
 
 /// What the rest of the product sees of an account: decrypted, without secrets.
@@ -206,7 +230,8 @@ mod tests {
             "pk": "USER#x", "sk": "ACCOUNT", "user_id": UserId::generate(), "email_enc": "e", "email_hash": "h",
             "display_name": "Ada", "dob_enc": "d", "role": "user", "email_verified": true, "password_hash": "p",
             "created_at": 0, "gsi1pk": "ACCOUNTS", "gsi1sk": "0", "tier_code": "F-30-39-INT",
-            "tier_fields_changed_at": 1, "token_generation": 2,
+            "tier_fields_changed_at": 1, "token_generation": 2, "previous_tier_code": "F-18-29-INT",
+            "tier_changed_on": "2026-11-23",
         }))
         .unwrap();
         let item = serde_json::to_value(&record).unwrap();
@@ -218,11 +243,28 @@ mod tests {
             AccountRecord::PROFILE,
             AccountRecord::ROLE,
             AccountRecord::TIER_CODE,
+            AccountRecord::PREVIOUS_TIER_CODE,
+            AccountRecord::TIER_CHANGED_ON,
             AccountRecord::TIER_FIELDS_CHANGED_AT,
             AccountRecord::TOKEN_GENERATION,
         ] {
             assert!(item.get(name).is_some(), "{name}");
         }
         assert_eq!(record.key(), account_key(record.user_id));
+    }
+
+    #[test]
+    fn a_tier_change_counts_from_the_next_competition_day() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let placement = TierPlacement {
+            tier_code: Some("F-30-39-INT".into()),
+            previous_tier_code: Some("F-18-29-INT".into()),
+            tier_changed_on: Some(day(23)),
+        };
+        assert_eq!(placement.tier_on(day(22)), Some("F-18-29-INT"));
+        assert_eq!(placement.tier_on(day(23)), Some("F-18-29-INT"));
+        assert_eq!(placement.tier_on(day(24)), Some("F-30-39-INT"));
+        let first = TierPlacement { tier_code: Some("F-30-39-INT".into()), previous_tier_code: None, tier_changed_on: Some(day(23)) };
+        assert_eq!(first.tier_on(day(20)), Some("F-30-39-INT"), "a first tier counts for every day");
     }
 }

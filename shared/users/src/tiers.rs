@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
 
+use fittrack_domain::points::competition_day;
 use fittrack_domain::tier::next_bracket_change;
 use fittrack_domain::{DateOfBirth, FitnessLevel, Sex, Tier, UserId};
 
@@ -47,12 +48,21 @@ pub fn retier_ops(
     account_update: Update,
     tier: Option<Tier>,
     next_change: Option<NaiveDate>,
+    today: NaiveDate,
 ) -> Result<Vec<WriteOp>, StoreError> {
     let new_code = tier.map(|t| t.code());
-    let update = match &new_code {
+    let mut update = match &new_code {
         Some(code) => account_update.set(AccountRecord::TIER_CODE, code.as_str()),
         None => account_update.remove(AccountRecord::TIER_CODE),
     };
+    // The leaderboards move the user from the next competition day (see `TierPlacement::tier_on`).
+    if record.tier_code != new_code
+        && let Some(previous) = &record.tier_code
+    {
+        update = update
+            .set(AccountRecord::PREVIOUS_TIER_CODE, previous.as_str())
+            .set(AccountRecord::TIER_CHANGED_ON, today.to_string());
+    }
     let unchanged_tier = match &record.tier_code {
         Some(code) => Condition::equals(AccountRecord::TIER_CODE, code.as_str()),
         None => Condition::And(vec![Condition::Exists, Condition::missing(AccountRecord::TIER_CODE)]),
@@ -149,7 +159,7 @@ impl TierSchedule {
             let (tier, next_change) =
                 placement(account.date_of_birth, record.profile.sex, record.profile.fitness_level, today);
             let changed = record.tier_code != tier.map(|t| t.code());
-            let ops = retier_ops(&self.pii, &record, Update::new(), tier, next_change)?;
+            let ops = retier_ops(&self.pii, &record, Update::new(), tier, next_change, competition_day(self.clock.now()))?;
             match self.store.transact(ops).await {
                 Ok(()) => {
                     if changed {

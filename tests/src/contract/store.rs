@@ -254,4 +254,10 @@ pub async fn queries_bounded_above(store: &dyn ItemStore) {
     assert_eq!(collect_pages(store, index).await, ["0001", "0003"]);
     let both = Query::partition(Table::Users, &pk).sort_prefix("0").sort_below("0004");
     assert!(matches!(store.query(both).await, Err(StoreError::Invalid(_))));
+    let from = Query::partition(Table::Users, &pk).sort_from("0003").limit(2);
+    assert_eq!(collect_pages(store, from).await, ["0003", "0005", "0007", "0009"]);
+    let from_down = Query::partition(Table::Users, &pk).sort_from("0004").descending().limit(1);
+    assert_eq!(collect_pages(store, from_down).await, ["0009", "0007", "0005"]);
+    let range = Query::partition(Table::Users, &pk).sort_from("0001").sort_below("0004");
+    assert!(matches!(store.query(range).await, Err(StoreError::Invalid(_))));
 }

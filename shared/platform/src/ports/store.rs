@@ -19,16 +19,20 @@ pub enum Table {
     Users,
     Points,
     Tickets,
+    /// Boards, their counts and each competitor's standing: derived from the points ledger and
+    /// rebuildable from it.
+    Leaderboards,
 }
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Users, Table::Points, Table::Tickets];
+    pub const ALL: [Table; 4] = [Table::Users, Table::Points, Table::Tickets, Table::Leaderboards];
 
     pub fn name(self) -> &'static str {
         match self {
             Table::Users => "users",
             Table::Points => "points",
             Table::Tickets => "tickets",
+            Table::Leaderboards => "leaderboards",
         }
     }
 }
@@ -185,6 +189,8 @@ pub struct Query {
     /// Only items whose sort key sorts strictly before this (not together with `sort_prefix`:
     /// DynamoDB takes one sort-key condition).
     pub sort_below: Option<String>,
+    /// Only items whose sort key sorts at or after this (alone, like the other two).
+    pub sort_from: Option<String>,
     pub ascending: bool,
     pub limit: u32,
     pub cursor: Option<Cursor>,
@@ -198,6 +204,7 @@ impl Query {
             partition: partition.into(),
             sort_prefix: None,
             sort_below: None,
+            sort_from: None,
             ascending: true,
             limit: 100,
             cursor: None,
@@ -215,14 +222,19 @@ impl Query {
         self.sort_below = Some(bound.into());
         self
     }
+    pub fn sort_from(mut self, bound: impl Into<String>) -> Self {
+        self.sort_from = Some(bound.into());
+        self
+    }
 
     /// Rejects what DynamoDB cannot express.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] for a query with both a sort prefix and an upper bound.
+    /// [`StoreError::Invalid`] for a query with more than one sort-key condition.
     pub fn validate(&self) -> Result<(), StoreError> {
-        if self.sort_prefix.is_some() && self.sort_below.is_some() {
-            return Err(StoreError::Invalid("a query takes a sort prefix or an upper bound, not both".into()));
+        let conditions = [self.sort_prefix.is_some(), self.sort_below.is_some(), self.sort_from.is_some()];
+        if conditions.into_iter().filter(|c| *c).count() > 1 {
+            return Err(StoreError::Invalid("a query takes one sort-key condition".into()));
         }
         Ok(())
     }
