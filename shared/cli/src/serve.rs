@@ -17,7 +17,8 @@ use fittrack_http::{LocalState, app};
 use fittrack_local::{OutboxMailer, SqliteQueue, SqliteStore};
 use fittrack_platform::Config;
 use fittrack_platform::config::TrackerConfig;
-use fittrack_platform::messages::{EmailJob, SyncJob};
+use fittrack_leaderboards::{LeaderboardService, LeaderboardWorker};
+use fittrack_platform::messages::{EmailJob, PointEvent, SyncJob};
 use fittrack_platform::ports::{ItemStore, Mailer, Queue, Table};
 use fittrack_points::OutboxRelay;
 use fittrack_sync::SyncService;
@@ -46,6 +47,8 @@ pub struct ServeOptions {
     pub relay_tick: Duration,
     /// How often the birthday job looks for tiers to move on (daily on AWS; it is idempotent).
     pub tier_tick: Duration,
+    /// How often the leaderboards sweep for events a dead writer left staged (every minute on AWS).
+    pub leaderboard_sweep_tick: Duration,
     /// Wraps the served router: the tests check every answer against the API document this way.
     pub wrap_router: Option<RouterWrapper>,
 }
@@ -72,6 +75,7 @@ impl ServeOptions {
             sync_tick: Duration::from_secs(60),
             relay_tick: Duration::from_secs(1),
             tier_tick: Duration::from_secs(3600),
+            leaderboard_sweep_tick: Duration::from_secs(15),
             wrap_router: None,
         }
     }
@@ -178,6 +182,8 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     .map_err(|e| ServeError::Config(e.to_string()))?;
     let tiers = TierSchedule::from_config(&config, Arc::clone(&store), Arc::clone(&build.clock))
         .map_err(|e| ServeError::Config(e.to_string()))?;
+    let leaderboards_worker = LeaderboardWorker::new(Arc::clone(&store), Arc::clone(&build.clock));
+    let leaderboards = LeaderboardService::new(Arc::clone(&store), Arc::clone(&build.clock));
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -211,6 +217,19 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             relay,
             |relay| async move { relay.drain_all().await },
         )),
+        tokio::spawn(run_consumer::<PointEvent, _>(
+            Arc::clone(&shared_queue),
+            Arc::new(leaderboards_worker.clone()),
+            10,
+            shutdown_rx.clone(),
+        )),
+        tokio::spawn(run_schedule(
+            "leaderboards sweep",
+            options.leaderboard_sweep_tick,
+            shutdown_rx.clone(),
+            leaderboards_worker,
+            |worker| async move { worker.sweep().await },
+        )),
         tokio::spawn(run_schedule(
             "tier birthdays",
             options.tier_tick,
@@ -222,7 +241,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let state = LocalState::new(&config, accounts.clone(), points, sync.clone());
+    let state = LocalState::new(&config, accounts.clone(), points, sync.clone(), leaderboards);
     let router = match &options.wrap_router {
         Some(RouterWrapper(wrap)) => wrap(app(state)),
         None => app(state),

@@ -27,8 +27,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[cfg(feature = "connections")]
 pub use state::ConnectionsState;
-#[cfg(all(feature = "points", feature = "connections"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
 pub use state::LocalState;
+#[cfg(feature = "leaderboards")]
+pub use state::LeaderboardsState;
 #[cfg(feature = "points")]
 pub use state::PointsState;
 pub use state::{AccountsState, HttpSettings, WebhookSecrets};
@@ -69,19 +71,32 @@ pub fn connections_app(state: ConnectionsState) -> Router {
     finish(connections_routes(), false, state)
 }
 
+/// The leaderboards function's routes: boards, the caller's places, and health.
+#[cfg(feature = "leaderboards")]
+pub fn leaderboards_routes() -> OpenApiRouter<LeaderboardsState> {
+    routes::leaderboards::router().merge(routes::health::router())
+}
+
+/// The leaderboards function.
+#[cfg(feature = "leaderboards")]
+pub fn leaderboards_app(state: LeaderboardsState) -> Router {
+    finish(leaderboards_routes(), false, state)
+}
+
 /// Every route of every function: what `fittrack serve` mounts and what the API document lists.
-#[cfg(all(feature = "points", feature = "connections"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
 pub fn all_routes() -> OpenApiRouter<LocalState> {
     routes::accounts::router()
         .merge(routes::profiles::router())
         .merge(routes::points::router())
         .merge(routes::connections::router())
         .merge(routes::webhooks::router())
+        .merge(routes::leaderboards::router())
         .merge(routes::health::router())
 }
 
 /// `fittrack serve`: every route of every function in one server.
-#[cfg(all(feature = "points", feature = "connections"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
 pub fn app(state: LocalState) -> Router {
     let api_docs = state.client.api_docs;
     finish(all_routes(), api_docs, state)
@@ -93,7 +108,7 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, api_docs: 
     middleware::wrap(openapi::mount(routes, api_docs).with_state(state))
 }
 
-#[cfg(all(test, feature = "points", feature = "connections"))]
+#[cfg(all(test, feature = "points", feature = "connections", feature = "leaderboards"))]
 mod tests {
     use std::collections::BTreeSet;
 
@@ -117,10 +132,12 @@ mod tests {
         let accounts = operations(&accounts_routes().into_openapi());
         let points = operations(&points_routes().into_openapi());
         let connections = operations(&connections_routes().into_openapi());
-        for function in [&accounts, &points, &connections] {
+        let leaderboards = operations(&leaderboards_routes().into_openapi());
+        for function in [&accounts, &points, &connections, &leaderboards] {
             assert!(function.is_subset(&document), "{:?}", function.difference(&document).collect::<Vec<_>>());
         }
-        let served: BTreeSet<String> = accounts.iter().chain(&points).chain(&connections).cloned().collect();
+        let served: BTreeSet<String> =
+            accounts.iter().chain(&points).chain(&connections).chain(&leaderboards).cloned().collect();
         assert_eq!(served, document, "an operation no function serves, or one the document lacks");
         assert!(document.len() >= 40);
     }

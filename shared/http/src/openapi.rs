@@ -40,6 +40,7 @@ pub const BEARER: &str = "bearer";
         (name = "admin", description = "Administration (admins only)"),
         (name = "points", description = "Device uploads, balance, ledger and activities"),
         (name = "connections", description = "Tracker connections and their OAuth flow"),
+        (name = "leaderboards", description = "Exact ranks per tier: daily, weekly, monthly and all-time"),
         (name = "webhooks", description = "Calls from tracker providers"),
         (name = "health", description = "Probes and public keys"),
     )

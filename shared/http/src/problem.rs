@@ -319,6 +319,29 @@ mod points {
     }
 }
 
+#[cfg(feature = "leaderboards")]
+mod leaderboards {
+    use axum::http::StatusCode;
+    use fittrack_leaderboards::LeaderboardError;
+
+    use super::{ApiError, Problem, store_problem};
+
+    impl From<LeaderboardError> for ApiError {
+        fn from(error: LeaderboardError) -> Self {
+            let code = match &error {
+                LeaderboardError::Store(e) => return store_problem(e).into(),
+                LeaderboardError::InvalidPeriod => "invalid_period",
+                LeaderboardError::InvalidTier => "invalid_tier",
+                LeaderboardError::InvalidPeriodStart(_) => "invalid_period_start",
+                LeaderboardError::InvalidLimit => "invalid_limit",
+                LeaderboardError::InvalidCursor => "invalid_cursor",
+                LeaderboardError::NoTier => "tier_required",
+            };
+            Problem::new(StatusCode::BAD_REQUEST, code, "Invalid leaderboard request").detail(error.to_string()).into()
+        }
+    }
+}
+
 #[cfg(feature = "connections")]
 mod sync {
     use axum::http::StatusCode;

@@ -96,31 +96,50 @@ impl ConnectionsState {
     }
 }
 
+/// The leaderboards function: the board reads, and the authenticator its callers are checked with.
+#[cfg(feature = "leaderboards")]
+#[derive(Clone, FromRef)]
+pub struct LeaderboardsState {
+    pub leaderboards: fittrack_leaderboards::LeaderboardService,
+    pub auth: Authenticator,
+    pub client: HttpSettings,
+}
+
+#[cfg(feature = "leaderboards")]
+impl LeaderboardsState {
+    pub fn new(config: &Config, leaderboards: fittrack_leaderboards::LeaderboardService, auth: Authenticator) -> Self {
+        Self { leaderboards, auth, client: HttpSettings::from_config(config) }
+    }
+}
+
 /// `fittrack serve`: every function's routes in one server.
-#[cfg(all(feature = "points", feature = "connections"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
 #[derive(Clone, FromRef)]
 pub struct LocalState {
     pub accounts: AccountService,
     pub auth: Authenticator,
     pub points: fittrack_points::PointsEngine,
     pub sync: fittrack_sync::SyncService,
+    pub leaderboards: fittrack_leaderboards::LeaderboardService,
     pub client: HttpSettings,
     pub webhooks: WebhookSecrets,
 }
 
-#[cfg(all(feature = "points", feature = "connections"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
 impl LocalState {
     pub fn new(
         config: &Config,
         accounts: AccountService,
         points: fittrack_points::PointsEngine,
         sync: fittrack_sync::SyncService,
+        leaderboards: fittrack_leaderboards::LeaderboardService,
     ) -> Self {
         Self {
             auth: accounts.authenticator().clone(),
             accounts,
             points,
             sync,
+            leaderboards,
             client: HttpSettings::from_config(config),
             webhooks: WebhookSecrets::from_config(config),
         }

@@ -76,7 +76,7 @@ pub struct RankedRow {
     pub is_you: bool,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct BoardPage {
     pub board: BoardInfo,
     pub items: Vec<RankedRow>,

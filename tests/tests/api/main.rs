@@ -4,6 +4,7 @@
 mod accounts_flow;
 mod connections;
 mod errors;
+mod leaderboards;
 mod lockout_and_limits;
 mod openapi;
 mod points;

@@ -5,6 +5,8 @@ pub mod accounts;
 #[cfg(feature = "connections")]
 pub mod connections;
 pub mod health;
+#[cfg(feature = "leaderboards")]
+pub mod leaderboards;
 #[cfg(feature = "points")]
 pub mod points;
 pub mod profiles;
