@@ -362,3 +362,83 @@ proptest! {
         });
     }
 }
+
+/// The rebuild from the real points ledger: a check finds the incremental boards right, finds a
+/// board that lost a row wrong, and a rebuild puts it right; events after the rebuild still count
+/// once.
+#[tokio::test]
+async fn the_rebuild_checks_and_repairs_boards_from_the_points_ledger() {
+    use fittrack_domain::DayPoints;
+    use fittrack_leaderboards::index::BoardIndex;
+    use fittrack_local::InProcessQueue;
+    use fittrack_platform::ports::{Key, Queue, QueueId};
+    use fittrack_points::{OutboxRelay, PointsLedger};
+
+    let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let clock = Arc::new(ManualClock::new(now()));
+    let queue: Arc<dyn Queue> = Arc::new(InProcessQueue::default());
+    let ledger = PointsLedger::new(Arc::clone(&store), clock.clone());
+    let relay = OutboxRelay::new(Arc::clone(&store), Arc::clone(&queue));
+    let worker = LeaderboardWorker::new(Arc::clone(&store), clock.clone());
+    let users: Vec<UserId> = (0..3).map(|_| UserId::generate()).collect();
+    for (i, user) in users.iter().enumerate() {
+        let item = json!({"pk": format!("USER#{user}"), "sk": "ACCOUNT", "user_id": user, "display_name": format!("U{i}"),
+            "gsi1pk": "ACCOUNTS", "gsi1sk": format!("{i:012}#{user}"), "tier_code": TIER_A});
+        store.put(Table::Users, item.as_object().cloned().unwrap(), None).await.unwrap();
+    }
+    let deliver = || async {
+        relay.drain_all().await.unwrap();
+        for message in queue.receive(QueueId::PointEvents, 100, std::time::Duration::ZERO).await.unwrap() {
+            worker.handle(serde_json::from_str(&message.body).unwrap()).await.unwrap();
+            queue.ack(QueueId::PointEvents, &message.receipt).await.unwrap();
+        }
+        worker.after_batch().await;
+    };
+    let book = |user: UserId, d: u32, total: u32| {
+        let ledger = ledger.clone();
+        async move { ledger.book_day(user, day(d), &DayPoints { total, ..DayPoints::default() }).await.unwrap() }
+    };
+    book(users[0], 24, 300).await;
+    book(users[1], 24, 500).await;
+    book(users[1], 24, 200).await; // a correction: 500 -> 200
+    book(users[2], 25, 250).await;
+    deliver().await;
+
+    let check = |check| fittrack_cli::leaderboards::rebuild(Arc::clone(&store), clock.clone(), &[], check);
+    let report = check(true).await.unwrap();
+    assert!(report.mismatches.is_empty(), "{report:?}");
+    assert_eq!(report.rows, 3 + 3 + 3 + 2 + 1, "all-time, November and this week 3 each, the 24th 2, the 25th 1");
+
+    // A row goes missing.
+    let board = BoardId::of_day(TIER_A, Period::Daily, day(24));
+    let top = BoardIndex::new(Arc::clone(&store)).rows_after(&board, None, 1).await.unwrap();
+    store.delete(Table::Leaderboards, &Key::new(format!("R#{}", board.code()), top[0].key()), None).await.unwrap();
+    let report = check(true).await.unwrap();
+    assert_eq!(report.mismatches.len(), 1, "{report:?}");
+    assert!(report.mismatches[0].starts_with(&board.code()));
+
+    let rebuilt = check(false).await.unwrap();
+    assert_eq!(rebuilt.rows, 12);
+    assert!(check(true).await.unwrap().mismatches.is_empty());
+
+    // After the rebuild, a new entry counts once, and a repeat of an old one not at all.
+    book(users[0], 24, 450).await;
+    deliver().await;
+    let repeat = PointEvent {
+        event_id: format!("{}:1", users[0]),
+        user_id: users[0],
+        seq: 1,
+        kind: EntryKind::Earn,
+        amount: 300,
+        held_amount: 0,
+        balance_after: 300,
+        cause: "day:2026-11-24".into(),
+        created_at: now().timestamp(),
+        board_days: vec![BoardDay { day: day(24), points: 300 }],
+    };
+    worker.handle(repeat).await.unwrap();
+    worker.after_batch().await;
+    assert!(check(true).await.unwrap().mismatches.is_empty());
+    let service = LeaderboardService::new(Arc::clone(&store), clock.clone());
+    assert_eq!(service.me(users[0], &board).await.unwrap().points, 450);
+}

@@ -200,6 +200,7 @@ pub async fn create_queue(
 }
 
 /// Registers the sender with SES (verified at once on the emulator; on AWS it needs DNS records).
+#[cfg(feature = "ses")]
 pub async fn create_email_identity(client: &aws_sdk_sesv2::Client, address: &str) -> Result<(), ProvisioningError> {
     match client.create_email_identity().email_identity(address).send().await {
         Ok(_) => Ok(()),

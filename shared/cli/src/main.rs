@@ -49,6 +49,24 @@ enum Command {
     },
     /// Generate production keys (JSON for the Secrets Manager secret the template reads).
     Keys,
+    /// Operate the leaderboards.
+    Leaderboards {
+        #[command(subcommand)]
+        command: LeaderboardsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LeaderboardsCommand {
+    /// Recompute the open boards from the points ledger (stops the workers' writes meanwhile).
+    Rebuild {
+        /// Only these periods (repeatable): daily, weekly, monthly, all_time. Default: all four.
+        #[arg(long = "period")]
+        periods: Vec<String>,
+        /// Compare the boards with the ledger and report differences; change nothing.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,6 +132,23 @@ async fn run(cli: Cli) -> Result<(), String> {
                 () = shutdown_signal() => server.stop().await,
             }
             Ok(())
+        }
+        Command::Leaderboards { command: LeaderboardsCommand::Rebuild { periods, check } } => {
+            let periods = periods
+                .iter()
+                .map(|p| p.parse().map_err(|()| format!("unknown period `{p}`: daily, weekly, monthly or all_time")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
+            let options = ServeOptions::new(([127, 0, 0, 1], 0).into(), cli.data_dir, store);
+            let store = open_store(&options, &config).await.map_err(|e| e.to_string())?;
+            let clock = Arc::new(fittrack_platform::clock::SystemClock);
+            let report = fittrack_cli::leaderboards::rebuild(store, clock, &periods, check).await?;
+            let verb = if check { "checked" } else { "rebuilt" };
+            println!("{verb} {} boards, {} rows", report.boards, report.rows);
+            for mismatch in &report.mismatches {
+                println!("MISMATCH {mismatch}");
+            }
+            if report.mismatches.is_empty() { Ok(()) } else { Err(format!("{} mismatches", report.mismatches.len())) }
         }
         Command::Admin { command: AdminCommand::CreateUser { email, role, display_name, password_stdin } } => {
             let role: Role = role.parse().map_err(|e: fittrack_domain::FieldError| e.message)?;

@@ -65,6 +65,23 @@ pub struct LedgerEntry {
     pub board_days: Vec<BoardDay>,
 }
 
+impl LedgerEntry {
+    /// What the entry adds to the leaderboards. Entries written before the boards existed carry
+    /// none; for an award or correction that was not held, it follows from the cause (`day:<date>`).
+    pub fn counted_days(&self) -> Vec<BoardDay> {
+        if !self.board_days.is_empty() {
+            return self.board_days.clone();
+        }
+        let day = self.cause.strip_prefix("day:").and_then(|d| d.parse().ok());
+        match (self.kind, day) {
+            (EntryKind::Earn | EntryKind::Correction, Some(day)) if self.held_amount == 0 && self.amount != 0 => {
+                vec![BoardDay { day, points: self.amount }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Every field defaults: opening a review can create the balance item before any entry exists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -38,7 +38,7 @@ pub fn point_event(user: UserId, entry: &LedgerEntry) -> PointEvent {
         balance_after: entry.balance_after,
         cause: entry.cause.clone(),
         created_at: entry.created_at,
-        board_days: entry.board_days.clone(),
+        board_days: entry.counted_days(),
     }
 }
 
