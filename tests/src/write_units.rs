@@ -6,6 +6,10 @@
 //! - every write in a transaction costs double; a condition check costs as a write;
 //! - failed conditional writes are charged too, as DynamoDB does.
 //!
+//! Reads are metered too, as strongly consistent reads: a `GetItem` costs one unit per started
+//! 4 KB of the item (one for an item that is not there), a `Query` one unit per started 4 KB of
+//! all the items it returns together (at least one).
+//!
 //! Item sizes follow DynamoDB's rules: attribute names plus values (strings by UTF-8 length,
 //! numbers by about one byte per two digits, plus overhead for maps and lists). Metering reads
 //! the item before each write, so wrap only stores used for measurement.
@@ -22,12 +26,44 @@ use fittrack_platform::ports::{Condition, Item, ItemStore, Key, Page, Query, Sto
 pub struct WriteUnitMeter {
     inner: Arc<dyn ItemStore>,
     units: AtomicU64,
+    read_units: AtomicU64,
     by_kind: Mutex<BTreeMap<String, u64>>,
+    /// Writes per item since the last [`WriteUnitMeter::take_item_writes`].
+    item_writes: Mutex<std::collections::HashMap<(String, String), u64>>,
 }
 
 impl WriteUnitMeter {
     pub fn new(inner: Arc<dyn ItemStore>) -> Self {
-        Self { inner, units: AtomicU64::new(0), by_kind: Mutex::default() }
+        Self {
+            inner,
+            units: AtomicU64::new(0),
+            read_units: AtomicU64::new(0),
+            by_kind: Mutex::default(),
+            item_writes: Mutex::default(),
+        }
+    }
+
+    /// Read units metered so far (strongly consistent).
+    pub fn read_units(&self) -> u64 {
+        self.read_units.load(Ordering::Relaxed)
+    }
+
+    /// The most writes any one item received since the last call, and which item; resets the count.
+    pub fn take_item_writes(&self) -> Option<((String, String), u64)> {
+        let mut writes = self.item_writes.lock().ok()?;
+        let top = writes.iter().max_by_key(|(_, n)| **n).map(|(k, n)| (k.clone(), *n));
+        writes.clear();
+        top
+    }
+
+    fn count_write(&self, key: &Key) {
+        if let Ok(mut writes) = self.item_writes.lock() {
+            *writes.entry((key.pk.clone(), key.sk.clone())).or_default() += 1;
+        }
+    }
+
+    fn charge_read(&self, bytes: usize) {
+        self.read_units.fetch_add((bytes as u64).div_ceil(4096).max(1), Ordering::Relaxed);
     }
 
     /// Units metered so far.
@@ -42,6 +78,7 @@ impl WriteUnitMeter {
     }
 
     fn charge(&self, key: &Key, units: u64) {
+        self.count_write(key);
         self.units.fetch_add(units, Ordering::Relaxed);
         let kind = |s: &str| s.split('#').next().unwrap_or_default().to_owned();
         let sk_kind = kind(&key.sk);
@@ -117,7 +154,9 @@ fn value_size(value: &Value) -> usize {
 #[async_trait]
 impl ItemStore for WriteUnitMeter {
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.inner.get(table, key).await
+        let item = self.inner.get(table, key).await?;
+        self.charge_read(item.as_ref().map_or(0, item_size));
+        Ok(item)
     }
     async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         let key = fittrack_platform::ports::store::key_of(&item)?;
@@ -140,7 +179,9 @@ impl ItemStore for WriteUnitMeter {
         self.inner.delete(table, key, condition).await
     }
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
+        let page = self.inner.query(query).await?;
+        self.charge_read(page.items.iter().map(item_size).sum());
+        Ok(page)
     }
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         for op in &ops {
@@ -181,5 +222,22 @@ mod tests {
         assert_eq!(meter.units(), 4 + 2 * (1 + 1), "table and index, doubled in a transaction");
         meter.delete(Table::Points, &Key::new("a", "c"), None).await.unwrap();
         assert_eq!(meter.units(), 8 + 3, "a delete costs the size of what it removes");
+        assert_eq!(meter.take_item_writes().map(|(_, n)| n), Some(2), "`c` was written, then deleted");
+        assert_eq!(meter.take_item_writes(), None, "and the count starts again");
+    }
+
+    #[tokio::test]
+    async fn reads_are_metered_by_size_per_get_and_per_query() {
+        let meter = WriteUnitMeter::new(Arc::new(SqliteStore::in_memory().unwrap()));
+        for i in 0..10 {
+            let item = serde_json::json!({"pk": "p", "sk": format!("{i:02}"), "blob": "x".repeat(1_000)});
+            meter.put(Table::Points, to_item(&item).unwrap(), None).await.unwrap();
+        }
+        meter.get(Table::Points, &Key::new("p", "nothing")).await.unwrap();
+        assert_eq!(meter.read_units(), 1, "a miss costs one");
+        meter.query(Query::partition(Table::Points, "p").limit(3)).await.unwrap();
+        assert_eq!(meter.read_units(), 2, "three 1 KB items fit one 4 KB unit");
+        meter.query(Query::partition(Table::Points, "p").limit(10)).await.unwrap();
+        assert_eq!(meter.read_units(), 2 + 3, "ten 1 KB items are three units");
     }
 }

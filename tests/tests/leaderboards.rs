@@ -17,7 +17,7 @@ use fittrack_leaderboards::{BoardId, LeaderboardService, LeaderboardWorker};
 use fittrack_local::SqliteStore;
 use fittrack_platform::batch::MessageHandler;
 use fittrack_platform::clock::ManualClock;
-use fittrack_platform::messages::PointEvent;
+use fittrack_platform::messages::{BoardUpdate, PointEvent};
 use fittrack_platform::ports::{ItemStore, Table};
 use fittrack_tests::emulator;
 
@@ -197,7 +197,7 @@ async fn run(store: Arc<dyn ItemStore>, people: Vec<(UserId, Person)>, order: Ve
     }
     for chunk in deliveries.chunks(batch.max(1)) {
         for event in chunk {
-            worker.handle(event.clone()).await.unwrap();
+            worker.handle(BoardUpdate::Point(event.clone())).await.unwrap();
         }
         worker.after_batch().await;
     }
@@ -436,7 +436,7 @@ async fn the_rebuild_checks_and_repairs_boards_from_the_points_ledger() {
         created_at: now().timestamp(),
         board_days: vec![BoardDay { day: day(24), points: 300 }],
     };
-    worker.handle(repeat).await.unwrap();
+    worker.handle(BoardUpdate::Point(repeat)).await.unwrap();
     worker.after_batch().await;
     assert!(check(true).await.unwrap().mismatches.is_empty());
     let service = LeaderboardService::new(Arc::clone(&store), clock.clone());

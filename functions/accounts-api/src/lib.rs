@@ -10,7 +10,8 @@ use fittrack_http::{AccountsState, accounts_app};
 use fittrack_platform::ports::{ItemStore, Queue, QueueId, Table};
 use fittrack_platform::{BuildError, Config};
 
-/// The accounts router on AWS adapters: the users table and the email queue.
+/// The accounts router on AWS adapters: the users table, the email queue, and the point-events
+/// queue (for renames of leaderboard rows).
 ///
 /// # Errors
 /// [`BuildError`] for missing or malformed configuration.
@@ -18,7 +19,11 @@ pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildEr
     let store =
         Arc::new(DynamoStore::new(DynamoClient::new(sdk), HashMap::from([(Table::Users, config.users_table.clone())])));
     let queue_url = config.email_queue_url.clone().ok_or(BuildError::Missing("FITTRACK_EMAIL_QUEUE_URL"))?;
-    let queue = Arc::new(SqsQueue::new(SqsClient::new(sdk), HashMap::from([(QueueId::Email, queue_url)])));
+    // Profile changes that rename leaderboard rows go to the leaderboards worker.
+    let board_updates =
+        config.point_events_queue_url.clone().ok_or(BuildError::Missing("FITTRACK_POINT_EVENTS_QUEUE_URL"))?;
+    let queues = HashMap::from([(QueueId::Email, queue_url), (QueueId::PointEvents, board_updates)]);
+    let queue = Arc::new(SqsQueue::new(SqsClient::new(sdk), queues));
     app(config, store, queue, BuildOptions::default())
 }
 

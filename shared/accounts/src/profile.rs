@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::points::competition_day;
+use fittrack_platform::messages::{BoardUpdate, ProfileChanged};
 use fittrack_domain::profile::{parse_fitness_level, parse_sex, parse_time_zone, parse_units};
 use fittrack_domain::{DateOfBirth, DisplayName, FieldError, Tier, UserId, ValidationErrors};
 
@@ -185,6 +186,16 @@ impl AccountService {
         );
         let ops = retier_ops(&self.pii, &record, set, tier, next_change, competition_day(self.now()))?;
         self.store.transact(ops).await?;
+        let shown = |public: Option<bool>, name: &str| public.unwrap_or(false).then(|| name.to_owned());
+        let new_name = update.display_name.as_deref().map_or(record.display_name.as_str(), str::trim);
+        if shown(record.profile.public_profile, &record.display_name) != shown(settings.public_profile, new_name) {
+            // The boards rename the user's rows. Not sending it leaves the old name until their next
+            // points, so a failure is logged, not returned.
+            let changed = ProfileChanged { user_id: record.user_id, changed_at: super::epoch(self.now()) };
+            if let Err(error) = fittrack_platform::messages::send(self.queue.as_ref(), &BoardUpdate::Profile(changed)).await {
+                tracing::warn!(%error, "leaderboard rename not queued");
+            }
+        }
         if record.tier_code != new_code {
             tracing::info!(user_id = %record.user_id, tier = new_code.as_deref().unwrap_or("none"), "tier changed");
         }

@@ -18,7 +18,7 @@ use fittrack_local::{OutboxMailer, SqliteQueue, SqliteStore};
 use fittrack_platform::Config;
 use fittrack_platform::config::TrackerConfig;
 use fittrack_leaderboards::{LeaderboardService, LeaderboardWorker};
-use fittrack_platform::messages::{EmailJob, PointEvent, SyncJob};
+use fittrack_platform::messages::{BoardUpdate, EmailJob, SyncJob};
 use fittrack_platform::ports::{ItemStore, Mailer, Queue, Table};
 use fittrack_points::OutboxRelay;
 use fittrack_sync::SyncService;
@@ -217,7 +217,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             relay,
             |relay| async move { relay.drain_all().await },
         )),
-        tokio::spawn(run_consumer::<PointEvent, _>(
+        tokio::spawn(run_consumer::<BoardUpdate, _>(
             Arc::clone(&shared_queue),
             Arc::new(leaderboards_worker.clone()),
             10,

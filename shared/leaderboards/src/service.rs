@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
-use fittrack_domain::leaderboard::{Period, SORT_KEY_LEN, percentile};
+use fittrack_domain::leaderboard::{Period, SORT_KEY_LEN, Standing, percentile};
 use fittrack_domain::points::competition_day;
 use fittrack_domain::{Tier, UserId};
 use fittrack_platform::clock::Clock;
@@ -229,6 +229,14 @@ impl LeaderboardService {
             below: below.iter().enumerate().map(|(i, row)| self.ranked(board, caller, row, rank + 1 + i as u64)).collect(),
             board: info,
         })
+    }
+
+    /// Where `user` stands on `board`, if they are on it (one read of their state item).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn standing(&self, user: UserId, board: &BoardId) -> Result<Option<Standing>, LeaderboardError> {
+        Ok(standings_of(self.store.as_ref(), user).await?.remove(board))
     }
 
     /// The caller's place on the current daily, weekly, monthly and all-time boards of their tier.

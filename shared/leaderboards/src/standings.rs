@@ -36,7 +36,8 @@ pub const MAX_EVENT_AGE_DAYS: i64 = 35;
 
 const MAX_ATTEMPTS: usize = 8;
 
-/// What one ledger entry adds to the boards of one tier.
+/// What one ledger entry adds to the boards of one tier; with no days, a rename of the person's
+/// rows on the tier's boards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contribution {
     pub user: UserId,
@@ -198,6 +199,12 @@ impl Standings {
         let mut reassert: BTreeSet<String> = BTreeSet::new();
         let mut changed_days = BTreeSet::new();
         for part in parts {
+            if part.days.is_empty() {
+                // A rename: every board of this tier the person is on gets its row again.
+                let mine = state.boards.keys().filter(|code| BoardId::parse(code).is_some_and(|b| b.tier == tier));
+                reassert.extend(mine.cloned());
+                continue;
+            }
             for board_day in &part.days {
                 let Some((record, _)) = days.get_mut(&board_day.day) else { continue };
                 if record.tier != tier {

@@ -23,7 +23,7 @@ use fittrack_domain::Tier;
 use fittrack_domain::leaderboard::BoardDay;
 use fittrack_platform::batch::{HandlerError, MessageHandler};
 use fittrack_platform::clock::Clock;
-use fittrack_platform::messages::PointEvent;
+use fittrack_platform::messages::{BoardUpdate, PointEvent, ProfileChanged};
 use fittrack_platform::ports::store::key_of;
 use fittrack_platform::ports::{Condition, ItemStore, Key, Query, StoreError, Table, from_item, to_item};
 use fittrack_users::UserDirectory;
@@ -89,6 +89,20 @@ impl LeaderboardWorker {
             self.put_staged(tier, &contribution, format!("{}:{}", event.user_id, event.seq)).await?;
         }
         Ok(by_tier.into_keys().collect())
+    }
+
+    /// Stages a rename of the user's rows in every tier whose boards they are on.
+    ///
+    /// # Errors
+    /// The store's failures; staging again is harmless.
+    pub async fn stage_rename(&self, change: &ProfileChanged) -> Result<BTreeSet<String>, StoreError> {
+        let standings = crate::standings::standings_of(self.store.as_ref(), change.user_id).await?;
+        let tiers: BTreeSet<String> = standings.keys().map(|board| board.tier.clone()).collect();
+        for tier in &tiers {
+            let rename = Contribution { user: change.user_id, seq: 0, created_at: change.changed_at, days: Vec::new() };
+            self.put_staged(tier, &rename, format!("{}:rename", change.user_id)).await?;
+        }
+        Ok(tiers)
     }
 
     /// The tier a day counts in: the one it was first counted in, else the user's tier that day.
@@ -250,11 +264,15 @@ impl LeaderboardWorker {
 }
 
 #[async_trait]
-impl MessageHandler<PointEvent> for LeaderboardWorker {
+impl MessageHandler<BoardUpdate> for LeaderboardWorker {
     const NAME: &'static str = "leaderboards";
 
-    async fn handle(&self, event: PointEvent) -> Result<(), HandlerError> {
-        let tiers = self.stage(&event).await.map_err(HandlerError::retry)?;
+    async fn handle(&self, update: BoardUpdate) -> Result<(), HandlerError> {
+        let staged = match update {
+            BoardUpdate::Point(event) => self.stage(&event).await,
+            BoardUpdate::Profile(change) => self.stage_rename(&change).await,
+        };
+        let tiers = staged.map_err(HandlerError::retry)?;
         if let Ok(mut touched) = self.touched.lock() {
             touched.extend(tiers);
         }

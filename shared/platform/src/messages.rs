@@ -112,3 +112,25 @@ pub struct PointEvent {
 impl Message for PointEvent {
     const QUEUE: QueueId = QueueId::PointEvents;
 }
+
+/// The name the boards show for a user changed (display name, or the profile went public or
+/// private): their rows must show the new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileChanged {
+    pub user_id: UserId,
+    /// Epoch seconds, so two changes are two messages.
+    pub changed_at: i64,
+}
+
+/// What the leaderboards consume from the point-events queue: point events, and profile changes
+/// that rename rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BoardUpdate {
+    Point(PointEvent),
+    Profile(ProfileChanged),
+}
+
+impl Message for BoardUpdate {
+    const QUEUE: QueueId = QueueId::PointEvents;
+}

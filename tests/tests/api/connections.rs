@@ -34,15 +34,18 @@ async fn the_simulated_tracker_earns_points_within_one_sync_tick(backend: Backen
     let entries = ledger.items.len();
     let sum: i64 = ledger.items.iter().map(|e| e.amount).sum();
     assert_eq!(sum, earned);
-    // The outbox relay (every second locally) publishes one point event per ledger entry.
-    let queue = &app.server.as_ref().unwrap().queue;
-    for _ in 0..50 {
-        if queue.depth(QueueId::PointEvents) >= entries {
+    // The outbox relay (every second locally) publishes each entry's event, and the leaderboards
+    // worker counts it: the all-time board shows every point earned, within seconds.
+    let mut board = Value::Null;
+    for _ in 0..100 {
+        board = app.get_auth("/api/v1/leaderboards/all_time/me", &token).await.json().await.unwrap();
+        if board["points"] == earned {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(queue.depth(QueueId::PointEvents), entries, "one point event per entry");
+    assert_eq!(board["points"], earned, "{entries} entries on the board: {board}");
+    assert_eq!(app.server.as_ref().unwrap().queue.depth(QueueId::PointEvents), 0, "nothing piles up");
 
     // Not due again for an interval; a manual sync fetches the same data and books nothing.
     assert_eq!(app.server.as_ref().unwrap().sync.fan_out().await.unwrap(), 0);

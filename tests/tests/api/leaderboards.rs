@@ -156,6 +156,20 @@ async fn boards_rank_people_of_one_tier_as_the_rules_say(backend: Backend) {
     assert_eq!(by_period("daily")["on_board"], false);
     assert_eq!((by_period("all_time")["rank"].as_i64(), by_period("all_time")["size"].as_i64()), (Some(3), Some(3)));
 
+    // Bea goes private: her row keeps its place and loses her name and id within seconds.
+    set_profile(&app, &bea, "female", "Bea", false).await;
+    let started = Instant::now();
+    loop {
+        let top = get(&app, &daily, &ana).await;
+        if top["items"][0]["user_id"].is_null() {
+            assert!(top["items"][0]["display_name"].as_str().unwrap().starts_with("Athlete "));
+            assert_eq!((top["items"][0]["rank"].as_i64(), top["items"][0]["points"].as_i64()), (Some(1), Some(200)));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still shown by name: {top}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // Bad input: a problem with a stable code, and nothing else.
     assert_eq!(problem(&app, "/api/v1/leaderboards/yearly", &ana).await, "invalid_period");
     assert_eq!(problem(&app, "/api/v1/leaderboards/daily?tier=X-1", &ana).await, "invalid_tier");
