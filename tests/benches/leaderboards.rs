@@ -114,7 +114,9 @@ async fn build(size: u64) -> Setup {
     let events: Vec<BoardUpdate> = tied
         .iter()
         .map(|u| event(*u, 1, 1_000))
-        .chain(spread.iter().enumerate().map(|(i, u)| event(*u, 1, 100 + i64::try_from(mix(i as u64) % 40_000).unwrap())))
+        .chain(
+            spread.iter().enumerate().map(|(i, u)| event(*u, 1, 100 + i64::try_from(mix(i as u64) % 40_000).unwrap())),
+        )
         .collect();
     let (units, started) = (meter.units(), Instant::now());
     for batch in events.chunks(100) {
@@ -140,7 +142,9 @@ async fn report_reads(setup: &Setup) {
     let service = LeaderboardService::new(Arc::clone(&store), Arc::new(SystemClock));
     let index = BoardIndex::new(store);
     let meter = &setup.meter;
-    for (group, users) in [("in the tenth that shares one score", &setup.tied), ("elsewhere on the board", &setup.spread)] {
+    for (group, users) in
+        [("in the tenth that shares one score", &setup.tied), ("elsewhere on the board", &setup.spread)]
+    {
         let (mut me_max, mut me_sum, mut rank_max, mut around_max) = (0, 0, 0, 0);
         for user in users {
             let before = meter.read_units();

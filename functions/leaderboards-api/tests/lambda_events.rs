@@ -25,7 +25,8 @@ async fn leaderboard_routes_answer_through_lambda_and_require_a_session() {
         _ => None,
     })
     .unwrap();
-    let app = leaderboards_api::app(&config, Arc::new(SqliteStore::in_memory().unwrap()), Arc::new(SystemClock)).unwrap();
+    let app =
+        leaderboards_api::app(&config, Arc::new(SqliteStore::in_memory().unwrap()), Arc::new(SystemClock)).unwrap();
 
     for path in ["/api/v1/leaderboards/weekly", "/api/v1/leaderboards/weekly/me", "/api/v1/users/me/ranks"] {
         let response = app.clone().oneshot(event("GET", path)).await.unwrap();

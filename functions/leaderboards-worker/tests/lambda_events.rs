@@ -38,7 +38,13 @@ impl ItemStore for RefusesStaging {
         }
         self.inner.put(table, item, condition).await
     }
-    async fn update(&self, table: Table, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, StoreError> {
+    async fn update(
+        &self,
+        table: Table,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
         self.inner.update(table, key, update, condition).await
     }
     async fn delete(&self, table: Table, key: &Key, condition: Option<Condition>) -> Result<(), StoreError> {

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::points::competition_day;
-use fittrack_platform::messages::{BoardUpdate, ProfileChanged};
 use fittrack_domain::profile::{parse_fitness_level, parse_sex, parse_time_zone, parse_units};
 use fittrack_domain::{DateOfBirth, DisplayName, FieldError, Tier, UserId, ValidationErrors};
+use fittrack_platform::messages::{BoardUpdate, ProfileChanged};
 
 use super::records::{AccountRecord, TIER_COUNTS_PARTITION, TierView, account_key, dob_context, load, tier_count_key};
 use super::{Account, AccountError, AccountService};
@@ -192,7 +192,9 @@ impl AccountService {
             // The boards rename the user's rows. Not sending it leaves the old name until their next
             // points, so a failure is logged, not returned.
             let changed = ProfileChanged { user_id: record.user_id, changed_at: super::epoch(self.now()) };
-            if let Err(error) = fittrack_platform::messages::send(self.queue.as_ref(), &BoardUpdate::Profile(changed)).await {
+            if let Err(error) =
+                fittrack_platform::messages::send(self.queue.as_ref(), &BoardUpdate::Profile(changed)).await
+            {
                 tracing::warn!(%error, "leaderboard rename not queued");
             }
         }

@@ -50,9 +50,12 @@ async fn ledger_of(ledger: &PointsLedger, user: UserId, competitor: Competitor) 
             other => StoreError::Unavailable(other.to_string()),
         })?;
         let empty = page.is_empty();
-        entries.extend(page.into_iter().map(|e| (e.counted_days(), e)).filter(|(days, _)| !days.is_empty()).map(
-            |(days, e)| Contribution { user, seq: e.seq, created_at: e.created_at, days },
-        ));
+        entries.extend(
+            page.into_iter()
+                .map(|e| (e.counted_days(), e))
+                .filter(|(days, _)| !days.is_empty())
+                .map(|(days, e)| Contribution { user, seq: e.seq, created_at: e.created_at, days }),
+        );
         match next {
             Some(next) if !empty => cursor = Some(next),
             _ => break,

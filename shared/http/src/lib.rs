@@ -27,10 +27,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[cfg(feature = "connections")]
 pub use state::ConnectionsState;
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
-pub use state::LocalState;
 #[cfg(feature = "leaderboards")]
 pub use state::LeaderboardsState;
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
+pub use state::LocalState;
 #[cfg(feature = "points")]
 pub use state::PointsState;
 pub use state::{AccountsState, HttpSettings, WebhookSecrets};

@@ -168,7 +168,8 @@ impl BoardIndex {
     /// The store's failures.
     pub async fn rows_before(&self, board: &BoardId, key: &str) -> Result<u64, StoreError> {
         let up_to_key = format!("{key}{ABOVE}");
-        let top = Query::partition(Table::Leaderboards, counts_partition(board, LEVELS)).sort_below(&up_to_key).limit(1000);
+        let top =
+            Query::partition(Table::Leaderboards, counts_partition(board, LEVELS)).sort_below(&up_to_key).limit(1000);
         let top: Vec<Counted> = self.all(top).await?.iter().filter_map(Counted::from_item).collect();
         let Some((own, before)) = top.split_last() else { return Ok(0) };
         let mut rank = before.iter().map(|c| c.n).sum::<u64>();
@@ -212,8 +213,10 @@ impl BoardIndex {
     /// # Errors
     /// The store's failures; [`StoreError::Corrupt`] for a row that does not read.
     pub async fn rows_before_key(&self, board: &BoardId, key: &str, limit: u32) -> Result<Vec<Row>, StoreError> {
-        let query = Query::partition(Table::Leaderboards, rows_partition(board)).sort_below(key).descending().limit(limit);
-        let mut rows: Vec<Row> = self.store.query(query).await?.items.iter().map(Row::from_item).collect::<Result<_, _>>()?;
+        let query =
+            Query::partition(Table::Leaderboards, rows_partition(board)).sort_below(key).descending().limit(limit);
+        let mut rows: Vec<Row> =
+            self.store.query(query).await?.items.iter().map(Row::from_item).collect::<Result<_, _>>()?;
         rows.reverse();
         Ok(rows)
     }
@@ -380,8 +383,8 @@ impl BoardIndex {
             }
             return Ok(());
         }
-        let is_parent_bound = level < LEVELS
-            && self.store.get(table, &Key::new(counts_partition(board, level + 1), lo)).await?.is_some();
+        let is_parent_bound =
+            level < LEVELS && self.store.get(table, &Key::new(counts_partition(board, level + 1), lo)).await?.is_some();
         let removable = lo != FIRST && !is_parent_bound;
         if removable && children.is_empty() {
             if stored.is_some() {

@@ -52,7 +52,11 @@ pub enum RebuildError {
 }
 
 /// The standings of every open board of `periods`, from the ledgers.
-pub fn expected(ledgers: &[LedgerOfUser], periods: &BTreeSet<Period>, now: DateTime<Utc>) -> BTreeMap<BoardId, Vec<Row>> {
+pub fn expected(
+    ledgers: &[LedgerOfUser],
+    periods: &BTreeSet<Period>,
+    now: DateTime<Utc>,
+) -> BTreeMap<BoardId, Vec<Row>> {
     let mut boards: BTreeMap<BoardId, Vec<Row>> = BTreeMap::new();
     for ledger in ledgers {
         let placement = &ledger.placement;
@@ -113,7 +117,11 @@ impl Rebuilder {
             report.rows += have.len();
             let standings = |rows: &[Row]| rows.iter().map(|r| r.standing).collect::<Vec<Standing>>();
             if standings(&have) != standings(&want) {
-                report.mismatches.push(format!("{board}: {} rows stored, {} expected, or in another order", have.len(), want.len()));
+                report.mismatches.push(format!(
+                    "{board}: {} rows stored, {} expected, or in another order",
+                    have.len(),
+                    want.len()
+                ));
                 continue;
             }
             let size = self.index.size(&board).await?;
@@ -158,8 +166,8 @@ impl Rebuilder {
         let expected = expected(ledgers, periods, now);
         let mut report = Report::default();
         for board in open_boards(periods, now) {
-            for partition in
-                std::iter::once(rows_partition(&board)).chain((1..=crate::index::LEVELS).map(|l| counts_partition(&board, l)))
+            for partition in std::iter::once(rows_partition(&board))
+                .chain((1..=crate::index::LEVELS).map(|l| counts_partition(&board, l)))
             {
                 self.wipe(&partition).await?;
             }

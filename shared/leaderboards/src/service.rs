@@ -225,8 +225,16 @@ impl LeaderboardService {
             points: standing.points,
             active_days: standing.active_days,
             percentile: Some(percentile(rank, info.size.max(rank))),
-            above: above.iter().enumerate().map(|(i, row)| self.ranked(board, caller, row, first_above + i as u64)).collect(),
-            below: below.iter().enumerate().map(|(i, row)| self.ranked(board, caller, row, rank + 1 + i as u64)).collect(),
+            above: above
+                .iter()
+                .enumerate()
+                .map(|(i, row)| self.ranked(board, caller, row, first_above + i as u64))
+                .collect(),
+            below: below
+                .iter()
+                .enumerate()
+                .map(|(i, row)| self.ranked(board, caller, row, rank + 1 + i as u64))
+                .collect(),
             board: info,
         })
     }
@@ -310,7 +318,8 @@ pub fn pseudonym(board: &BoardId, user: UserId) -> String {
 fn parse_cursor(cursor: &str) -> Result<(u64, String), LeaderboardError> {
     let (rank, key) = cursor.split_once('.').ok_or(LeaderboardError::InvalidCursor)?;
     let rank: u64 = rank.parse().map_err(|_| LeaderboardError::InvalidCursor)?;
-    let well_formed = key.len() == SORT_KEY_LEN && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let well_formed =
+        key.len() == SORT_KEY_LEN && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !well_formed {
         return Err(LeaderboardError::InvalidCursor);
     }

@@ -191,7 +191,10 @@ impl Standings {
         for day in parts.iter().flat_map(|p| p.days.iter().map(|d| d.day)).collect::<BTreeSet<_>>() {
             let record = store.get(Table::Leaderboards, &day_key(user, day)).await?.map(from_item).transpose()?;
             let exists = record.is_some();
-            days.insert(day, (record.unwrap_or_else(|| DayRecord { tier: tier.to_owned(), ..DayRecord::default() }), exists));
+            days.insert(
+                day,
+                (record.unwrap_or_else(|| DayRecord { tier: tier.to_owned(), ..DayRecord::default() }), exists),
+            );
         }
         let mut outcome = UserOutcome::default();
         // Each board's entry as it was before this round, for the boards the round changes.
@@ -340,8 +343,7 @@ pub fn tally(
             if !is_open(&board, now) {
                 continue;
             }
-            let standing =
-                boards.entry(board).or_insert(Standing { user, points: 0, reached_at: 0, active_days: 0 });
+            let standing = boards.entry(board).or_insert(Standing { user, points: 0, reached_at: 0, active_days: 0 });
             standing.points += total;
             standing.reached_at = standing.reached_at.max(changed_at.get(day).copied().unwrap_or(0));
             standing.active_days += u32::from(*total > 0);
@@ -364,17 +366,13 @@ pub(crate) async fn reset_user(
 ) -> Result<(), StoreError> {
     let user = ledger.user;
     for (day, (total, seqs, latest)) in crate::rebuild::ledger_days(&ledger.entries) {
-        let existing: Option<DayRecord> = store.get(Table::Leaderboards, &day_key(user, day)).await?.map(from_item).transpose()?;
+        let existing: Option<DayRecord> =
+            store.get(Table::Leaderboards, &day_key(user, day)).await?.map(from_item).transpose()?;
         let Some(tier) = existing.map(|d| d.tier).or_else(|| ledger.placement.tier_on(day).map(str::to_owned)) else {
             continue;
         };
-        let record = DayRecord {
-            total,
-            tier,
-            seqs,
-            v: 0,
-            expires_at: latest.max(now.timestamp()) + DEDUPE_DAYS * 86_400,
-        };
+        let record =
+            DayRecord { total, tier, seqs, v: 0, expires_at: latest.max(now.timestamp()) + DEDUPE_DAYS * 86_400 };
         let mut item = to_item(&record)?;
         let key = day_key(user, day);
         item.insert("pk".into(), key.pk.into());
@@ -384,7 +382,9 @@ pub(crate) async fn reset_user(
     let placement = &ledger.placement;
     let truth = tally(user, &ledger.entries, |day| placement.tier_on(day).map(str::to_owned), now);
     let (mut state, _) = read_state(store, user).await?.unwrap_or_default();
-    state.boards.retain(|code, _| BoardId::parse(code).is_some_and(|b| is_open(&b, now) && !periods.contains(&b.period)));
+    state
+        .boards
+        .retain(|code, _| BoardId::parse(code).is_some_and(|b| is_open(&b, now) && !periods.contains(&b.period)));
     for (board, standing) in truth.into_iter().filter(|(b, _)| periods.contains(&b.period)) {
         let entry = Entry { p: standing.points, t: standing.reached_at, d: standing.active_days, s: Vec::new() };
         state.boards.insert(board.code(), entry);

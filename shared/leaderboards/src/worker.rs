@@ -168,7 +168,8 @@ impl LeaderboardWorker {
     async fn drain_tier(&self, tier: &str, started: Instant) -> Result<usize, StoreError> {
         let mut applied = 0;
         while started.elapsed() < DRAIN_BUDGET {
-            let page = self.store.query(Query::partition(Table::Leaderboards, staged_partition(tier)).limit(ROUND)).await?;
+            let page =
+                self.store.query(Query::partition(Table::Leaderboards, staged_partition(tier)).limit(ROUND)).await?;
             if page.items.is_empty() {
                 break;
             }

@@ -264,7 +264,11 @@ mod tests {
         assert_eq!(placement.tier_on(day(22)), Some("F-18-29-INT"));
         assert_eq!(placement.tier_on(day(23)), Some("F-18-29-INT"));
         assert_eq!(placement.tier_on(day(24)), Some("F-30-39-INT"));
-        let first = TierPlacement { tier_code: Some("F-30-39-INT".into()), previous_tier_code: None, tier_changed_on: Some(day(23)) };
+        let first = TierPlacement {
+            tier_code: Some("F-30-39-INT".into()),
+            previous_tier_code: None,
+            tier_changed_on: Some(day(23)),
+        };
         assert_eq!(first.tier_on(day(20)), Some("F-30-39-INT"), "a first tier counts for every day");
     }
 }

@@ -159,7 +159,8 @@ impl TierSchedule {
             let (tier, next_change) =
                 placement(account.date_of_birth, record.profile.sex, record.profile.fitness_level, today);
             let changed = record.tier_code != tier.map(|t| t.code());
-            let ops = retier_ops(&self.pii, &record, Update::new(), tier, next_change, competition_day(self.clock.now()))?;
+            let ops =
+                retier_ops(&self.pii, &record, Update::new(), tier, next_change, competition_day(self.clock.now()))?;
             match self.store.transact(ops).await {
                 Ok(()) => {
                     if changed {

@@ -55,7 +55,14 @@ async fn until_points(app: &TestApp, path: &str, token: &str, points: i64) -> Du
 async fn set_profile(app: &TestApp, token: &str, sex: &str, name: &str, public: bool) {
     let profile = json!({"display_name": name, "sex": sex, "fitness_level": "intermediate",
         "time_zone": "America/Denver", "units": "metric", "public_profile": public});
-    let response = app.http.put(format!("{}/api/v1/users/me/profile", app.base)).bearer_auth(token).json(&profile).send().await.unwrap();
+    let response = app
+        .http
+        .put(format!("{}/api/v1/users/me/profile", app.base))
+        .bearer_auth(token)
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -69,7 +76,8 @@ async fn boards_rank_people_of_one_tier_as_the_rules_say(backend: Backend) {
     );
     set_profile(&app, &bea, "female", "Bea", true).await;
     // Someone in another tier, earning more than anyone.
-    let other = app.signed_up_user(&fittrack_tests::server::unique_email()).await["access_token"].as_str().unwrap().to_owned();
+    let other =
+        app.signed_up_user(&fittrack_tests::server::unique_email()).await["access_token"].as_str().unwrap().to_owned();
     set_profile(&app, &other, "male", "Other", false).await;
     let tier = get(&app, "/api/v1/users/me", &ana).await["tier"]["code"].as_str().unwrap().to_owned();
     let other_tier = get(&app, "/api/v1/users/me", &other).await["tier"]["code"].as_str().unwrap().to_owned();
@@ -174,8 +182,14 @@ async fn boards_rank_people_of_one_tier_as_the_rules_say(backend: Backend) {
     assert_eq!(problem(&app, "/api/v1/leaderboards/yearly", &ana).await, "invalid_period");
     assert_eq!(problem(&app, "/api/v1/leaderboards/daily?tier=X-1", &ana).await, "invalid_tier");
     let tuesday = (0..7).map(|d| today - Days::new(d)).find(|d| d.weekday() == Weekday::Tue).unwrap();
-    assert_eq!(problem(&app, &format!("/api/v1/leaderboards/weekly?period_start={tuesday}"), &ana).await, "invalid_period_start");
-    assert_eq!(problem(&app, "/api/v1/leaderboards/all_time?period_start=2026-01-01", &ana).await, "invalid_period_start");
+    assert_eq!(
+        problem(&app, &format!("/api/v1/leaderboards/weekly?period_start={tuesday}"), &ana).await,
+        "invalid_period_start"
+    );
+    assert_eq!(
+        problem(&app, "/api/v1/leaderboards/all_time?period_start=2026-01-01", &ana).await,
+        "invalid_period_start"
+    );
     assert_eq!(problem(&app, "/api/v1/leaderboards/daily?period_start=yesterday", &ana).await, "invalid_period_start");
     assert_eq!(problem(&app, "/api/v1/leaderboards/daily?limit=0", &ana).await, "invalid_limit");
     assert_eq!(problem(&app, "/api/v1/leaderboards/daily?limit=101", &ana).await, "invalid_limit");
