@@ -18,7 +18,7 @@
 //! half-way is repaired by replaying the same moves. The index assumes one writer per board at a
 //! time (see [`crate::worker`]); reads may run at any time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -115,6 +115,23 @@ impl Row {
 pub struct Move {
     pub from: Option<String>,
     pub to: Option<Row>,
+}
+
+/// What a recount of one range read.
+struct Plan {
+    lo: String,
+    stored: Option<Counted>,
+    children: Vec<(String, u64)>,
+    previous: Option<Counted>,
+    /// Neither the first range of the level nor the first child of a range above it.
+    removable: bool,
+}
+
+/// The writes of one level's recount: groups that may run in any order, then folds in order.
+#[derive(Default)]
+struct Decided {
+    independent: Vec<Vec<WriteOp>>,
+    folds: Vec<Vec<WriteOp>>,
 }
 
 /// A count item as read.
@@ -270,19 +287,144 @@ impl BoardIndex {
         self.repair(board, &touched).await
     }
 
-    /// Recounts, level by level, every count item whose range holds one of `keys`.
+    /// Recounts, level by level, every count item whose range holds one of `keys`. At each level
+    /// the reads run in parallel (one plan per range, all against the same state of the level
+    /// below), then the writes: splits, deletions and plain recounts in parallel (each touches
+    /// its own items), folds one by one, each from the planned counts of both ranges.
     async fn repair(&self, board: &BoardId, keys: &BTreeSet<String>) -> Result<(), StoreError> {
         for level in 1..=LEVELS {
-            let mut ranges = BTreeSet::new();
-            for key in keys {
-                ranges.insert(self.containing(board, level, key).await?.map_or_else(|| FIRST.to_owned(), |c| c.lo));
-            }
-            // In key order: a range folds into a predecessor that is already recounted.
-            for lo in ranges {
-                self.recount(board, level, &lo).await?;
+            let lookups: Vec<_> = keys.iter().map(|key| Box::pin(self.containing(board, level, key))).collect();
+            let ranges: BTreeSet<String> = stream::iter(lookups)
+                .buffer_unordered(PARALLEL_WRITES)
+                .map_ok(|found| found.map_or_else(|| FIRST.to_owned(), |c| c.lo))
+                .try_collect()
+                .await?;
+            let plans: Vec<_> = ranges.iter().map(|lo| Box::pin(self.plan(board, level, lo))).collect();
+            let mut plans: Vec<Plan> = stream::iter(plans).buffer_unordered(PARALLEL_WRITES).try_collect().await?;
+            plans.sort_by(|a, b| a.lo.cmp(&b.lo));
+            let ops = self.decide(board, level, plans);
+            stream::iter(ops.independent.into_iter().map(|ops| {
+                let store = Arc::clone(&self.store);
+                async move {
+                    match <[WriteOp; 1]>::try_from(ops) {
+                        Ok([WriteOp::Put { table, item, .. }]) => store.put(table, item, None).await,
+                        Ok([WriteOp::Delete { table, key, .. }]) => store.delete(table, &key, None).await,
+                        Ok([other]) => store.transact(vec![other]).await,
+                        Err(ops) => store.transact(ops).await,
+                    }
+                }
+            }))
+            .buffer_unordered(PARALLEL_WRITES)
+            .try_collect::<Vec<()>>()
+            .await?;
+            for fold in ops.folds {
+                self.store.transact(fold).await?;
             }
         }
         Ok(())
+    }
+
+    /// Everything a recount of the range at `lo` needs, read.
+    async fn plan(&self, board: &BoardId, level: u8, lo: &str) -> Result<Plan, StoreError> {
+        let partition = counts_partition(board, level);
+        let stored = self.store.get(Table::Leaderboards, &Key::new(&partition, lo)).await?;
+        let next = self.next_lo(board, level, lo).await?;
+        let children = self.children(board, level, lo, next.as_deref()).await?;
+        let is_parent_bound = level < LEVELS
+            && self.store.get(Table::Leaderboards, &Key::new(counts_partition(board, level + 1), lo)).await?.is_some();
+        let removable = lo != FIRST && !is_parent_bound;
+        let previous = if removable { self.previous(board, level, lo).await? } else { None };
+        Ok(Plan {
+            lo: lo.to_owned(),
+            stored: stored.as_ref().and_then(Counted::from_item),
+            children,
+            previous,
+            removable,
+        })
+    }
+
+    /// The writes that bring the planned ranges up to date: each in its own group, except folds.
+    fn decide(&self, board: &BoardId, level: u8, plans: Vec<Plan>) -> Decided {
+        let table = Table::Leaderboards;
+        let partition = counts_partition(board, level);
+        let fanout = self.fanout;
+        let (max, min) =
+            if level == 1 { (fanout.max_rows, fanout.min_rows) } else { (fanout.max_children, fanout.min_children) };
+        let item = |lo: &str, n: u64, c: usize| {
+            let mut item = json!({"pk": partition, "sk": lo, "n": n, "c": c});
+            if let Some(at) = board.expires_at() {
+                item["expires_at"] = at.into();
+            }
+            match item {
+                Value::Object(map) => map,
+                _ => Item::new(),
+            }
+        };
+        // The counts each planned range will have, as folds change them.
+        let mut planned: BTreeMap<String, (u64, usize)> =
+            plans.iter().map(|p| (p.lo.clone(), (p.children.iter().map(|(_, n)| n).sum(), p.children.len()))).collect();
+        let mut gone: BTreeSet<String> = BTreeSet::new();
+        let mut folded_into: BTreeSet<String> = BTreeSet::new();
+        // Small range -> the predecessor it folds into.
+        let mut folds: Vec<(String, String)> = Vec::new();
+        let mut decided = Decided::default();
+        for plan in &plans {
+            let (n, c) = planned[&plan.lo];
+            if c > max {
+                // Split into ranges of half the maximum; the new bounds sit between two children.
+                let chunk = (max / 2).max(1);
+                let parts = plan.children.chunks(chunk).enumerate().map(|(i, part)| {
+                    let bound =
+                        if i == 0 { plan.lo.clone() } else { separator(&plan.children[i * chunk - 1].0, &part[0].0, level == 1) };
+                    WriteOp::Put { table, item: item(&bound, part.iter().map(|(_, n)| n).sum(), part.len()), condition: None }
+                });
+                let parts: Vec<WriteOp> = parts.collect();
+                decided.independent.extend(parts.chunks(100).map(<[WriteOp]>::to_vec));
+                continue;
+            }
+            if plan.removable && c == 0 {
+                gone.insert(plan.lo.clone());
+                if plan.stored.is_some() {
+                    decided.independent.push(vec![WriteOp::Delete { table, key: Key::new(&partition, &plan.lo), condition: None }]);
+                }
+                continue;
+            }
+            let fold_target = plan.previous.as_ref().filter(|previous| {
+                let (_, previous_c) = planned.get(&previous.lo).copied().unwrap_or((previous.n, previous.c as usize));
+                plan.removable
+                    && c < min
+                    && !gone.contains(&previous.lo)
+                    && !folded_into.contains(&previous.lo)
+                    && previous_c + c <= max
+            });
+            if let Some(previous) = fold_target {
+                let (previous_n, previous_c) =
+                    planned.get(&previous.lo).copied().unwrap_or((previous.n, previous.c as usize));
+                planned.insert(previous.lo.clone(), (previous_n + n, previous_c + c));
+                gone.insert(plan.lo.clone());
+                folded_into.insert(previous.lo.clone());
+                folds.push((plan.lo.clone(), previous.lo.clone()));
+                continue;
+            }
+            if plan.stored.as_ref().is_none_or(|s| (s.n, s.c) != (n, c as u64)) {
+                decided.independent.push(vec![WriteOp::Put { table, item: item(&plan.lo, n, c), condition: None }]);
+            }
+        }
+        // A fold deletes the small range and writes its predecessor with both counts, at once. A
+        // predecessor that was also planned is written here and not above.
+        for target in &folded_into {
+            decided.independent.retain(|ops| {
+                !matches!(ops.as_slice(), [WriteOp::Put { item, .. }] if item.get("sk").and_then(Value::as_str) == Some(target.as_str()))
+            });
+        }
+        for (small, previous) in folds {
+            let (n, c) = planned[&previous];
+            decided.folds.push(vec![
+                WriteOp::Delete { table, key: Key::new(&partition, &small), condition: None },
+                WriteOp::Put { table, item: item(&previous, n, c), condition: None },
+            ]);
+        }
+        decided
     }
 
     /// The count item of `level` whose range holds `key`; none while the level is empty.
@@ -337,84 +479,6 @@ impl BoardIndex {
                 _ => return Ok(children),
             }
         }
-    }
-
-    /// Recounts the item of `level` at `lo` from the level below and writes what changed:
-    /// splitting it when it is too large, folding it into its predecessor when too small. Bounds
-    /// stay nested, so the parent that held the moved keys is the one to recount next.
-    async fn recount(&self, board: &BoardId, level: u8, lo: &str) -> Result<(), StoreError> {
-        let table = Table::Leaderboards;
-        let partition = counts_partition(board, level);
-        let stored = self.store.get(table, &Key::new(&partition, lo)).await?.as_ref().and_then(Counted::from_item);
-        let next = self.next_lo(board, level, lo).await?;
-        let children = self.children(board, level, lo, next.as_deref()).await?;
-        let fanout = self.fanout;
-        let (max, min) =
-            if level == 1 { (fanout.max_rows, fanout.min_rows) } else { (fanout.max_children, fanout.min_children) };
-        let item = |lo: &str, children: &[(String, u64)]| {
-            let mut item = json!({
-                "pk": partition, "sk": lo,
-                "n": children.iter().map(|(_, n)| n).sum::<u64>(),
-                "c": children.len(),
-            });
-            if let Some(at) = board.expires_at() {
-                item["expires_at"] = at.into();
-            }
-            match item {
-                Value::Object(map) => map,
-                _ => Item::new(),
-            }
-        };
-        if children.len() > max {
-            // Split into ranges of half the maximum; the new bounds sit between two children.
-            let chunk = (max / 2).max(1);
-            let mut ops = Vec::new();
-            for (i, part) in children.chunks(chunk).enumerate() {
-                let bound = if i == 0 {
-                    lo.to_owned()
-                } else {
-                    let previous = &children[i * chunk - 1].0;
-                    separator(previous, &part[0].0, level == 1)
-                };
-                ops.push(WriteOp::Put { table, item: item(&bound, part), condition: None });
-            }
-            for ops in ops.chunks(100) {
-                self.store.transact(ops.to_vec()).await?;
-            }
-            return Ok(());
-        }
-        let is_parent_bound =
-            level < LEVELS && self.store.get(table, &Key::new(counts_partition(board, level + 1), lo)).await?.is_some();
-        let removable = lo != FIRST && !is_parent_bound;
-        if removable && children.is_empty() {
-            if stored.is_some() {
-                self.store.delete(table, &Key::new(&partition, lo), None).await?;
-            }
-            return Ok(());
-        }
-        if removable
-            && children.len() < min
-            && let Some(previous) = self.previous(board, level, lo).await?
-            && previous.c as usize + children.len() <= max
-        {
-            let n = children.iter().map(|(_, n)| n).sum::<u64>();
-            let mut merged = item(&previous.lo, &[]);
-            merged.insert("n".into(), (previous.n + n).into());
-            merged.insert("c".into(), (previous.c + children.len() as u64).into());
-            let ops = vec![
-                WriteOp::Delete { table, key: Key::new(&partition, lo), condition: None },
-                WriteOp::Put { table, item: merged, condition: None },
-            ];
-            return self.store.transact(ops).await;
-        }
-        let fresh = item(lo, &children);
-        let unchanged = stored.is_some_and(|s| {
-            Some(s.n) == fresh.get("n").and_then(Value::as_u64) && Some(s.c) == fresh.get("c").and_then(Value::as_u64)
-        });
-        if !unchanged {
-            self.store.put(table, fresh, None).await?;
-        }
-        Ok(())
     }
 
     async fn all(&self, query: Query) -> Result<Vec<Item>, StoreError> {

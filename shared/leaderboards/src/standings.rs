@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::UserId;
@@ -35,6 +36,8 @@ pub const DEDUPE_DAYS: i64 = 40;
 pub const MAX_EVENT_AGE_DAYS: i64 = 35;
 
 const MAX_ATTEMPTS: usize = 8;
+/// People applied at once in a round.
+const PARALLEL_PEOPLE: usize = 16;
 
 /// What one ledger entry adds to the boards of one tier; with no days, a rename of the person's
 /// rows on the tier's boards.
@@ -143,19 +146,26 @@ impl Standings {
         for contribution in contributions {
             by_user.entry(contribution.user).or_default().push(contribution);
         }
-        let mut moves: BTreeMap<BoardId, Vec<Move>> = BTreeMap::new();
-        let mut elsewhere = Vec::new();
+        // People are independent (each has their own items): many at once. Then the boards, each
+        // in its own partitions.
+        let mut people = Vec::new();
         for (user, mut parts) in by_user {
             parts.sort_by_key(|p| p.seq);
-            let outcome = self.apply_user(tier, user, &parts, now).await?;
+            people.push(Box::pin(async move { self.apply_user(tier, user, &parts, now).await }));
+        }
+        let outcomes: Vec<UserOutcome> =
+            stream::iter(people).buffer_unordered(PARALLEL_PEOPLE).try_collect().await?;
+        let mut moves: BTreeMap<BoardId, Vec<Move>> = BTreeMap::new();
+        let mut elsewhere = Vec::new();
+        for outcome in outcomes {
             elsewhere.extend(outcome.elsewhere);
             for (board, mut board_moves) in outcome.moves {
                 moves.entry(board).or_default().append(&mut board_moves);
             }
         }
-        for (board, board_moves) in &moves {
-            self.index.apply(board, board_moves).await?;
-        }
+        let boards: Vec<_> =
+            moves.iter().map(|(board, board_moves)| Box::pin(self.index.apply(board, board_moves))).collect();
+        stream::iter(boards).buffer_unordered(4).try_collect::<Vec<()>>().await?;
         Ok(elsewhere)
     }
 
