@@ -224,7 +224,7 @@ async fn run(
     worker.sweep().await.unwrap();
 
     let expected = reference(&people);
-    let service = LeaderboardService::new(Arc::clone(&store), clock.clone());
+    let service = LeaderboardService::new(Arc::clone(&store), clock.clone(), pseudonym_keys());
     let viewer = people.first().map(|(u, _)| *u).unwrap_or_else(UserId::generate);
     let mut boards: BTreeSet<BoardId> = expected.keys().cloned().collect();
     for tier in [TIER_A, TIER_B] {
@@ -469,6 +469,12 @@ async fn the_rebuild_checks_and_repairs_boards_from_the_points_ledger() {
     worker.handle(BoardUpdate::Point(repeat)).await.unwrap();
     worker.after_batch().await;
     assert!(check(true).await.unwrap().mismatches.is_empty());
-    let service = LeaderboardService::new(Arc::clone(&store), clock.clone());
+    let service = LeaderboardService::new(Arc::clone(&store), clock.clone(), pseudonym_keys());
     assert_eq!(service.me(users[0], &board).await.unwrap().points, 450);
+}
+
+/// A key for the pseudonyms of private profiles.
+fn pseudonym_keys() -> Arc<fittrack_platform::crypto::PiiCipher> {
+    let key = fittrack_platform::crypto::generate_pii_key();
+    Arc::new(fittrack_platform::crypto::PiiCipher::from_master_key(&key).unwrap())
 }

@@ -31,6 +31,6 @@ pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildEr
 /// [`BuildError`] for missing or malformed configuration.
 pub fn app(config: &Config, store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Result<axum::Router, BuildError> {
     let auth = Authenticator::from_config(config, Arc::clone(&store), Arc::clone(&clock))?;
-    let leaderboards = LeaderboardService::new(store, clock);
+    let leaderboards = LeaderboardService::from_config(config, store, clock)?;
     Ok(leaderboards_app(LeaderboardsState::new(config, leaderboards, auth)))
 }

@@ -114,7 +114,7 @@ async fn a_batch_counts_each_event_once_and_reports_only_what_failed() {
         .collect();
     failed.sort();
     assert_eq!(failed, ["m-poison", "m-refused"]);
-    let service = LeaderboardService::new(Arc::clone(&inner), Arc::new(SystemClock));
+    let service = LeaderboardService::new(Arc::clone(&inner), Arc::new(SystemClock), pseudonym_keys());
     let board = BoardId::of_day(TIER, Period::Daily, competition_day(Utc::now()));
     let mine = service.me(ana, &board).await.unwrap();
     assert_eq!((mine.rank, mine.points), (Some(1), 150), "the repeated event counted once");
@@ -138,7 +138,7 @@ async fn the_schedule_sweeps_what_a_dead_writer_left_staged() {
     let worker = Arc::new(LeaderboardWorker::new(Arc::clone(&store), Arc::new(SystemClock)));
     // Staged, then the writer died before draining.
     worker.stage(&event(ana, 1, 70)).await.unwrap();
-    let service = LeaderboardService::new(Arc::clone(&store), Arc::new(SystemClock));
+    let service = LeaderboardService::new(Arc::clone(&store), Arc::new(SystemClock), pseudonym_keys());
     let board = BoardId::of_day(TIER, Period::AllTime, competition_day(Utc::now()));
     assert!(!service.me(ana, &board).await.unwrap().on_board);
 
@@ -148,4 +148,10 @@ async fn the_schedule_sweeps_what_a_dead_writer_left_staged() {
 
     assert_eq!(response, json!({"applied": 1}));
     assert_eq!(service.me(ana, &board).await.unwrap().points, 70);
+}
+
+/// A key for the pseudonyms of private profiles.
+fn pseudonym_keys() -> Arc<fittrack_platform::crypto::PiiCipher> {
+    let key = fittrack_platform::crypto::generate_pii_key();
+    Arc::new(fittrack_platform::crypto::PiiCipher::from_master_key(&key).unwrap())
 }

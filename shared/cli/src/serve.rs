@@ -183,7 +183,8 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let tiers = TierSchedule::from_config(&config, Arc::clone(&store), Arc::clone(&build.clock))
         .map_err(|e| ServeError::Config(e.to_string()))?;
     let leaderboards_worker = LeaderboardWorker::new(Arc::clone(&store), Arc::clone(&build.clock));
-    let leaderboards = LeaderboardService::new(Arc::clone(&store), Arc::clone(&build.clock));
+    let leaderboards = LeaderboardService::from_config(&config, Arc::clone(&store), Arc::clone(&build.clock))
+        .map_err(|e| ServeError::Config(e.to_string()))?;
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 

@@ -65,7 +65,10 @@ impl Period {
     pub fn start_of(self, day: NaiveDate) -> NaiveDate {
         match self {
             Period::Daily => day,
-            Period::Weekly => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
+            // The earliest dates have no Monday before them: they start their own week.
+            Period::Weekly => {
+                day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday()))).unwrap_or(day)
+            }
             Period::Monthly => day.with_day(1).unwrap_or(day),
             Period::AllTime => ALL_TIME_START,
         }
@@ -191,6 +194,12 @@ mod tests {
         assert_eq!(Period::AllTime.final_at(ALL_TIME_START), None);
         // The week of 2026-11-23 ends at New York midnight on the 30th (05:00 UTC), final a day later.
         assert_eq!(Period::Weekly.final_at(day(2026, 11, 23)).unwrap().to_rfc3339(), "2026-12-01T05:00:00+00:00");
+    }
+
+    #[test]
+    fn the_first_dates_do_not_panic() {
+        assert_eq!(Period::Weekly.start_of(NaiveDate::MIN), NaiveDate::MIN);
+        assert!(Period::Monthly.end_of(NaiveDate::MAX).is_none());
     }
 
     #[test]

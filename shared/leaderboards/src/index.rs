@@ -213,6 +213,35 @@ impl BoardIndex {
         Ok(rank)
     }
 
+    /// Up to `limit` rows in board order, starting after the first `offset` (select by rank: the
+    /// counts lead down to the range holding that position, as they lead to a rank).
+    ///
+    /// # Errors
+    /// The store's failures; [`StoreError::Corrupt`] for a row that does not read.
+    pub async fn rows_at(&self, board: &BoardId, offset: u64, limit: u32) -> Result<Vec<Row>, StoreError> {
+        if offset == 0 {
+            return self.rows_after(board, None, limit).await;
+        }
+        let top = Query::partition(Table::Leaderboards, counts_partition(board, LEVELS)).limit(1000);
+        let top: Vec<Counted> = self.all(top).await?.iter().filter_map(Counted::from_item).collect();
+        let mut remaining = offset;
+        let Some(mut parent) = pick(&top, &mut remaining) else { return Ok(Vec::new()) };
+        for level in (1..LEVELS).rev() {
+            let query = Query::partition(Table::Leaderboards, counts_partition(board, level))
+                .sort_from(&parent.lo)
+                .limit(u32::try_from(parent.c.max(1)).unwrap_or(u32::MAX));
+            let children: Vec<Counted> = self.store.query(query).await?.items.iter().filter_map(Counted::from_item).collect();
+            let Some(child) = pick(&children, &mut remaining) else { break };
+            parent = child;
+        }
+        let skip = u32::try_from(remaining).unwrap_or(u32::MAX);
+        let query = Query::partition(Table::Leaderboards, rows_partition(board))
+            .sort_from(&parent.lo)
+            .limit(skip.saturating_add(limit));
+        let page = self.store.query(query).await?;
+        page.items.iter().skip(skip as usize).map(Row::from_item).collect()
+    }
+
     /// Up to `limit` rows in board order, after the row with key `after` (from the top without).
     ///
     /// # Errors
@@ -494,6 +523,18 @@ impl BoardIndex {
             }
         }
     }
+}
+
+/// The range holding position `remaining` among `ranges` (in order), leaving in `remaining` the
+/// position within it.
+fn pick(ranges: &[Counted], remaining: &mut u64) -> Option<Counted> {
+    for range in ranges {
+        if *remaining < range.n {
+            return Some(range.clone());
+        }
+        *remaining -= range.n;
+    }
+    None
 }
 
 fn sort_key(item: &Item) -> Option<&str> {

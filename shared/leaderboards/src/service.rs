@@ -6,11 +6,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 
-use fittrack_domain::leaderboard::{Period, SORT_KEY_LEN, Standing, percentile};
+use fittrack_domain::leaderboard::{ALL_TIME_START, Period, Standing, percentile};
 use fittrack_domain::points::competition_day;
 use fittrack_domain::{Tier, UserId};
 use fittrack_platform::clock::Clock;
-use fittrack_platform::crypto::hash_token;
+use fittrack_platform::crypto::PiiCipher;
+use fittrack_platform::{BuildError, Config};
 use fittrack_platform::ports::{ItemStore, StoreError};
 use fittrack_users::UserDirectory;
 
@@ -22,6 +23,8 @@ use crate::standings::{is_open, standings_of};
 pub const NEIGHBOURS: u32 = 10;
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 100;
+/// No board holds more people than this; a cursor past it is not one we handed out.
+const MAX_OFFSET: u64 = 1 << 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaderboardError {
@@ -125,11 +128,31 @@ pub struct LeaderboardService {
     index: BoardIndex,
     users: UserDirectory,
     clock: Arc<dyn Clock>,
+    /// Keys the pseudonyms of private profiles: without it, anyone who knows a user id could
+    /// work out their pseudonym.
+    keys: Arc<PiiCipher>,
 }
 
 impl LeaderboardService {
-    pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { index: BoardIndex::new(Arc::clone(&store)), users: UserDirectory::new(Arc::clone(&store)), store, clock }
+    pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>, keys: Arc<PiiCipher>) -> Self {
+        Self {
+            index: BoardIndex::new(Arc::clone(&store)),
+            users: UserDirectory::new(Arc::clone(&store)),
+            store,
+            clock,
+            keys,
+        }
+    }
+
+    /// The service with the pseudonym key from configuration (the PII key's lookup half).
+    ///
+    /// # Errors
+    /// [`BuildError`] when the PII key is missing or malformed.
+    pub fn from_config(config: &Config, store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Result<Self, BuildError> {
+        let key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
+        let keys = PiiCipher::from_master_key(secrecy::ExposeSecret::expose_secret(key))
+            .map_err(|e| BuildError::InvalidKey { name: "FITTRACK_PII_KEY", reason: e.to_string() })?;
+        Ok(Self::new(store, clock, Arc::new(keys)))
     }
 
     /// The board a request names: its period, its tier (the caller's by default) and the period
@@ -156,7 +179,8 @@ impl LeaderboardService {
             Some(raw) => {
                 let start = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                     .map_err(|_| LeaderboardError::InvalidPeriodStart(period))?;
-                if period == Period::AllTime || !period.is_start(start) || start > today {
+                let in_range = (ALL_TIME_START..=today).contains(&start);
+                if period == Period::AllTime || !in_range || !period.is_start(start) {
                     return Err(LeaderboardError::InvalidPeriodStart(period));
                 }
                 start
@@ -165,9 +189,11 @@ impl LeaderboardService {
         Ok(BoardId { tier, period, start })
     }
 
+    /// The tier the user competes in today (a change counts from the next competition day).
     async fn tier_of(&self, user: UserId) -> Result<String, LeaderboardError> {
+        let today = competition_day(self.clock.now());
         let competitor = self.users.competitor(user).await?;
-        competitor.and_then(|c| c.placement.tier_code).ok_or(LeaderboardError::NoTier)
+        competitor.and_then(|c| c.placement.tier_on(today).map(str::to_owned)).ok_or(LeaderboardError::NoTier)
     }
 
     /// The board's rows from the top, or after `cursor`.
@@ -185,14 +211,13 @@ impl LeaderboardService {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(LeaderboardError::InvalidLimit);
         }
-        let after = cursor.map(parse_cursor).transpose()?;
-        let rows = self.index.rows_after(board, after.as_ref().map(|(_, key)| key.as_str()), limit).await?;
-        let first_rank = after.as_ref().map_or(1, |(rank, _)| rank + 1);
+        // The cursor is the number of rows before the page: no row's key (which would name its
+        // user) leaves the server, and ranks stay exact page after page.
+        let offset = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
+        let rows = self.index.rows_at(board, offset, limit).await?;
         let items: Vec<RankedRow> =
-            rows.iter().enumerate().map(|(i, row)| self.ranked(board, caller, row, first_rank + i as u64)).collect();
-        let next_cursor = (items.len() == limit as usize)
-            .then(|| rows.last().zip(items.last()).map(|(row, ranked)| format!("{}.{}", ranked.rank, row.key())))
-            .flatten();
+            rows.iter().enumerate().map(|(i, row)| self.ranked(board, caller, row, offset + 1 + i as u64)).collect();
+        let next_cursor = (items.len() == limit as usize).then(|| (offset + u64::from(limit)).to_string());
         Ok(BoardPage { board: self.info(board).await?, items, next_cursor })
     }
 
@@ -293,13 +318,21 @@ impl LeaderboardService {
         })
     }
 
+    /// The name a private profile goes by on one board: stable there, different on every other
+    /// board (so it does not follow the person around), and keyed (so a user id does not reveal it).
+    fn pseudonym(&self, board: &BoardId, user: UserId) -> String {
+        let digest = self.keys.lookup_hash("leaderboard-pseudonym", &format!("{}:{user}", board.code()));
+        let tag: String = digest.chars().filter(char::is_ascii_alphanumeric).take(6).collect();
+        format!("Athlete {tag}")
+    }
+
     fn ranked(&self, board: &BoardId, caller: UserId, row: &Row, rank: u64) -> RankedRow {
         let user = row.standing.user;
         RankedRow {
             rank,
             points: row.standing.points,
             active_days: row.standing.active_days,
-            display_name: row.name.clone().unwrap_or_else(|| pseudonym(board, user)),
+            display_name: row.name.clone().unwrap_or_else(|| self.pseudonym(board, user)),
             user_id: row.name.is_some().then_some(user),
             tier: board.tier.clone(),
             is_you: user == caller,
@@ -307,21 +340,7 @@ impl LeaderboardService {
     }
 }
 
-/// The name a private profile goes by on one board: stable there, different on every other
-/// board, so it does not follow the person around.
-pub fn pseudonym(board: &BoardId, user: UserId) -> String {
-    let digest = hash_token(&format!("fittrack-pseudonym:{}:{user}", board.code()));
-    let tag: String = digest.chars().filter(char::is_ascii_alphanumeric).take(6).collect();
-    format!("Athlete {tag}")
-}
 
-fn parse_cursor(cursor: &str) -> Result<(u64, String), LeaderboardError> {
-    let (rank, key) = cursor.split_once('.').ok_or(LeaderboardError::InvalidCursor)?;
-    let rank: u64 = rank.parse().map_err(|_| LeaderboardError::InvalidCursor)?;
-    let well_formed =
-        key.len() == SORT_KEY_LEN && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !well_formed {
-        return Err(LeaderboardError::InvalidCursor);
-    }
-    Ok((rank, key.to_owned()))
+fn parse_cursor(cursor: &str) -> Result<u64, LeaderboardError> {
+    cursor.parse::<u64>().ok().filter(|offset| *offset <= MAX_OFFSET).ok_or(LeaderboardError::InvalidCursor)
 }

@@ -29,11 +29,9 @@ use fittrack_users::UserDirectory;
 use crate::index::{BoardIndex, Move, Row};
 use crate::keys::{BoardId, day_key, state_key};
 
-/// How long a day item outlives the newest event counted on it: longer than SQS keeps a message
-/// (14 days) plus a dead-letter redrive (14 more), so no repeat can outlive its record.
-pub const DEDUPE_DAYS: i64 = 40;
-/// Older events are refused: their day items may be gone, and counting them could count twice.
-pub const MAX_EVENT_AGE_DAYS: i64 = 35;
+/// Days a person's state transaction covers at most (DynamoDB takes 100 items in one): a round
+/// that changes more of one person's days commits them in several steps, each whole.
+const DAYS_PER_COMMIT: usize = 90;
 
 const MAX_ATTEMPTS: usize = 8;
 /// People applied at once in a round.
@@ -78,6 +76,8 @@ struct UserState {
     v: u64,
 }
 
+/// Kept for good: it is what drops a repeat of any entry, however late, and a release of points
+/// held for a long-past day must find whether the day was already active.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct DayRecord {
     total: i64,
@@ -86,8 +86,6 @@ struct DayRecord {
     seqs: Vec<u64>,
     #[serde(default)]
     v: u64,
-    #[serde(default)]
-    expires_at: i64,
 }
 
 /// The standing of a user on each board, read from the state item.
@@ -177,13 +175,25 @@ impl Standings {
         now: DateTime<Utc>,
     ) -> Result<UserOutcome, StoreError> {
         let name = self.users.competitor(user).await?.and_then(|c| c.public_name().map(str::to_owned));
-        for _ in 0..MAX_ATTEMPTS {
-            match self.try_apply_user(tier, user, parts, now, name.as_deref()).await {
-                Err(StoreError::TransactionCancelled { .. } | StoreError::Contention) => continue,
-                other => return other,
+        let mut outcome = UserOutcome::default();
+        for parts in commits(parts) {
+            let mut done = None;
+            for _ in 0..MAX_ATTEMPTS {
+                match self.try_apply_user(tier, user, &parts, now, name.as_deref()).await {
+                    Err(StoreError::TransactionCancelled { .. } | StoreError::Contention) => continue,
+                    other => {
+                        done = Some(other?);
+                        break;
+                    }
+                }
+            }
+            let step = done.ok_or(StoreError::Contention)?;
+            outcome.elsewhere.extend(step.elsewhere);
+            for (board, mut moves) in step.moves {
+                outcome.moves.entry(board).or_default().append(&mut moves);
             }
         }
-        Err(StoreError::Contention)
+        Ok(outcome)
     }
 
     async fn try_apply_user(
@@ -237,7 +247,6 @@ impl Standings {
                 let old_total = record.total;
                 record.total += board_day.points;
                 record.seqs.push(part.seq);
-                record.expires_at = record.expires_at.max(part.created_at + DEDUPE_DAYS * 86_400);
                 changed_days.insert(board_day.day);
                 for board in boards {
                     let entry = state.boards.entry(board.code()).or_default();
@@ -292,9 +301,7 @@ impl Standings {
                 let condition = if *exists { Condition::equals("v", record.v) } else { Condition::NotExists };
                 ops.push(WriteOp::Put { table: Table::Leaderboards, item, condition: Some(condition) });
             }
-            for ops in ops.chunks(100) {
-                store.transact(ops.to_vec()).await?;
-            }
+            store.transact(ops).await?;
         }
         for code in before.keys().chain(reassert.iter()).collect::<BTreeSet<_>>() {
             let (Some(board), Some(entry)) = (BoardId::parse(code), state.boards.get(code)) else { continue };
@@ -307,6 +314,24 @@ impl Standings {
         }
         Ok(outcome)
     }
+}
+
+/// A person's contributions in groups touching at most [`DAYS_PER_COMMIT`] days each.
+fn commits(parts: &[Contribution]) -> Vec<Vec<Contribution>> {
+    let mut groups: Vec<Vec<Contribution>> = Vec::new();
+    let mut days = BTreeSet::new();
+    for part in parts {
+        let new_days = part.days.iter().filter(|d| !days.contains(&d.day)).count();
+        if groups.is_empty() || days.len() + new_days > DAYS_PER_COMMIT {
+            groups.push(Vec::new());
+            days.clear();
+        }
+        days.extend(part.days.iter().map(|d| d.day));
+        if let Some(group) = groups.last_mut() {
+            group.push(part.clone());
+        }
+    }
+    groups
 }
 
 #[derive(Default)]
@@ -375,14 +400,13 @@ pub(crate) async fn reset_user(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let user = ledger.user;
-    for (day, (total, seqs, latest)) in crate::rebuild::ledger_days(&ledger.entries) {
+    for (day, (total, seqs, _)) in crate::rebuild::ledger_days(&ledger.entries) {
         let existing: Option<DayRecord> =
             store.get(Table::Leaderboards, &day_key(user, day)).await?.map(from_item).transpose()?;
         let Some(tier) = existing.map(|d| d.tier).or_else(|| ledger.placement.tier_on(day).map(str::to_owned)) else {
             continue;
         };
-        let record =
-            DayRecord { total, tier, seqs, v: 0, expires_at: latest.max(now.timestamp()) + DEDUPE_DAYS * 86_400 };
+        let record = DayRecord { total, tier, seqs, v: 0 };
         let mut item = to_item(&record)?;
         let key = day_key(user, day);
         item.insert("pk".into(), key.pk.into());

@@ -29,7 +29,7 @@ use fittrack_platform::ports::{Condition, ItemStore, Key, Query, StoreError, Tab
 use fittrack_users::UserDirectory;
 
 use crate::keys::{day_key, lease_key, staged_partition};
-use crate::standings::{Contribution, MAX_EVENT_AGE_DAYS, Standings};
+use crate::standings::{Contribution, Standings};
 
 /// How long a lease holds without being released: longer than any round.
 const LEASE_SECONDS: i64 = 60;
@@ -49,6 +49,9 @@ pub struct LeaderboardWorker {
     owner: String,
     /// Tiers staged to since the last drain.
     touched: Arc<Mutex<BTreeSet<String>>>,
+    /// One drain at a time in this process: the consumer and the sweep share the lease's owner,
+    /// and must not both write a tier at once.
+    draining: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl LeaderboardWorker {
@@ -60,6 +63,7 @@ impl LeaderboardWorker {
             clock,
             owner: uuid::Uuid::new_v4().simple().to_string(),
             touched: Arc::default(),
+            draining: Arc::default(),
         }
     }
 
@@ -68,13 +72,7 @@ impl LeaderboardWorker {
     /// # Errors
     /// The store's failures; staging again is harmless.
     pub async fn stage(&self, event: &PointEvent) -> Result<BTreeSet<String>, StoreError> {
-        let now = self.clock.now();
         if event.board_days.is_empty() {
-            return Ok(BTreeSet::new());
-        }
-        if event.created_at < now.timestamp() - MAX_EVENT_AGE_DAYS * 86_400 {
-            // Its days may have forgotten which entries they counted; counting it could count twice.
-            tracing::error!(event_id = event.event_id.as_str(), "point event too old to count exactly; skipped");
             return Ok(BTreeSet::new());
         }
         let competitor = self.users.competitor(event.user_id).await?;
@@ -86,7 +84,9 @@ impl LeaderboardWorker {
         for (tier, days) in &by_tier {
             let contribution =
                 Contribution { user: event.user_id, seq: event.seq, created_at: event.created_at, days: days.clone() };
-            self.put_staged(tier, &contribution, format!("{}:{}", event.user_id, event.seq)).await?;
+            // Keys in the order events happened, so a backlog drains oldest first.
+            let id = format!("{:010}:{}:{}", event.created_at.max(0), event.user_id, event.seq);
+            self.put_staged(tier, &contribution, id).await?;
         }
         Ok(by_tier.into_keys().collect())
     }
@@ -100,7 +100,7 @@ impl LeaderboardWorker {
         let tiers: BTreeSet<String> = standings.keys().map(|board| board.tier.clone()).collect();
         for tier in &tiers {
             let rename = Contribution { user: change.user_id, seq: 0, created_at: change.changed_at, days: Vec::new() };
-            self.put_staged(tier, &rename, format!("{}:rename", change.user_id)).await?;
+            self.put_staged(tier, &rename, format!("{:010}:{}:rename", change.changed_at, change.user_id)).await?;
         }
         Ok(tiers)
     }
@@ -134,6 +134,7 @@ impl LeaderboardWorker {
     /// # Errors
     /// The store's failures; what was not applied stays staged.
     pub async fn drain(&self, tiers: &BTreeSet<String>) -> Result<usize, StoreError> {
+        let _one_at_a_time = self.draining.lock().await;
         let started = Instant::now();
         let mut applied = 0;
         for tier in tiers {
@@ -167,7 +168,8 @@ impl LeaderboardWorker {
 
     async fn drain_tier(&self, tier: &str, started: Instant) -> Result<usize, StoreError> {
         let mut applied = 0;
-        while started.elapsed() < DRAIN_BUDGET {
+        // Each round renews the lease, so a long drain keeps it.
+        while started.elapsed() < DRAIN_BUDGET && self.acquire(tier).await? {
             let page =
                 self.store.query(Query::partition(Table::Leaderboards, staged_partition(tier)).limit(ROUND)).await?;
             if page.items.is_empty() {
@@ -186,7 +188,7 @@ impl LeaderboardWorker {
             let elsewhere = self.standings.apply(tier, contributions, self.clock.now()).await?;
             for (other, contribution) in &elsewhere {
                 let day = contribution.days.first().map(|d| d.day.to_string()).unwrap_or_default();
-                let id = format!("{}:{}:{day}", contribution.user, contribution.seq);
+                let id = format!("{:010}:{}:{}:{day}", contribution.created_at.max(0), contribution.user, contribution.seq);
                 self.put_staged(other, contribution, id).await?;
                 self.touched.lock().map(|mut t| t.insert(other.clone())).ok();
             }
