@@ -118,6 +118,11 @@ async fn build(size: u64) -> Setup {
             spread.iter().enumerate().map(|(i, u)| event(*u, 1, 100 + i64::try_from(mix(i as u64) % 40_000).unwrap())),
         )
         .collect();
+    for update in &events {
+        if let BoardUpdate::Point(event) = update {
+            fittrack_tests::record_ledger_entry(raw.as_ref(), event).await;
+        }
+    }
     let (units, started) = (meter.units(), Instant::now());
     for batch in events.chunks(100) {
         for update in batch {
@@ -197,7 +202,11 @@ async fn report_hot_items(setup: &Setup) {
                 let user = people[usize::try_from(mix(second * 1_000 + batch * 100 + i) % 3_000).unwrap()];
                 let n = seq.entry(user).or_insert(0u64);
                 *n += 1;
-                worker.handle(event(user, *n, 10 + i64::try_from(i % 7).unwrap() * 10)).await.unwrap();
+                let update = event(user, *n, 10 + i64::try_from(i % 7).unwrap() * 10);
+                if let BoardUpdate::Point(event) = &update {
+                    fittrack_tests::record_ledger_entry(store.as_ref(), event).await;
+                }
+                worker.handle(update).await.unwrap();
             }
             worker.after_batch().await;
         }

@@ -29,3 +29,24 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Writes the ledger entry a point event stands for, as the points ledger would have: the
+/// leaderboards count an event only from its entry.
+pub async fn record_ledger_entry(store: &dyn fittrack_platform::ports::ItemStore, event: &fittrack_platform::messages::PointEvent) {
+    let entry = fittrack_points::LedgerEntry {
+        seq: event.seq,
+        kind: event.kind,
+        amount: event.amount,
+        balance_after: event.balance_after,
+        held_amount: event.held_amount,
+        held_after: 0,
+        cause: event.cause.clone(),
+        created_at: event.created_at,
+        board_days: event.board_days.clone(),
+    };
+    let mut item = fittrack_platform::ports::to_item(&entry).unwrap();
+    let key = fittrack_points::keys::entry_key(event.user_id, event.seq);
+    item.insert("pk".into(), key.pk.into());
+    item.insert("sk".into(), key.sk.into());
+    store.put(fittrack_platform::ports::Table::Points, item, None).await.unwrap();
+}

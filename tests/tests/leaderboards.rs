@@ -204,6 +204,9 @@ async fn run(
         add_account(store.as_ref(), *user, person).await;
     }
     let all: Vec<PointEvent> = people.iter().flat_map(|(u, p)| events(*u, p)).collect();
+    for event in &all {
+        fittrack_tests::record_ledger_entry(store.as_ref(), event).await;
+    }
     let mut deliveries: Vec<PointEvent> = Vec::new();
     if !all.is_empty() {
         let mut indices: Vec<usize> = (0..all.len()).collect();

@@ -19,10 +19,12 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Events of one batch staged at once.
 const CONCURRENCY: usize = 10;
 
-/// The worker on DynamoDB: the users table (tiers and public names) and the leaderboards table.
+/// The worker on DynamoDB: the users table (tiers and public names), the points ledger (each event
+/// is checked against its entry) and the leaderboards table.
 pub fn aws_worker(config: &Config, sdk: &SdkConfig) -> Arc<LeaderboardWorker> {
     let tables = HashMap::from([
         (Table::Users, config.users_table.clone()),
+        (Table::Points, config.points_table.clone()),
         (Table::Leaderboards, config.leaderboards_table.clone()),
     ]);
     let store: Arc<dyn ItemStore> = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));

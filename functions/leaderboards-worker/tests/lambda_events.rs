@@ -32,7 +32,7 @@ impl ItemStore for RefusesStaging {
     }
     async fn put(&self, table: Table, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         let staged_by_user = item["pk"].as_str().is_some_and(|pk| pk.starts_with("Q#"))
-            && item["sk"].as_str().is_some_and(|sk| sk.starts_with(&self.user.to_string()));
+            && item["sk"].as_str().is_some_and(|sk| sk.contains(&self.user.to_string()));
         if staged_by_user {
             return Err(StoreError::Unavailable("throttled".into()));
         }
@@ -76,6 +76,26 @@ fn event(user: UserId, seq: u64, points: i64) -> PointEvent {
     }
 }
 
+/// The ledger entry the event stands for: the worker counts an event only from its entry.
+async fn ledger(store: &dyn ItemStore, event: &PointEvent) {
+    let entry = fittrack_points::LedgerEntry {
+        seq: event.seq,
+        kind: event.kind,
+        amount: event.amount,
+        balance_after: event.balance_after,
+        held_amount: 0,
+        held_after: 0,
+        cause: event.cause.clone(),
+        created_at: event.created_at,
+        board_days: event.board_days.clone(),
+    };
+    let mut item = fittrack_platform::ports::to_item(&entry).unwrap();
+    let key = fittrack_points::keys::entry_key(event.user_id, event.seq);
+    item.insert("pk".into(), key.pk.into());
+    item.insert("sk".into(), key.sk.into());
+    store.put(Table::Points, item, None).await.unwrap();
+}
+
 fn record(id: &str, body: &str) -> Value {
     json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body, "attributes": {}, "messageAttributes": {},
         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fittrack-point-events", "awsRegion": "us-east-1"})
@@ -95,13 +115,18 @@ async fn a_batch_counts_each_event_once_and_reports_only_what_failed() {
     }
     let store: Arc<dyn ItemStore> = Arc::new(RefusesStaging { inner: Arc::clone(&inner), user: fay });
     let worker = Arc::new(LeaderboardWorker::new(Arc::clone(&store), Arc::new(SystemClock)));
+    for e in [event(ana, 1, 120), event(ana, 2, 30), event(fay, 1, 500)] {
+        ledger(inner.as_ref(), &e).await;
+    }
     let first = serde_json::to_string(&event(ana, 1, 120)).unwrap();
     let second = serde_json::to_string(&event(ana, 2, 30)).unwrap();
     let refused = serde_json::to_string(&event(fay, 1, 500)).unwrap();
+    // Sent by something other than the relay: no ledger entry stands behind it.
+    let forged = serde_json::to_string(&event(ana, 3, 100_000)).unwrap();
     // SQS redelivered the first event under a new message id, next to the original.
     let batch = json!({"Records": [
         record("m-1", &first), record("m-1-again", &first), record("m-2", &second),
-        record("m-poison", "{not json"), record("m-refused", &refused),
+        record("m-poison", "{not json"), record("m-refused", &refused), record("m-forged", &forged),
     ]});
 
     let response = leaderboards_worker::handle(batch, &worker).await.unwrap();
@@ -117,7 +142,7 @@ async fn a_batch_counts_each_event_once_and_reports_only_what_failed() {
     let service = LeaderboardService::new(Arc::clone(&inner), Arc::new(SystemClock), pseudonym_keys());
     let board = BoardId::of_day(TIER, Period::Daily, competition_day(Utc::now()));
     let mine = service.me(ana, &board).await.unwrap();
-    assert_eq!((mine.rank, mine.points), (Some(1), 150), "the repeated event counted once");
+    assert_eq!((mine.rank, mine.points), (Some(1), 150), "the repeated event counted once, the forged one not at all");
     assert_eq!(mine.board.size, 1, "the refused event is not on the board until it is delivered again");
 
     // Delivered again once the table takes writes: it counts.
@@ -137,7 +162,9 @@ async fn the_schedule_sweeps_what_a_dead_writer_left_staged() {
     account(store.as_ref(), ana).await;
     let worker = Arc::new(LeaderboardWorker::new(Arc::clone(&store), Arc::new(SystemClock)));
     // Staged, then the writer died before draining.
-    worker.stage(&event(ana, 1, 70)).await.unwrap();
+    let earned = event(ana, 1, 70);
+    ledger(store.as_ref(), &earned).await;
+    worker.stage(&earned).await.unwrap();
     let service = LeaderboardService::new(Arc::clone(&store), Arc::new(SystemClock), pseudonym_keys());
     let board = BoardId::of_day(TIER, Period::AllTime, competition_day(Utc::now()));
     assert!(!service.me(ana, &board).await.unwrap().on_board);

@@ -42,6 +42,7 @@ const ROUND: u32 = 500;
 #[derive(Clone)]
 pub struct LeaderboardWorker {
     store: Arc<dyn ItemStore>,
+    ledger: fittrack_points::PointsLedger,
     users: UserDirectory,
     standings: Standings,
     clock: Arc<dyn Clock>,
@@ -57,6 +58,7 @@ pub struct LeaderboardWorker {
 impl LeaderboardWorker {
     pub fn new(store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            ledger: fittrack_points::PointsLedger::new(Arc::clone(&store), Arc::clone(&clock)),
             users: UserDirectory::new(Arc::clone(&store)),
             standings: Standings::new(Arc::clone(&store)),
             store,
@@ -72,20 +74,32 @@ impl LeaderboardWorker {
     /// # Errors
     /// The store's failures; staging again is harmless.
     pub async fn stage(&self, event: &PointEvent) -> Result<BTreeSet<String>, StoreError> {
-        if event.board_days.is_empty() {
+        // The ledger is the truth: a message only says which entry to count. One that names no
+        // entry (forged by anything else that can send to the queue) counts nothing.
+        let entry = match self.ledger.entry(event.user_id, event.seq).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                tracing::warn!(event_id = event.event_id.as_str(), "point event without a ledger entry; ignored");
+                return Ok(BTreeSet::new());
+            }
+            Err(fittrack_points::LedgerError::Store(error)) => return Err(error),
+            Err(other) => return Err(StoreError::Unavailable(other.to_string())),
+        };
+        let board_days = entry.counted_days();
+        if board_days.is_empty() {
             return Ok(BTreeSet::new());
         }
         let competitor = self.users.competitor(event.user_id).await?;
         let mut by_tier: std::collections::BTreeMap<String, Vec<BoardDay>> = Default::default();
-        for day in &event.board_days {
+        for day in &board_days {
             let Some(tier) = self.tier_of_day(event, day.day, competitor.as_ref()).await? else { continue };
             by_tier.entry(tier).or_default().push(*day);
         }
         for (tier, days) in &by_tier {
             let contribution =
-                Contribution { user: event.user_id, seq: event.seq, created_at: event.created_at, days: days.clone() };
+                Contribution { user: event.user_id, seq: event.seq, created_at: entry.created_at, days: days.clone() };
             // Keys in the order events happened, so a backlog drains oldest first.
-            let id = format!("{:010}:{}:{}", event.created_at.max(0), event.user_id, event.seq);
+            let id = format!("{:010}:{}:{}", entry.created_at.max(0), event.user_id, event.seq);
             self.put_staged(tier, &contribution, id).await?;
         }
         Ok(by_tier.into_keys().collect())

@@ -61,7 +61,7 @@ pub(crate) fn balance_key(user: UserId) -> Key {
 }
 
 /// A user's ledger entry number `seq`.
-pub(crate) fn entry_key(user: UserId, seq: u64) -> Key {
+pub fn entry_key(user: UserId, seq: u64) -> Key {
     Key::new(user_partition(user), format!("{LEDGER}{seq:012}"))
 }
 

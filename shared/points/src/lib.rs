@@ -185,6 +185,14 @@ impl PointsLedger {
         Ok((entries, page.next))
     }
 
+    /// One entry, by its number, if it exists.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] when the store fails or the entry does not read (`StoreError::Corrupt`).
+    pub async fn entry(&self, user: UserId, seq: u64) -> Result<Option<LedgerEntry>, LedgerError> {
+        Ok(self.store.get(Table::Points, &keys::entry_key(user, seq)).await?.map(from_item).transpose()?)
+    }
+
     /// What a day was booked at, if it was.
     ///
     /// # Errors
