@@ -32,7 +32,10 @@ macro_rules! both_backends {
 
 /// Writes the ledger entry a point event stands for, as the points ledger would have: the
 /// leaderboards count an event only from its entry.
-pub async fn record_ledger_entry(store: &dyn fittrack_platform::ports::ItemStore, event: &fittrack_platform::messages::PointEvent) {
+pub async fn record_ledger_entry(
+    store: &dyn fittrack_platform::ports::ItemStore,
+    event: &fittrack_platform::messages::PointEvent,
+) {
     let entry = fittrack_points::LedgerEntry {
         seq: event.seq,
         kind: event.kind,

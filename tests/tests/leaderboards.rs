@@ -481,3 +481,57 @@ fn pseudonym_keys() -> Arc<fittrack_platform::crypto::PiiCipher> {
     let key = fittrack_platform::crypto::generate_pii_key();
     Arc::new(fittrack_platform::crypto::PiiCipher::from_master_key(&key).unwrap())
 }
+
+/// A finished period keeps its final standings: `me` finds a person's place after their standing
+/// left the state item for the archive, and a person who went private since is not named there.
+#[tokio::test]
+async fn final_boards_keep_their_standings_and_follow_privacy() {
+    let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let clock = Arc::new(ManualClock::new(now()));
+    let worker = LeaderboardWorker::new(Arc::clone(&store), clock.clone());
+    let (ana, bea) = (UserId::generate(), UserId::generate());
+    let public = Person { steps: Vec::new(), moved_on: None, public: true };
+    add_account(store.as_ref(), ana, &public).await;
+    add_account(store.as_ref(), bea, &public).await;
+    let earn = |user: UserId, seq: u64, d: u32, points: i64| PointEvent {
+        event_id: format!("{user}:{seq}"),
+        user_id: user,
+        seq,
+        kind: EntryKind::Earn,
+        amount: points,
+        held_amount: 0,
+        balance_after: 0,
+        cause: format!("day:{}", day(d)),
+        created_at: clock.now().timestamp(),
+        board_days: vec![BoardDay { day: day(d), points }],
+    };
+    let deliver = |event: PointEvent| {
+        let (store, worker) = (Arc::clone(&store), worker.clone());
+        async move {
+            fittrack_tests::record_ledger_entry(store.as_ref(), &event).await;
+            worker.handle(BoardUpdate::Point(event)).await.unwrap();
+            worker.after_batch().await;
+        }
+    };
+    deliver(earn(ana, 1, 25, 300)).await;
+    deliver(earn(bea, 1, 25, 200)).await;
+    let board = BoardId::of_day(TIER_A, Period::Daily, day(25));
+
+    // Two days on, the 25th is final; Ana earns again, which archives her place on it.
+    use fittrack_platform::clock::Clock;
+    clock.advance(chrono::Duration::days(2));
+    deliver(earn(ana, 2, 27, 50)).await;
+    let service = LeaderboardService::new(Arc::clone(&store), clock.clone(), pseudonym_keys());
+    let mine = service.me(ana, &board).await.unwrap();
+    assert!(mine.board.is_final);
+    assert_eq!((mine.rank, mine.points), (Some(1), 300), "from the archive: {mine:?}");
+    assert_eq!(service.me(bea, &board).await.unwrap().rank, Some(2), "from the state item");
+
+    // Bea goes private: the final board stops naming her.
+    let private = Person { steps: Vec::new(), moved_on: None, public: false };
+    add_account(store.as_ref(), bea, &private).await;
+    let page = service.page(ana, &board, None, None).await.unwrap();
+    assert_eq!(page.items[0].user_id, Some(ana));
+    assert_eq!(page.items[1].user_id, None);
+    assert!(page.items[1].display_name.starts_with("Athlete "));
+}

@@ -151,6 +151,21 @@ impl Standing {
     }
 }
 
+impl Standing {
+    /// Reads a [`Standing::sort_key`] back (points beyond the key's range read as its bounds).
+    pub fn from_sort_key(key: &str) -> Option<Standing> {
+        if key.len() != SORT_KEY_LEN || !key.is_ascii() {
+            return None;
+        }
+        let hex = |range: std::ops::Range<usize>| u64::from_str_radix(&key[range], 16).ok();
+        let points = i64::try_from(((1u64 << 48) - 1).checked_sub(hex(0..12)?)?).ok()? - (1 << 40);
+        let reached_at = i64::try_from(hex(12..22)?).ok()?;
+        let active_days = u32::from(u16::MAX - u16::try_from(hex(22..26)?).ok()?);
+        let user = uuid::Uuid::parse_str(&key[26..]).ok()?;
+        Some(Standing { user: UserId::from_uuid(user), points, reached_at, active_days })
+    }
+}
+
 /// Length of every [`Standing::sort_key`].
 pub const SORT_KEY_LEN: usize = 12 + 10 + 4 + 32;
 
@@ -197,6 +212,13 @@ mod tests {
     }
 
     #[test]
+    fn sort_keys_that_are_not_keys_do_not_read() {
+        assert_eq!(Standing::from_sort_key("zz"), None);
+        assert_eq!(Standing::from_sort_key(&"g".repeat(SORT_KEY_LEN)), None);
+        assert_eq!(Standing::from_sort_key(&"é".repeat(SORT_KEY_LEN / 2)), None);
+    }
+
+    #[test]
     fn the_first_dates_do_not_panic() {
         assert_eq!(Period::Weekly.start_of(NaiveDate::MIN), NaiveDate::MIN);
         assert!(Period::Monthly.end_of(NaiveDate::MAX).is_none());
@@ -229,6 +251,7 @@ mod tests {
             if same_points { b.points = a.points; }
             if same_time { b.reached_at = a.reached_at; }
             prop_assert_eq!(a.sort_key().len(), SORT_KEY_LEN);
+            prop_assert_eq!(Standing::from_sort_key(&a.sort_key()), Some(a));
             prop_assert_eq!(a.sort_key().cmp(&b.sort_key()), a.rank_order(&b));
         }
 

@@ -24,7 +24,6 @@ use std::sync::Arc;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
 
-use fittrack_domain::UserId;
 use fittrack_domain::leaderboard::Standing;
 use fittrack_platform::ports::{Item, ItemStore, Key, Query, StoreError, Table, WriteOp};
 
@@ -72,15 +71,9 @@ impl Row {
         self.standing.sort_key()
     }
 
+    /// The key holds the whole standing: a row is its key and, for a public profile, a name.
     fn to_item(&self, board: &BoardId) -> Item {
-        let mut item = json!({
-            "pk": rows_partition(board),
-            "sk": self.key(),
-            "u": self.standing.user,
-            "p": self.standing.points,
-            "t": self.standing.reached_at,
-            "d": self.standing.active_days,
-        });
+        let mut item = json!({"pk": rows_partition(board), "sk": self.key()});
         if let Some(name) = &self.name {
             item["n"] = name.as_str().into();
         }
@@ -94,18 +87,10 @@ impl Row {
     }
 
     fn from_item(item: &Item) -> Result<Row, StoreError> {
-        let corrupt = || StoreError::Corrupt("leaderboard row".into());
-        let user: UserId = item.get("u").and_then(Value::as_str).and_then(|u| u.parse().ok()).ok_or_else(corrupt)?;
-        let number = |name: &str| item.get(name).and_then(Value::as_i64).ok_or_else(corrupt);
-        Ok(Row {
-            standing: Standing {
-                user,
-                points: number("p")?,
-                reached_at: number("t")?,
-                active_days: u32::try_from(number("d")?).map_err(|_| corrupt())?,
-            },
-            name: item.get("n").and_then(Value::as_str).map(str::to_owned),
-        })
+        let standing = sort_key(item)
+            .and_then(Standing::from_sort_key)
+            .ok_or_else(|| StoreError::Corrupt("leaderboard row".into()))?;
+        Ok(Row { standing, name: item.get("n").and_then(Value::as_str).map(str::to_owned) })
     }
 }
 
@@ -230,7 +215,8 @@ impl BoardIndex {
             let query = Query::partition(Table::Leaderboards, counts_partition(board, level))
                 .sort_from(&parent.lo)
                 .limit(u32::try_from(parent.c.max(1)).unwrap_or(u32::MAX));
-            let children: Vec<Counted> = self.store.query(query).await?.items.iter().filter_map(Counted::from_item).collect();
+            let children: Vec<Counted> =
+                self.store.query(query).await?.items.iter().filter_map(Counted::from_item).collect();
             let Some(child) = pick(&children, &mut remaining) else { break };
             parent = child;
         }
@@ -403,9 +389,16 @@ impl BoardIndex {
                 // Split into ranges of half the maximum; the new bounds sit between two children.
                 let chunk = (max / 2).max(1);
                 let parts = plan.children.chunks(chunk).enumerate().map(|(i, part)| {
-                    let bound =
-                        if i == 0 { plan.lo.clone() } else { separator(&plan.children[i * chunk - 1].0, &part[0].0, level == 1) };
-                    WriteOp::Put { table, item: item(&bound, part.iter().map(|(_, n)| n).sum(), part.len()), condition: None }
+                    let bound = if i == 0 {
+                        plan.lo.clone()
+                    } else {
+                        separator(&plan.children[i * chunk - 1].0, &part[0].0, level == 1)
+                    };
+                    WriteOp::Put {
+                        table,
+                        item: item(&bound, part.iter().map(|(_, n)| n).sum(), part.len()),
+                        condition: None,
+                    }
                 });
                 let parts: Vec<WriteOp> = parts.collect();
                 decided.independent.extend(parts.chunks(100).map(<[WriteOp]>::to_vec));
@@ -414,7 +407,11 @@ impl BoardIndex {
             if plan.removable && c == 0 {
                 gone.insert(plan.lo.clone());
                 if plan.stored.is_some() {
-                    decided.independent.push(vec![WriteOp::Delete { table, key: Key::new(&partition, &plan.lo), condition: None }]);
+                    decided.independent.push(vec![WriteOp::Delete {
+                        table,
+                        key: Key::new(&partition, &plan.lo),
+                        condition: None,
+                    }]);
                 }
                 continue;
             }

@@ -68,6 +68,11 @@ pub fn state_key(user: UserId) -> Key {
     Key::new(user_partition(user), "STATE")
 }
 
+/// A person's standings on final boards, kept until the boards expire (`me` of a past period).
+pub fn archive_key(user: UserId) -> Key {
+    Key::new(user_partition(user), "ARCHIVE")
+}
+
 pub fn day_key(user: UserId, day: NaiveDate) -> Key {
     Key::new(user_partition(user), format!("D#{day}"))
 }

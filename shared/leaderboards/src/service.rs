@@ -11,13 +11,13 @@ use fittrack_domain::points::competition_day;
 use fittrack_domain::{Tier, UserId};
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
-use fittrack_platform::{BuildError, Config};
 use fittrack_platform::ports::{ItemStore, StoreError};
+use fittrack_platform::{BuildError, Config};
 use fittrack_users::UserDirectory;
 
 use crate::index::{BoardIndex, Row};
 use crate::keys::BoardId;
-use crate::standings::{is_open, standings_of};
+use crate::standings::{final_standing, is_open, standings_of};
 
 /// Rows above and below a person that `me` shows.
 pub const NEIGHBOURS: u32 = 10;
@@ -214,7 +214,8 @@ impl LeaderboardService {
         // The cursor is the number of rows before the page: no row's key (which would name its
         // user) leaves the server, and ranks stay exact page after page.
         let offset = cursor.map(parse_cursor).transpose()?.unwrap_or(0);
-        let rows = self.index.rows_at(board, offset, limit).await?;
+        let mut rows = self.index.rows_at(board, offset, limit).await?;
+        self.current_names(board, &mut rows).await?;
         let items: Vec<RankedRow> =
             rows.iter().enumerate().map(|(i, row)| self.ranked(board, caller, row, offset + 1 + i as u64)).collect();
         let next_cursor = (items.len() == limit as usize).then(|| (offset + u64::from(limit)).to_string());
@@ -227,7 +228,12 @@ impl LeaderboardService {
     /// Store failures.
     pub async fn me(&self, caller: UserId, board: &BoardId) -> Result<MyPlace, LeaderboardError> {
         let info = self.info(board).await?;
-        let Some(standing) = standings_of(self.store.as_ref(), caller).await?.remove(board) else {
+        let standing = if info.is_final {
+            final_standing(self.store.as_ref(), caller, board).await?
+        } else {
+            standings_of(self.store.as_ref(), caller).await?.remove(board)
+        };
+        let Some(standing) = standing else {
             return Ok(MyPlace {
                 board: info,
                 on_board: false,
@@ -241,8 +247,10 @@ impl LeaderboardService {
         };
         let key = standing.sort_key();
         let rank = self.index.rows_before(board, &key).await? + 1;
-        let above = self.index.rows_before_key(board, &key, NEIGHBOURS).await?;
-        let below = self.index.rows_after(board, Some(&key), NEIGHBOURS).await?;
+        let mut above = self.index.rows_before_key(board, &key, NEIGHBOURS).await?;
+        let mut below = self.index.rows_after(board, Some(&key), NEIGHBOURS).await?;
+        self.current_names(board, &mut above).await?;
+        self.current_names(board, &mut below).await?;
         let first_above = rank.saturating_sub(above.len() as u64);
         Ok(MyPlace {
             on_board: true,
@@ -318,6 +326,33 @@ impl LeaderboardService {
         })
     }
 
+    /// On a final board, the names its rows were written with may be out of date (no rename
+    /// reaches a final board): each named row shows the name its profile shows now, or none if it
+    /// went private. One read per named row, for past periods only; open boards are kept current
+    /// by renames.
+    async fn current_names(&self, board: &BoardId, rows: &mut [Row]) -> Result<(), StoreError> {
+        if is_open(board, self.clock.now()) {
+            return Ok(());
+        }
+        let lookups: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                let (users, user, named) = (self.users.clone(), row.standing.user, row.name.is_some());
+                Box::pin(async move {
+                    if !named {
+                        return Ok(None);
+                    }
+                    Ok(users.competitor(user).await?.and_then(|c| c.public_name().map(str::to_owned)))
+                })
+            })
+            .collect();
+        let names: Vec<Result<Option<String>, StoreError>> = futures_util::future::join_all(lookups).await;
+        for (row, name) in rows.iter_mut().zip(names) {
+            row.name = name?;
+        }
+        Ok(())
+    }
+
     /// The name a private profile goes by on one board: stable there, different on every other
     /// board (so it does not follow the person around), and keyed (so a user id does not reveal it).
     fn pseudonym(&self, board: &BoardId, user: UserId) -> String {
@@ -339,7 +374,6 @@ impl LeaderboardService {
         }
     }
 }
-
 
 fn parse_cursor(cursor: &str) -> Result<u64, LeaderboardError> {
     cursor.parse::<u64>().ok().filter(|offset| *offset <= MAX_OFFSET).ok_or(LeaderboardError::InvalidCursor)

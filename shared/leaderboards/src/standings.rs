@@ -27,7 +27,7 @@ use fittrack_platform::ports::{Condition, ItemStore, StoreError, Table, WriteOp,
 use fittrack_users::UserDirectory;
 
 use crate::index::{BoardIndex, Move, Row};
-use crate::keys::{BoardId, day_key, state_key};
+use crate::keys::{BoardId, archive_key, day_key, state_key};
 
 /// Days a person's state transaction covers at most (DynamoDB takes 100 items in one): a round
 /// that changes more of one person's days commits them in several steps, each whole.
@@ -97,12 +97,30 @@ pub(crate) async fn standings_of(
     user: UserId,
 ) -> Result<BTreeMap<BoardId, Standing>, StoreError> {
     let state = read_state(store, user).await?.map(|(s, _)| s).unwrap_or_default();
-    Ok(state
-        .boards
+    Ok(standings(user, &state.boards))
+}
+
+/// Where `user` stood on a final `board`: from the state item if no write has moved it to the
+/// archive yet, else from the archive (one more read, for past periods only).
+pub(crate) async fn final_standing(
+    store: &dyn ItemStore,
+    user: UserId,
+    board: &BoardId,
+) -> Result<Option<Standing>, StoreError> {
+    if let Some(standing) = standings_of(store, user).await?.remove(board) {
+        return Ok(Some(standing));
+    }
+    let archive: UserState =
+        store.get(Table::Leaderboards, &archive_key(user)).await?.map(from_item).transpose()?.unwrap_or_default();
+    Ok(standings(user, &archive.boards).remove(board))
+}
+
+fn standings(user: UserId, boards: &BTreeMap<String, Entry>) -> BTreeMap<BoardId, Standing> {
+    boards
         .iter()
         .filter(|(_, e)| e.on_board())
         .filter_map(|(code, e)| Some((BoardId::parse(code)?, e.standing(user))))
-        .collect())
+        .collect()
 }
 
 async fn read_state(store: &dyn ItemStore, user: UserId) -> Result<Option<(UserState, bool)>, StoreError> {
@@ -151,8 +169,7 @@ impl Standings {
             parts.sort_by_key(|p| p.seq);
             people.push(Box::pin(async move { self.apply_user(tier, user, &parts, now).await }));
         }
-        let outcomes: Vec<UserOutcome> =
-            stream::iter(people).buffer_unordered(PARALLEL_PEOPLE).try_collect().await?;
+        let outcomes: Vec<UserOutcome> = stream::iter(people).buffer_unordered(PARALLEL_PEOPLE).try_collect().await?;
         let mut moves: BTreeMap<BoardId, Vec<Move>> = BTreeMap::new();
         let mut elsewhere = Vec::new();
         for outcome in outcomes {
@@ -284,6 +301,14 @@ impl Standings {
                 entry.s = stale;
             }
         }
+        // Boards that became final leave the state item for the archive (in the same transaction),
+        // where `me` of a past period finds them until they expire.
+        let finished: BTreeMap<String, Entry> = state
+            .boards
+            .iter()
+            .filter(|(code, entry)| entry.on_board() && BoardId::parse(code).is_some_and(|b| !is_open(&b, now)))
+            .map(|(code, entry)| (code.clone(), Entry { s: Vec::new(), ..entry.clone() }))
+            .collect();
         state.boards.retain(|code, _| BoardId::parse(code).is_some_and(|b| is_open(&b, now)));
         if !changed_days.is_empty() {
             state.v = read_version + 1;
@@ -292,6 +317,24 @@ impl Standings {
                 item: state_item(user, &state)?,
                 condition: Some(if state_exists { Condition::equals("v", read_version) } else { Condition::NotExists }),
             }];
+            if !finished.is_empty() {
+                let mut archive: UserState = store
+                    .get(Table::Leaderboards, &archive_key(user))
+                    .await?
+                    .map(from_item)
+                    .transpose()?
+                    .unwrap_or_default();
+                let now_epoch = now.timestamp();
+                archive.boards.retain(|code, _| {
+                    BoardId::parse(code).and_then(|b| b.expires_at()).is_some_and(|at| at > now_epoch)
+                });
+                archive.boards.extend(finished);
+                let mut item = to_item(&archive)?;
+                let key = archive_key(user);
+                item.insert("pk".into(), key.pk.into());
+                item.insert("sk".into(), key.sk.into());
+                ops.push(WriteOp::Put { table: Table::Leaderboards, item, condition: None });
+            }
             for day in &changed_days {
                 let (record, exists) = &days[day];
                 let mut item = to_item(&DayRecord { v: record.v + 1, ..record.clone() })?;

@@ -202,7 +202,8 @@ impl LeaderboardWorker {
             let elsewhere = self.standings.apply(tier, contributions, self.clock.now()).await?;
             for (other, contribution) in &elsewhere {
                 let day = contribution.days.first().map(|d| d.day.to_string()).unwrap_or_default();
-                let id = format!("{:010}:{}:{}:{day}", contribution.created_at.max(0), contribution.user, contribution.seq);
+                let id =
+                    format!("{:010}:{}:{}:{day}", contribution.created_at.max(0), contribution.user, contribution.seq);
                 self.put_staged(other, contribution, id).await?;
                 self.touched.lock().map(|mut t| t.insert(other.clone())).ok();
             }
