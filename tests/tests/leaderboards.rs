@@ -535,3 +535,45 @@ async fn final_boards_keep_their_standings_and_follow_privacy() {
     assert_eq!(page.items[1].user_id, None);
     assert!(page.items[1].display_name.starts_with("Athlete "));
 }
+
+/// One person whose stored standing does not read cannot stop a tier: their event is set aside
+/// (`DEAD#<tier>`) and everyone else's still counts.
+#[tokio::test]
+async fn an_unreadable_standing_is_set_aside_and_the_tier_goes_on() {
+    use fittrack_platform::ports::Query;
+    let store: Arc<dyn ItemStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let clock = Arc::new(ManualClock::new(now()));
+    let worker = LeaderboardWorker::new(Arc::clone(&store), clock.clone());
+    let (ana, bea) = (UserId::generate(), UserId::generate());
+    let person = Person { steps: Vec::new(), moved_on: None, public: true };
+    add_account(store.as_ref(), ana, &person).await;
+    add_account(store.as_ref(), bea, &person).await;
+    let broken = json!({"pk": format!("U#{}", bea.simple()), "sk": "STATE", "boards": "not a map"});
+    store.put(Table::Leaderboards, broken.as_object().cloned().unwrap(), None).await.unwrap();
+    for user in [ana, bea] {
+        let event = PointEvent {
+            event_id: format!("{user}:1"),
+            user_id: user,
+            seq: 1,
+            kind: EntryKind::Earn,
+            amount: 40,
+            held_amount: 0,
+            balance_after: 40,
+            cause: format!("day:{}", day(25)),
+            created_at: now().timestamp(),
+            board_days: vec![BoardDay { day: day(25), points: 40 }],
+        };
+        fittrack_tests::record_ledger_entry(store.as_ref(), &event).await;
+        worker.handle(BoardUpdate::Point(event)).await.unwrap();
+    }
+    worker.after_batch().await;
+
+    let service = LeaderboardService::new(Arc::clone(&store), clock.clone(), pseudonym_keys());
+    let board = BoardId::of_day(TIER_A, Period::Daily, day(25));
+    assert_eq!(service.me(ana, &board).await.unwrap().rank, Some(1));
+    let dead = store.query(Query::partition(Table::Leaderboards, format!("DEAD#{TIER_A}"))).await.unwrap();
+    assert_eq!(dead.items.len(), 1);
+    assert_eq!(dead.items[0]["user"], bea.to_string());
+    let staged = store.query(Query::partition(Table::Leaderboards, format!("Q#{TIER_A}"))).await.unwrap();
+    assert!(staged.items.is_empty(), "nothing left to block the tier");
+}

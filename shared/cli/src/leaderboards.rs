@@ -81,11 +81,13 @@ pub async fn rebuild(
 ) -> Result<Report, String> {
     let periods: BTreeSet<Period> =
         if periods.is_empty() { Period::ALL.into_iter().collect() } else { periods.iter().copied().collect() };
-    let ledgers = ledgers(&store, Arc::clone(&clock)).await.map_err(|e| e.to_string())?;
-    let rebuilder = Rebuilder::new(Arc::clone(&store), LeaderboardWorker::new(store, clock));
+    let worker = LeaderboardWorker::new(Arc::clone(&store), Arc::clone(&clock));
+    let rebuilder = Rebuilder::new(Arc::clone(&store), worker);
     if check {
+        let ledgers = ledgers(&store, clock).await.map_err(|e| e.to_string())?;
         rebuilder.check(&ledgers, &periods).await.map_err(|e| e.to_string())
     } else {
-        rebuilder.rebuild(&ledgers, &periods).await.map_err(|e: RebuildError| e.to_string())
+        // The ledgers are read inside the rebuild, once the workers are held off.
+        rebuilder.rebuild(ledgers(&store, clock), &periods).await.map_err(|e: RebuildError| e.to_string())
     }
 }

@@ -82,6 +82,11 @@ pub fn staged_partition(tier: &str) -> String {
     format!("Q#{tier}")
 }
 
+/// Events set aside because they could not be applied (for an operator).
+pub fn dead_partition(tier: &str) -> String {
+    format!("DEAD#{tier}")
+}
+
 /// The single-writer lease of a tier's boards.
 pub fn lease_key(tier: &str) -> Key {
     Key::new(format!("LEASE#{tier}"), "LEASE")

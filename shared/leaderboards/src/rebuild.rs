@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
@@ -51,16 +52,25 @@ pub enum RebuildError {
     Store(#[from] StoreError),
 }
 
-/// The standings of every open board of `periods`, from the ledgers.
+/// The tier each of a person's days was first counted in (the day items), which a later tier
+/// change does not move.
+pub type PinnedTiers = BTreeMap<UserId, BTreeMap<NaiveDate, String>>;
+
+/// The standings of every open board of `periods`, from the ledgers: each day in the tier it was
+/// first counted in, else the tier the person had that day.
 pub fn expected(
     ledgers: &[LedgerOfUser],
+    pinned: &PinnedTiers,
     periods: &BTreeSet<Period>,
     now: DateTime<Utc>,
 ) -> BTreeMap<BoardId, Vec<Row>> {
     let mut boards: BTreeMap<BoardId, Vec<Row>> = BTreeMap::new();
+    let none = BTreeMap::new();
     for ledger in ledgers {
         let placement = &ledger.placement;
-        let standings = tally(ledger.user, &ledger.entries, |day| placement.tier_on(day).map(str::to_owned), now);
+        let days = pinned.get(&ledger.user).unwrap_or(&none);
+        let tier_of = |day| days.get(&day).cloned().or_else(|| placement.tier_on(day).map(str::to_owned));
+        let standings = tally(ledger.user, &ledger.entries, tier_of, now);
         for (board, standing) in standings.into_iter().filter(|(b, _)| periods.contains(&b.period)) {
             boards.entry(board).or_default().push(Row { standing, name: ledger.name.clone() });
         }
@@ -108,7 +118,8 @@ impl Rebuilder {
     /// The store's failures.
     pub async fn check(&self, ledgers: &[LedgerOfUser], periods: &BTreeSet<Period>) -> Result<Report, StoreError> {
         let now = self.worker.now();
-        let expected = expected(ledgers, periods, now);
+        let pinned = self.pinned(ledgers).await?;
+        let expected = expected(ledgers, &pinned, periods, now);
         let mut report = Report::default();
         for board in open_boards(periods, now) {
             let want = expected.get(&board).cloned().unwrap_or_default();
@@ -138,11 +149,16 @@ impl Rebuilder {
         Ok(report)
     }
 
-    /// Rewrites the open boards of `periods` from the ledgers.
+    /// Rewrites the open boards of `periods` from the ledgers `load` reads, which it reads only
+    /// once every tier's writer is held off (their leases are taken, and renewed while the
+    /// rebuild runs), so no event lands between the read and the rewrite.
     ///
     /// # Errors
     /// [`RebuildError::Busy`] when a tier's writer holds its lease; the store's failures.
-    pub async fn rebuild(&self, ledgers: &[LedgerOfUser], periods: &BTreeSet<Period>) -> Result<Report, RebuildError> {
+    pub async fn rebuild<F>(&self, load: F, periods: &BTreeSet<Period>) -> Result<Report, RebuildError>
+    where
+        F: std::future::Future<Output = Result<Vec<LedgerOfUser>, StoreError>>,
+    {
         let tiers: Vec<String> = Tier::all().iter().map(Tier::code).collect();
         let mut held = Vec::new();
         let outcome = async {
@@ -152,7 +168,8 @@ impl Rebuilder {
                 }
                 held.push(tier.clone());
             }
-            self.rewrite(ledgers, periods).await.map_err(RebuildError::from)
+            let ledgers = load.await?;
+            self.rewrite(&ledgers, periods, &held).await.map_err(RebuildError::from)
         }
         .await;
         for tier in &held {
@@ -161,9 +178,16 @@ impl Rebuilder {
         outcome
     }
 
-    async fn rewrite(&self, ledgers: &[LedgerOfUser], periods: &BTreeSet<Period>) -> Result<Report, StoreError> {
+    async fn rewrite(
+        &self,
+        ledgers: &[LedgerOfUser],
+        periods: &BTreeSet<Period>,
+        held: &[String],
+    ) -> Result<Report, StoreError> {
         let now = self.worker.now();
-        let expected = expected(ledgers, periods, now);
+        let pinned = self.pinned(ledgers).await?;
+        let expected = expected(ledgers, &pinned, periods, now);
+        let mut leases = Leases { worker: &self.worker, tiers: held, renewed: Instant::now() };
         let mut report = Report::default();
         for board in open_boards(periods, now) {
             for partition in std::iter::once(rows_partition(&board))
@@ -171,17 +195,45 @@ impl Rebuilder {
             {
                 self.wipe(&partition).await?;
             }
+            leases.renew().await?;
         }
         for ledger in ledgers {
             crate::standings::reset_user(self.store.as_ref(), ledger, periods, now).await?;
+            leases.renew().await?;
         }
         for (board, rows) in &expected {
             let moves: Vec<Move> = rows.iter().map(|row| Move { from: None, to: Some(row.clone()) }).collect();
             self.index.apply(board, &moves).await?;
             report.boards += 1;
             report.rows += rows.len();
+            leases.renew().await?;
         }
         Ok(report)
+    }
+
+    /// The tiers the people's days were first counted in, from their day items (one query each).
+    async fn pinned(&self, ledgers: &[LedgerOfUser]) -> Result<PinnedTiers, StoreError> {
+        let mut pinned = PinnedTiers::new();
+        for ledger in ledgers {
+            let query =
+                Query::partition(Table::Leaderboards, crate::keys::user_partition(ledger.user)).sort_prefix("D#");
+            let mut cursor = None;
+            loop {
+                let page = self.store.query(query.clone().after(cursor.take())).await?;
+                for item in &page.items {
+                    let day =
+                        item.get("sk").and_then(|v| v.as_str()).and_then(|sk| sk.strip_prefix("D#")?.parse().ok());
+                    if let (Some(day), Some(tier)) = (day, item.get("tier").and_then(|v| v.as_str())) {
+                        pinned.entry(ledger.user).or_default().insert(day, tier.to_owned());
+                    }
+                }
+                match page.next {
+                    Some(next) if !page.items.is_empty() => cursor = Some(next),
+                    _ => break,
+                }
+            }
+        }
+        Ok(pinned)
     }
 
     async fn wipe(&self, partition: &str) -> Result<(), StoreError> {
@@ -205,6 +257,25 @@ impl Rebuilder {
             after = Some(last.key());
             rows.extend(page);
         }
+    }
+}
+
+/// The tier leases a rebuild holds, renewed well inside their 60 seconds.
+struct Leases<'a> {
+    worker: &'a LeaderboardWorker,
+    tiers: &'a [String],
+    renewed: Instant,
+}
+
+impl Leases<'_> {
+    async fn renew(&mut self) -> Result<(), StoreError> {
+        if self.renewed.elapsed() > Duration::from_secs(15) {
+            for tier in self.tiers {
+                self.worker.hold(tier).await?;
+            }
+            self.renewed = Instant::now();
+        }
+        Ok(())
     }
 }
 

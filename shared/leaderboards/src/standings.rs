@@ -140,8 +140,15 @@ pub struct Standings {
     index: BoardIndex,
 }
 
-/// What a round did not apply here: contributions whose day counts in another tier.
-pub type Elsewhere = Vec<(String, Contribution)>;
+/// What a round did not apply here.
+#[derive(Debug, Default)]
+pub struct Unapplied {
+    /// Contributions whose day counts in another tier.
+    pub elsewhere: Vec<(String, Contribution)>,
+    /// Contributions of people whose items do not read (or cannot be written as they are): set
+    /// aside, so they cannot stop the tier's other people from being counted.
+    pub dead: Vec<Contribution>,
+}
 
 impl Standings {
     pub fn new(store: Arc<dyn ItemStore>) -> Self {
@@ -157,7 +164,7 @@ impl Standings {
         tier: &str,
         contributions: Vec<Contribution>,
         now: DateTime<Utc>,
-    ) -> Result<Elsewhere, StoreError> {
+    ) -> Result<Unapplied, StoreError> {
         let mut by_user: BTreeMap<UserId, Vec<Contribution>> = BTreeMap::new();
         for contribution in contributions {
             by_user.entry(contribution.user).or_default().push(contribution);
@@ -167,13 +174,26 @@ impl Standings {
         let mut people = Vec::new();
         for (user, mut parts) in by_user {
             parts.sort_by_key(|p| p.seq);
-            people.push(Box::pin(async move { self.apply_user(tier, user, &parts, now).await }));
+            people.push(Box::pin(async move {
+                let outcome = self.apply_user(tier, user, &parts, now).await;
+                (parts, outcome)
+            }));
         }
-        let outcomes: Vec<UserOutcome> = stream::iter(people).buffer_unordered(PARALLEL_PEOPLE).try_collect().await?;
+        let outcomes: Vec<(Vec<Contribution>, Result<UserOutcome, StoreError>)> =
+            stream::iter(people).buffer_unordered(PARALLEL_PEOPLE).collect().await;
         let mut moves: BTreeMap<BoardId, Vec<Move>> = BTreeMap::new();
-        let mut elsewhere = Vec::new();
-        for outcome in outcomes {
-            elsewhere.extend(outcome.elsewhere);
+        let mut unapplied = Unapplied::default();
+        for (parts, outcome) in outcomes {
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(error @ (StoreError::Corrupt(_) | StoreError::Invalid(_))) => {
+                    tracing::error!(%error, tier, user_id = %parts[0].user, "leaderboard events set aside");
+                    unapplied.dead.extend(parts);
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            unapplied.elsewhere.extend(outcome.elsewhere);
             for (board, mut board_moves) in outcome.moves {
                 moves.entry(board).or_default().append(&mut board_moves);
             }
@@ -181,7 +201,7 @@ impl Standings {
         let boards: Vec<_> =
             moves.iter().map(|(board, board_moves)| Box::pin(self.index.apply(board, board_moves))).collect();
         stream::iter(boards).buffer_unordered(4).try_collect::<Vec<()>>().await?;
-        Ok(elsewhere)
+        Ok(unapplied)
     }
 
     async fn apply_user(
@@ -380,7 +400,7 @@ fn commits(parts: &[Contribution]) -> Vec<Vec<Contribution>> {
 #[derive(Default)]
 struct UserOutcome {
     moves: BTreeMap<BoardId, Vec<Move>>,
-    elsewhere: Elsewhere,
+    elsewhere: Vec<(String, Contribution)>,
 }
 
 fn state_item(user: UserId, state: &UserState) -> Result<fittrack_platform::ports::Item, StoreError> {

@@ -193,14 +193,22 @@ impl LeaderboardWorker {
             let mut contributions = Vec::new();
             for item in page.items {
                 keys.push(key_of(&item)?);
-                match from_item::<Contribution>(item) {
+                match from_item::<Contribution>(item.clone()) {
                     Ok(c) => contributions.push(c),
-                    Err(error) => tracing::error!(%error, tier, "unreadable staged event dropped"),
+                    Err(error) => {
+                        tracing::error!(%error, tier, "unreadable staged event set aside");
+                        self.set_aside(tier, item).await?;
+                    }
                 }
             }
             let count = contributions.len();
-            let elsewhere = self.standings.apply(tier, contributions, self.clock.now()).await?;
-            for (other, contribution) in &elsewhere {
+            let unapplied = self.standings.apply(tier, contributions, self.clock.now()).await?;
+            for dead in &unapplied.dead {
+                let mut item = to_item(dead)?;
+                item.insert("sk".into(), format!("{:010}:{}:{}", dead.created_at.max(0), dead.user, dead.seq).into());
+                self.set_aside(tier, item).await?;
+            }
+            for (other, contribution) in &unapplied.elsewhere {
                 let day = contribution.days.first().map(|d| d.day.to_string()).unwrap_or_default();
                 let id =
                     format!("{:010}:{}:{}:{day}", contribution.created_at.max(0), contribution.user, contribution.seq);
@@ -211,6 +219,16 @@ impl LeaderboardWorker {
             applied += count;
         }
         Ok(applied)
+    }
+
+    /// Keeps an event that cannot be applied in `DEAD#<tier>` for an operator (the error is
+    /// logged; `fittrack leaderboards rebuild` counts it from the ledger once the cause is fixed).
+    async fn set_aside(&self, tier: &str, mut item: fittrack_platform::ports::Item) -> Result<(), StoreError> {
+        item.insert("pk".into(), crate::keys::dead_partition(tier).into());
+        if !item.contains_key("sk") {
+            item.insert("sk".into(), uuid::Uuid::new_v4().to_string().into());
+        }
+        self.store.put(Table::Leaderboards, item, None).await
     }
 
     async fn delete_all(&self, keys: Vec<Key>) -> Result<(), StoreError> {
