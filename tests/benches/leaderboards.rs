@@ -51,7 +51,7 @@ fn mix(i: u64) -> u64 {
 }
 
 async fn account(store: &dyn ItemStore, user: UserId) {
-    let item = serde_json::json!({"pk": format!("USER#{user}"), "sk": "ACCOUNT", "display_name": "Runner",
+    let item = serde_json::json!({"pk": format!("USER#{user}"), "sk": "ACCOUNT", "display_name": "Alexandra Montgomery-Li",
         "profile": {"public_profile": true}, "tier_code": TIER});
     store.put(Table::Users, item.as_object().cloned().unwrap(), None).await.unwrap();
 }
@@ -91,7 +91,7 @@ async fn build(size: u64) -> Setup {
                     reached_at: 1_790_000_000 + i64::try_from(mix(r) % 2_000_000).unwrap(),
                     active_days: u32::try_from(r % 60).unwrap(),
                 };
-                Move { from: None, to: Some(Row { standing, name: Some("Runner".into()) }) }
+                Move { from: None, to: Some(Row { standing, name: Some("Alexandra Montgomery-Li".into()) }) }
             })
             .collect();
         index.apply(&board, &moves).await.unwrap();
@@ -139,6 +139,47 @@ async fn build(size: u64) -> Setup {
         events.len() as f64 / elapsed.as_secs_f64(),
     );
     println!("  write units by kind of item: {:?}", meter.units_by_kind());
+
+    // The same people earn again: now every event moves a row on each board (delete + put).
+    let again: Vec<BoardUpdate> = tied
+        .iter()
+        .chain(&spread)
+        .enumerate()
+        .map(|(i, u)| event(*u, 2, 10 + i64::try_from(mix(i as u64 + 7) % 90).unwrap()))
+        .collect();
+    for update in &again {
+        if let BoardUpdate::Point(event) = update {
+            fittrack_tests::record_ledger_entry(raw.as_ref(), event).await;
+        }
+    }
+    let (units, started) = (meter.units(), Instant::now());
+    for batch in again.chunks(100) {
+        for update in batch {
+            worker.handle(update.clone()).await.unwrap();
+        }
+        worker.after_batch().await;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "worker, people already on the boards: {} events in {:.2} s = {:.0} events/s; {:.1} write units per event",
+        again.len(),
+        elapsed.as_secs_f64(),
+        again.len() as f64 / elapsed.as_secs_f64(),
+        (meter.units() - units) as f64 / again.len() as f64,
+    );
+    // One event at a time (a batch of one): nothing to share.
+    let (units, lone) = (meter.units(), tied.iter().take(20).map(|u| event(*u, 3, 5)).collect::<Vec<_>>());
+    for update in &lone {
+        if let BoardUpdate::Point(event) = update {
+            fittrack_tests::record_ledger_entry(raw.as_ref(), event).await;
+        }
+        worker.handle(update.clone()).await.unwrap();
+        worker.after_batch().await;
+    }
+    println!(
+        "worker, one event per batch: {:.1} write units per event",
+        (meter.units() - units) as f64 / lone.len() as f64
+    );
     Setup { _dir: dir, meter, board, tied, spread }
 }
 

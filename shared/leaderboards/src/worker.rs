@@ -182,8 +182,11 @@ impl LeaderboardWorker {
 
     async fn drain_tier(&self, tier: &str, started: Instant) -> Result<usize, StoreError> {
         let mut applied = 0;
-        // Each round renews the lease, so a long drain keeps it.
-        while started.elapsed() < DRAIN_BUDGET && self.acquire(tier).await? {
+        // Every round after the first renews the lease (the caller just took it), so a long
+        // drain keeps it.
+        let mut rounds = 0;
+        while started.elapsed() < DRAIN_BUDGET && (rounds == 0 || self.acquire(tier).await?) {
+            rounds += 1;
             let page =
                 self.store.query(Query::partition(Table::Leaderboards, staged_partition(tier)).limit(ROUND)).await?;
             if page.items.is_empty() {
