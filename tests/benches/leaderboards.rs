@@ -72,7 +72,7 @@ fn event(user: UserId, seq: u64, points: i64) -> BoardUpdate {
     })
 }
 
-async fn build(size: u64) -> Setup {
+async fn build(size: u64, people: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let raw: Arc<dyn ItemStore> = Arc::new(SqliteStore::open(&dir.path().join("boards.db")).unwrap());
     let board = BoardId::of_day(TIER, Period::AllTime, competition_day(Utc::now()));
@@ -106,8 +106,8 @@ async fn build(size: u64) -> Setup {
     // People who join through the worker, so `me` finds their standing.
     let meter = Arc::new(WriteUnitMeter::new(Arc::clone(&raw)));
     let worker = LeaderboardWorker::new(Arc::clone(&meter) as Arc<dyn ItemStore>, Arc::new(SystemClock));
-    let tied: Vec<UserId> = (0..250).map(|_| UserId::generate()).collect();
-    let spread: Vec<UserId> = (0..250).map(|_| UserId::generate()).collect();
+    let tied: Vec<UserId> = (0..people).map(|_| UserId::generate()).collect();
+    let spread: Vec<UserId> = (0..people).map(|_| UserId::generate()).collect();
     for user in tied.iter().chain(&spread) {
         account(raw.as_ref(), *user).await;
     }
@@ -226,7 +226,7 @@ async fn report_reads(setup: &Setup) {
     println!("reads: the top 100 as the API answers it (with the board's size): {} RU", meter.read_units() - before);
 }
 
-async fn report_hot_items(setup: &Setup) {
+async fn report_hot_items(setup: &Setup, seconds: u64) {
     let store = Arc::clone(&setup.meter) as Arc<dyn ItemStore>;
     let worker = LeaderboardWorker::new(Arc::clone(&store), Arc::new(SystemClock));
     let people: Vec<UserId> = (0..3_000).map(|_| UserId::generate()).collect();
@@ -236,7 +236,7 @@ async fn report_hot_items(setup: &Setup) {
     setup.meter.take_item_writes();
     let (mut worst, mut worst_item) = (0, None);
     let mut seq = std::collections::HashMap::new();
-    for second in 0..10u64 {
+    for second in 0..seconds {
         // 300 events this second, from people who earn again and again, in three SQS batches.
         for batch in 0..3u64 {
             for i in 0..100u64 {
@@ -262,11 +262,17 @@ async fn report_hot_items(setup: &Setup) {
 
 fn timings(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let size = std::env::var("FITTRACK_BENCH_BOARD_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    // `cargo test --all-targets` runs this without `--bench`: a small board, as a smoke test.
+    let benching = std::env::args().any(|arg| arg == "--bench");
+    let size = match std::env::var("FITTRACK_BENCH_BOARD_SIZE").ok().and_then(|s| s.parse().ok()) {
+        Some(size) => size,
+        None if benching => 1_000_000,
+        None => 2_000,
+    };
     let setup = runtime.block_on(async {
-        let setup = build(size).await;
+        let setup = build(size, if benching { 250 } else { 20 }).await;
         report_reads(&setup).await;
-        report_hot_items(&setup).await;
+        report_hot_items(&setup, if benching { 10 } else { 1 }).await;
         setup
     });
     let store = Arc::clone(&setup.meter) as Arc<dyn ItemStore>;
