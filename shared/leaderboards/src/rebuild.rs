@@ -163,7 +163,7 @@ impl Rebuilder {
         let mut held = Vec::new();
         let outcome = async {
             for tier in &tiers {
-                if !self.worker.hold(tier).await? {
+                if !self.worker.acquire(tier).await? {
                     return Err(RebuildError::Busy(tier.clone()));
                 }
                 held.push(tier.clone());
@@ -173,7 +173,7 @@ impl Rebuilder {
         }
         .await;
         for tier in &held {
-            self.worker.let_go(tier).await?;
+            self.worker.release(tier).await?;
         }
         outcome
     }
@@ -271,7 +271,7 @@ impl Leases<'_> {
     async fn renew(&mut self) -> Result<(), StoreError> {
         if self.renewed.elapsed() > Duration::from_secs(15) {
             for tier in self.tiers {
-                self.worker.hold(tier).await?;
+                self.worker.acquire(tier).await?;
             }
             self.renewed = Instant::now();
         }
@@ -280,15 +280,14 @@ impl Leases<'_> {
 }
 
 /// The days of a ledger with their totals and the entries counted on each.
-pub(crate) fn ledger_days(entries: &[Contribution]) -> BTreeMap<NaiveDate, (i64, Vec<u64>, i64)> {
-    let mut days: BTreeMap<NaiveDate, (i64, Vec<u64>, i64)> = BTreeMap::new();
+pub(crate) fn ledger_days(entries: &[Contribution]) -> BTreeMap<NaiveDate, (i64, Vec<u64>)> {
+    let mut days: BTreeMap<NaiveDate, (i64, Vec<u64>)> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for entry in entries.iter().filter(|e| seen.insert(e.seq)) {
         for BoardDay { day, points } in &entry.days {
-            let (total, seqs, latest) = days.entry(*day).or_default();
+            let (total, seqs) = days.entry(*day).or_default();
             *total += points;
             seqs.push(entry.seq);
-            *latest = (*latest).max(entry.created_at);
         }
     }
     days

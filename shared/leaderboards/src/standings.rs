@@ -463,7 +463,7 @@ pub(crate) async fn reset_user(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let user = ledger.user;
-    for (day, (total, seqs, _)) in crate::rebuild::ledger_days(&ledger.entries) {
+    for (day, (total, seqs)) in crate::rebuild::ledger_days(&ledger.entries) {
         let existing: Option<DayRecord> =
             store.get(Table::Leaderboards, &day_key(user, day)).await?.map(from_item).transpose()?;
         let Some(tier) = existing.map(|d| d.tier).or_else(|| ledger.placement.tier_on(day).map(str::to_owned)) else {

@@ -250,7 +250,9 @@ impl LeaderboardWorker {
         Ok(!page.items.is_empty())
     }
 
-    async fn acquire(&self, tier: &str) -> Result<bool, StoreError> {
+    /// Takes (or renews) a tier's lease; `false` while another writer holds it. The rebuild holds
+    /// every tier's this way.
+    pub(crate) async fn acquire(&self, tier: &str) -> Result<bool, StoreError> {
         let now = self.clock.now().timestamp();
         let key = lease_key(tier);
         let item = serde_json::json!({
@@ -268,7 +270,7 @@ impl LeaderboardWorker {
         }
     }
 
-    async fn release(&self, tier: &str) -> Result<(), StoreError> {
+    pub(crate) async fn release(&self, tier: &str) -> Result<(), StoreError> {
         let condition = Condition::equals("owner", self.owner.as_str());
         match self.store.delete(Table::Leaderboards, &lease_key(tier), Some(condition)).await {
             Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
@@ -276,29 +278,8 @@ impl LeaderboardWorker {
         }
     }
 
-    /// Holds the leases of `tiers` for a rebuild (renew by calling again); `false` for a tier
-    /// whose writer is busy.
-    ///
-    /// # Errors
-    /// The store's failures.
-    pub async fn hold(&self, tier: &str) -> Result<bool, StoreError> {
-        self.acquire(tier).await
-    }
-
-    /// Gives back what [`LeaderboardWorker::hold`] took.
-    ///
-    /// # Errors
-    /// The store's failures.
-    pub async fn let_go(&self, tier: &str) -> Result<(), StoreError> {
-        self.release(tier).await
-    }
-
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    pub fn standings(&self) -> &Standings {
-        &self.standings
     }
 }
 
