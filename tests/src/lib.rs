@@ -1,11 +1,13 @@
 //! Test support for the workspace suites: the AWS emulator, unique AWS resources per test,
-//! a running `fittrack serve` (with typed helpers per capability), a local OpenID provider for social sign-in, fake tracker APIs, and a
+//! a running `fittrack serve` (with typed helpers per capability), a local OpenID provider for social sign-in, fake tracker APIs, a fake drand chain, and a
 //! DynamoDB write-unit meter for benchmarks, and the check of every answer against the API document.
 
 pub mod client;
 pub mod conformance;
 pub mod contract;
+pub mod drawings_fixture;
 pub mod emulator;
+pub mod fake_drand;
 pub mod fake_trackers;
 pub mod oidc;
 pub mod server;

@@ -11,7 +11,7 @@ use fittrack_accounts::build::BuildOptions;
 use fittrack_accounts::crypto::{PasswordHasher, generate_pii_key, generate_signing_key};
 use fittrack_cli::{RouterWrapper, RunningServer, ServeOptions, StoreChoice};
 use fittrack_platform::Config;
-use fittrack_platform::clock::ManualClock;
+use fittrack_platform::clock::{Clock, ManualClock};
 use fittrack_platform::config::{OidcProviderConfig, RateLimit, RateLimitedAction, RateLimits, TrackerConfig};
 
 use crate::conformance::{Conformance, checked};
@@ -31,6 +31,8 @@ pub struct TestApp {
     pub google: FakeProvider,
     /// Every answer of this server is checked against the API document.
     pub conformance: Arc<Conformance>,
+    /// The fake drand chain, when the settings asked for one.
+    pub drand: Option<crate::fake_drand::FakeDrand>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -43,6 +45,8 @@ pub struct Settings {
     pub sync_tick: Duration,
     /// OAuth trackers (pointed at the fakes); the simulated tracker is always there.
     pub trackers: TrackerConfig,
+    /// Draw from a fake drand chain (signed with a key made for the test) instead of commit-reveal.
+    pub fake_drand: bool,
 }
 
 impl Settings {
@@ -56,6 +60,7 @@ impl Settings {
             owasp_hashing: false,
             sync_tick: Duration::from_secs(2),
             trackers: TrackerConfig::default(),
+            fake_drand: false,
         }
     }
 }
@@ -101,9 +106,22 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
     let passwords = if settings.owasp_hashing { PasswordHasher::owasp() } else { PasswordHasher::with_cost(256, 1) };
     let conformance = Conformance::new();
     let checker = Arc::clone(&conformance);
+    let drand = if settings.fake_drand {
+        let genesis = clock.now().timestamp() - 3_000;
+        Some(crate::fake_drand::FakeDrand::start(genesis, 3, clock.clone()).await)
+    } else {
+        None
+    };
+    let beacon = drand.as_ref().map(|fake| {
+        let chain = fake.chain();
+        Arc::new(fittrack_beacons::DrandBeacon::new(chain, reqwest::Client::new()))
+            as Arc<dyn fittrack_platform::ports::RandomnessBeacon>
+    });
     let options = ServeOptions {
         visibility_timeout: Duration::from_millis(500),
         sync_tick: settings.sync_tick,
+        drawings_tick: Duration::from_millis(200),
+        beacon,
         wrap_router: Some(RouterWrapper(Arc::new(move |router| checked(router, Arc::clone(&checker))))),
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap(), data_dir.path().to_path_buf(), store)
     };
@@ -117,6 +135,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         clock,
         google,
         conformance,
+        drand,
         _data_dir: data_dir,
     }
 }

@@ -4,6 +4,7 @@
 pub mod leaderboards;
 pub mod local_keys;
 pub mod serve;
+pub mod verify_drawing;
 pub mod workers;
 
 pub use serve::{RouterWrapper, RunningServer, ServeOptions, StoreChoice, start};

@@ -49,11 +49,35 @@ enum Command {
     },
     /// Generate production keys (JSON for the Secrets Manager secret the template reads).
     Keys,
+    /// Recompute a drawing's winners from its published results and snapshot alone.
+    VerifyDrawing {
+        /// The API's base URL, e.g. https://api.fittrack.example (with --drawing).
+        #[arg(long, requires = "drawing", conflicts_with_all = ["results", "snapshot"])]
+        api: Option<String>,
+        #[arg(long)]
+        drawing: Option<String>,
+        /// A saved results file (JSON of /results), with --snapshot.
+        #[arg(long, requires = "snapshot")]
+        results: Option<PathBuf>,
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+    },
+    /// Operate the drawings.
+    Drawings {
+        #[command(subcommand)]
+        command: DrawingsCommand,
+    },
     /// Operate the leaderboards.
     Leaderboards {
         #[command(subcommand)]
         command: LeaderboardsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum DrawingsCommand {
+    /// Check that every debited point has its tickets and every ticket its debit or free entry.
+    Reconcile { drawing: String },
 }
 
 #[derive(Subcommand)]
@@ -132,6 +156,55 @@ async fn run(cli: Cli) -> Result<(), String> {
                 () = shutdown_signal() => server.stop().await,
             }
             Ok(())
+        }
+        Command::VerifyDrawing { api, drawing, results, snapshot } => {
+            let (results, snapshot) = match (api, drawing, results, snapshot) {
+                (Some(api), Some(drawing), _, _) => fittrack_cli::verify_drawing::fetch(&api, &drawing).await?,
+                (_, _, Some(results), Some(snapshot)) => (
+                    std::fs::read(&results).map_err(|e| format!("{}: {e}", results.display()))?,
+                    std::fs::read(&snapshot).map_err(|e| format!("{}: {e}", snapshot.display()))?,
+                ),
+                _ => return Err("give --api and --drawing, or --results and --snapshot".into()),
+            };
+            let outcome = fittrack_cli::verify_drawing::verify(&results, &snapshot).map_err(|e| e.to_string())?;
+            println!("verified: the published results follow from the snapshot and the beacon");
+            for (list, placements) in [("winner", &outcome.winners), ("alternate", &outcome.alternates)] {
+                for p in placements {
+                    println!("{list} {}: ticket {} entrant {}", p.place, p.ticket, p.entrant);
+                }
+            }
+            Ok(())
+        }
+        Command::Drawings { command: DrawingsCommand::Reconcile { drawing } } => {
+            let id = fittrack_drawings::DrawingId::parse(&drawing).ok_or("not a drawing id")?;
+            let config = local_config(&cli.data_dir).map_err(|e| e.to_string())?;
+            let options = ServeOptions::new(([127, 0, 0, 1], 0).into(), cli.data_dir, store);
+            let store = open_store(&options, &config).await.map_err(|e| e.to_string())?;
+            let clock: Arc<dyn fittrack_platform::clock::Clock> = Arc::new(fittrack_platform::clock::SystemClock);
+            // Reconciling reads; it never draws or sends, so any beacon and a throwaway queue do.
+            let beacon = Arc::new(fittrack_beacons::CommitRevealBeacon::new(Arc::clone(&clock)));
+            let drawings = fittrack_drawings::DrawingService::from_config(
+                &config,
+                store,
+                clock,
+                Arc::new(InProcessQueue::default()),
+                beacon,
+            )
+            .map_err(|e| e.to_string())?;
+            let report = drawings.reconcile(&id).await.map_err(|e| e.to_string())?;
+            println!(
+                "drawing {} ({}): {} entrants, {} tickets, {} points debited, {} refunded",
+                report.drawing_id,
+                report.status,
+                report.entrants,
+                report.tickets,
+                report.points_debited,
+                report.points_refunded
+            );
+            for problem in &report.problems {
+                println!("PROBLEM {problem}");
+            }
+            if report.is_clean() { Ok(()) } else { Err(format!("{} problems", report.problems.len())) }
         }
         Command::Leaderboards { command: LeaderboardsCommand::Rebuild { periods, check } } => {
             let periods = periods

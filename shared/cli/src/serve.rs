@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use fittrack_accounts::AccountService;
 use fittrack_accounts::build::{BuildOptions, account_service};
+use fittrack_drawings::DrawingService;
 use fittrack_email::EmailDelivery;
 use fittrack_http::{LocalState, app};
 use fittrack_leaderboards::{LeaderboardService, LeaderboardWorker};
@@ -19,7 +20,7 @@ use fittrack_local::{OutboxMailer, SqliteQueue, SqliteStore};
 use fittrack_platform::Config;
 use fittrack_platform::config::TrackerConfig;
 use fittrack_platform::messages::{BoardUpdate, EmailJob, SyncJob};
-use fittrack_platform::ports::{ItemStore, Mailer, Queue, Table};
+use fittrack_platform::ports::{ItemStore, Mailer, Queue, RandomnessBeacon, Table};
 use fittrack_points::OutboxRelay;
 use fittrack_sync::SyncService;
 use fittrack_users::TierSchedule;
@@ -34,7 +35,7 @@ pub enum StoreChoice {
     DynamoDb { create_tables: bool },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
@@ -49,6 +50,11 @@ pub struct ServeOptions {
     pub tier_tick: Duration,
     /// How often the leaderboards sweep for events a dead writer left staged (every minute on AWS).
     pub leaderboard_sweep_tick: Duration,
+    /// How often the drawings scheduler looks for steps due (every minute on AWS).
+    pub drawings_tick: Duration,
+    /// The randomness beacon; the configured one (`FITTRACK_BEACON`) when unset. Tests put a fake
+    /// drand here.
+    pub beacon: Option<Arc<dyn RandomnessBeacon>>,
     /// Wraps the served router: the tests check every answer against the API document this way.
     pub wrap_router: Option<RouterWrapper>,
 }
@@ -76,6 +82,8 @@ impl ServeOptions {
             relay_tick: Duration::from_secs(1),
             tier_tick: Duration::from_secs(3600),
             leaderboard_sweep_tick: Duration::from_secs(15),
+            drawings_tick: Duration::from_secs(15),
+            beacon: None,
             wrap_router: None,
         }
     }
@@ -97,6 +105,7 @@ pub struct RunningServer {
     pub accounts: AccountService,
     pub sync: SyncService,
     pub tiers: TierSchedule,
+    pub drawings: DrawingService,
     pub queue: Arc<SqliteQueue>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -185,6 +194,19 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     let leaderboards_worker = LeaderboardWorker::new(Arc::clone(&store), Arc::clone(&build.clock));
     let leaderboards = LeaderboardService::from_config(&config, Arc::clone(&store), Arc::clone(&build.clock))
         .map_err(|e| ServeError::Config(e.to_string()))?;
+    let beacon = match &options.beacon {
+        Some(beacon) => Arc::clone(beacon),
+        None => fittrack_beacons::from_config(&config.drawings.beacon, Arc::clone(&build.clock))
+            .map_err(|e| ServeError::Config(e.to_string()))?,
+    };
+    let drawings = DrawingService::from_config(
+        &config,
+        Arc::clone(&store),
+        Arc::clone(&build.clock),
+        Arc::clone(&queue) as Arc<dyn Queue>,
+        beacon,
+    )
+    .map_err(|e| ServeError::Config(e.to_string()))?;
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -232,6 +254,13 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             |worker| async move { worker.sweep().await },
         )),
         tokio::spawn(run_schedule(
+            "drawings scheduler",
+            options.drawings_tick,
+            shutdown_rx.clone(),
+            drawings.clone(),
+            |drawings| async move { drawings.run_due().await.map(|report| report.steps()) },
+        )),
+        tokio::spawn(run_schedule(
             "tier birthdays",
             options.tier_tick,
             shutdown_rx.clone(),
@@ -242,7 +271,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let state = LocalState::new(&config, accounts.clone(), points, sync.clone(), leaderboards);
+    let state = LocalState::new(&config, accounts.clone(), points, sync.clone(), leaderboards, drawings.clone());
     let router = match &options.wrap_router {
         Some(RouterWrapper(wrap)) => wrap(app(state)),
         None => app(state),
@@ -257,5 +286,5 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             tracing::error!(%error, "server failed");
         }
     }));
-    Ok(RunningServer { addr, outbox, accounts, sync, tiers, queue, shutdown, tasks })
+    Ok(RunningServer { addr, outbox, accounts, sync, tiers, drawings, queue, shutdown, tasks })
 }

@@ -6,6 +6,8 @@
 //! - [`account`]: parsed, always-valid account inputs (email, display name, date of birth, state).
 //! - [`activity`]: the activity model of every tracker, de-duplication and priority.
 //! - [`anomaly`]: days far above the tier's baseline (median + 3 robust σ of activity scores).
+//! - [`drawing`]: drawing kinds, the lifecycle, the state registration guard, who may enter.
+//! - [`draw_protocol`]: `fittrack-draw-v1`, winners from a snapshot and a public randomness.
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
 //! - [`leaderboard`]: the four board periods, the board's order and its stored sort key.
 //! - [`password`]: the password strength policy.
@@ -17,6 +19,8 @@
 pub mod account;
 pub mod activity;
 pub mod anomaly;
+pub mod draw_protocol;
+pub mod drawing;
 pub mod eligibility;
 pub mod leaderboard;
 pub mod password;

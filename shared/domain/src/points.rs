@@ -174,6 +174,8 @@ pub enum EntryKind {
     Release,
     /// A review confirmed gaming: the held points are gone.
     Forfeit,
+    /// Points spent on something that was called off (a cancelled drawing's tickets) come back.
+    Refund,
 }
 
 #[cfg(test)]

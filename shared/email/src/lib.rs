@@ -34,6 +34,7 @@ email_templates! {
     ExistsText = "email/account_exists.txt", ExistsHtml = "email/account_exists.html";
     ChangedText = "email/password_changed.txt", ChangedHtml = "email/password_changed.html";
     UnlockText = "email/unlock.txt", UnlockHtml = "email/unlock.html";
+    WinnerText = "email/drawing_winner.txt", WinnerHtml = "email/drawing_winner.html";
 }
 
 /// The email `job` asks for: subject, plain text and HTML, rendered from compiled templates.
@@ -67,6 +68,11 @@ pub fn render(job: &EmailJob) -> Result<OutgoingEmail, askama::Error> {
             "Sign in to FitTrack despite the lock",
             UnlockText { display_name: d, link: l }.render()?,
             UnlockHtml { display_name: d, link: l }.render()?,
+        ),
+        EmailTemplate::DrawingWinner => (
+            "You won a prize in a FitTrack drawing",
+            WinnerText { display_name: d, link: l }.render()?,
+            WinnerHtml { display_name: d, link: l }.render()?,
         ),
     };
     Ok(OutgoingEmail { to: job.to.clone(), subject: subject.to_owned(), text, html })

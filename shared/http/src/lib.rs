@@ -27,9 +27,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[cfg(feature = "connections")]
 pub use state::ConnectionsState;
+#[cfg(feature = "drawings")]
+pub use state::DrawingsState;
 #[cfg(feature = "leaderboards")]
 pub use state::LeaderboardsState;
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
 pub use state::LocalState;
 #[cfg(feature = "points")]
 pub use state::PointsState;
@@ -83,8 +85,20 @@ pub fn leaderboards_app(state: LeaderboardsState) -> Router {
     finish(leaderboards_routes(), false, state)
 }
 
+/// The drawings function's routes: drawings, tickets, results and snapshot, their admin, health.
+#[cfg(feature = "drawings")]
+pub fn drawings_routes() -> OpenApiRouter<DrawingsState> {
+    routes::drawings::router().merge(routes::health::router())
+}
+
+/// The drawings function.
+#[cfg(feature = "drawings")]
+pub fn drawings_app(state: DrawingsState) -> Router {
+    finish(drawings_routes(), false, state)
+}
+
 /// Every route of every function: what `fittrack serve` mounts and what the API document lists.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
 pub fn all_routes() -> OpenApiRouter<LocalState> {
     routes::accounts::router()
         .merge(routes::profiles::router())
@@ -92,11 +106,12 @@ pub fn all_routes() -> OpenApiRouter<LocalState> {
         .merge(routes::connections::router())
         .merge(routes::webhooks::router())
         .merge(routes::leaderboards::router())
+        .merge(routes::drawings::router())
         .merge(routes::health::router())
 }
 
 /// `fittrack serve`: every route of every function in one server.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
 pub fn app(state: LocalState) -> Router {
     let api_docs = state.client.api_docs;
     finish(all_routes(), api_docs, state)
@@ -108,7 +123,7 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, api_docs: 
     middleware::wrap(openapi::mount(routes, api_docs).with_state(state))
 }
 
-#[cfg(all(test, feature = "points", feature = "connections", feature = "leaderboards"))]
+#[cfg(all(test, feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
 mod tests {
     use std::collections::BTreeSet;
 
@@ -133,11 +148,12 @@ mod tests {
         let points = operations(&points_routes().into_openapi());
         let connections = operations(&connections_routes().into_openapi());
         let leaderboards = operations(&leaderboards_routes().into_openapi());
-        for function in [&accounts, &points, &connections, &leaderboards] {
+        let drawings = operations(&drawings_routes().into_openapi());
+        for function in [&accounts, &points, &connections, &leaderboards, &drawings] {
             assert!(function.is_subset(&document), "{:?}", function.difference(&document).collect::<Vec<_>>());
         }
         let served: BTreeSet<String> =
-            accounts.iter().chain(&points).chain(&connections).chain(&leaderboards).cloned().collect();
+            accounts.iter().chain(&points).chain(&connections).chain(&leaderboards).chain(&drawings).cloned().collect();
         assert_eq!(served, document, "an operation no function serves, or one the document lacks");
         assert!(document.len() >= 40);
     }

@@ -258,6 +258,11 @@ impl From<AccountError> for ApiError {
     }
 }
 
+pub(crate) fn insufficient_points() -> Problem {
+    Problem::new(StatusCode::CONFLICT, "insufficient_points", "Not enough points")
+        .detail("Your spendable balance is below the cost. Held points cannot be spent.")
+}
+
 fn rate_limited(decision: fittrack_platform::ratelimit::RateDecision) -> Problem {
     Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests")
         .retry_after(decision.reset_after)
@@ -272,12 +277,13 @@ mod points {
     use fittrack_points::antigaming::ReviewError;
     use fittrack_points::{EngineError, IngestError, LedgerError};
 
-    use super::{ApiError, Problem, store_problem, unavailable};
+    use super::{ApiError, Problem, insufficient_points, store_problem, unavailable};
 
     impl From<LedgerError> for ApiError {
         fn from(error: LedgerError) -> Self {
             match error {
                 LedgerError::Store(e) => store_problem(&e).into(),
+                LedgerError::Insufficient => insufficient_points().into(),
                 LedgerError::Busy | LedgerError::Stale => {
                     tracing::warn!(%error, "balance busy");
                     unavailable().into()
@@ -338,6 +344,81 @@ mod leaderboards {
                 LeaderboardError::NoTier => "tier_required",
             };
             Problem::new(StatusCode::BAD_REQUEST, code, "Invalid leaderboard request").detail(error.to_string()).into()
+        }
+    }
+}
+
+#[cfg(feature = "drawings")]
+mod drawings {
+    use axum::http::StatusCode;
+    use fittrack_domain::FieldError;
+    use fittrack_drawings::DrawingError;
+    use fittrack_platform::ports::BeaconError;
+
+    use super::{
+        ApiError, Problem, insufficient_points, queue_problem, store_problem, unavailable, validation_problem,
+    };
+
+    impl From<DrawingError> for ApiError {
+        fn from(error: DrawingError) -> Self {
+            use DrawingError as E;
+            let detail = error.to_string();
+            let conflict = |code, title| Problem::new(StatusCode::CONFLICT, code, title).detail(detail.clone());
+            let problem = match error {
+                E::NotFound => Problem::not_found(),
+                E::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user_not_found", "No such user"),
+                E::Invalid(errors) => validation_problem(errors),
+                E::InvalidTransition { .. } => conflict("invalid_transition", "Not a legal change of this drawing"),
+                E::NotEditable(_) => conflict("drawing_not_editable", "Only a draft drawing can be edited"),
+                E::NotOpen => conflict("drawing_not_open", "Entries have not opened yet"),
+                E::Closed => conflict("drawing_closed", "Entries are closed"),
+                E::NotEligible(reasons) => {
+                    Problem::new(StatusCode::FORBIDDEN, "not_eligible", "Not eligible for this drawing")
+                        .detail(reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "))
+                        .errors(
+                            reasons.into_iter().map(|r| FieldError::new("eligibility", r.code, r.message)).collect(),
+                        )
+                }
+                E::TicketLimitReached { .. } => conflict("ticket_limit_reached", "Ticket limit reached"),
+                E::FreeEntryUsedToday => conflict("free_entry_used_today", "Today's free entry is taken"),
+                E::MailInAlreadyRecorded => conflict("mail_in_already_recorded", "Mail-in entry already recorded"),
+                E::InsufficientPoints => insufficient_points(),
+                E::IdempotencyKeyRequired => {
+                    Problem::new(StatusCode::BAD_REQUEST, "idempotency_key_required", "Idempotency-Key header required")
+                        .detail(detail)
+                }
+                E::IdempotencyKeyReused => Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "Idempotency-Key already used for another request",
+                )
+                .detail(detail),
+                E::NotDrawn => conflict("results_not_published", "Results not published yet"),
+                E::NoSnapshot => conflict("snapshot_not_published", "Snapshot not published yet"),
+                E::BeaconPending => conflict("beacon_round_pending", "The beacon round does not exist yet"),
+                E::Beacon(BeaconError::Invalid(reason)) => {
+                    tracing::error!(%reason, "beacon answer does not verify");
+                    Problem::new(StatusCode::BAD_GATEWAY, "beacon_invalid", "The beacon's answer does not verify")
+                        .detail("Nothing was drawn. The drawing waits for a beacon answer that verifies.")
+                }
+                E::Beacon(error) => {
+                    tracing::warn!(%error, "beacon unavailable");
+                    Problem::new(
+                        StatusCode::BAD_GATEWAY,
+                        "beacon_unavailable",
+                        "The randomness beacon could not be reached",
+                    )
+                    .detail("Nothing was drawn; try again shortly.")
+                }
+                E::Busy => unavailable(),
+                E::Store(e) => store_problem(&e),
+                E::Queue(e) => queue_problem(&e),
+                e @ (E::Corrupt(_) | E::Rules(_)) => {
+                    tracing::error!(error = %e, "drawing failure");
+                    Problem::internal()
+                }
+            };
+            problem.into()
         }
     }
 }

@@ -112,8 +112,24 @@ impl LeaderboardsState {
     }
 }
 
+/// The drawings function: drawings, tickets, results, and their admin.
+#[cfg(feature = "drawings")]
+#[derive(Clone, FromRef)]
+pub struct DrawingsState {
+    pub drawings: fittrack_drawings::DrawingService,
+    pub auth: Authenticator,
+    pub client: HttpSettings,
+}
+
+#[cfg(feature = "drawings")]
+impl DrawingsState {
+    pub fn new(config: &Config, drawings: fittrack_drawings::DrawingService, auth: Authenticator) -> Self {
+        Self { drawings, auth, client: HttpSettings::from_config(config) }
+    }
+}
+
 /// `fittrack serve`: every function's routes in one server.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
 #[derive(Clone, FromRef)]
 pub struct LocalState {
     pub accounts: AccountService,
@@ -121,11 +137,12 @@ pub struct LocalState {
     pub points: fittrack_points::PointsEngine,
     pub sync: fittrack_sync::SyncService,
     pub leaderboards: fittrack_leaderboards::LeaderboardService,
+    pub drawings: fittrack_drawings::DrawingService,
     pub client: HttpSettings,
     pub webhooks: WebhookSecrets,
 }
 
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
 impl LocalState {
     pub fn new(
         config: &Config,
@@ -133,6 +150,7 @@ impl LocalState {
         points: fittrack_points::PointsEngine,
         sync: fittrack_sync::SyncService,
         leaderboards: fittrack_leaderboards::LeaderboardService,
+        drawings: fittrack_drawings::DrawingService,
     ) -> Self {
         Self {
             auth: accounts.authenticator().clone(),
@@ -140,6 +158,7 @@ impl LocalState {
             points,
             sync,
             leaderboards,
+            drawings,
             client: HttpSettings::from_config(config),
             webhooks: WebhookSecrets::from_config(config),
         }

@@ -161,6 +161,29 @@ pub struct TrackerConfig {
     pub simulated: bool,
 }
 
+/// Where drawings take their randomness from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeaconSource {
+    /// drand quicknet at `url` (`https://api.drand.sh` by default): verifiable by anyone.
+    Drand { url: String },
+    /// Commit-reveal with the OS CSPRNG: for `fittrack serve` and deployments without internet.
+    CommitReveal,
+}
+
+/// The facts every drawing's official rules and draw depend on.
+#[derive(Debug, Clone)]
+pub struct DrawingsConfig {
+    pub beacon: BeaconSource,
+    /// Prizes at or above this ARV are reported on IRS Form 1099-MISC ($2,000 from 2026; was $600).
+    pub tax_threshold_cents: u64,
+    /// Days a winner has to confirm a shipping address before the prize goes to the next alternate.
+    pub claim_days: u32,
+    /// Where mail-in entries are sent (printed in the official rules).
+    pub mail_in_address: String,
+    /// Who administers the drawings (printed in the official rules).
+    pub operator: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Base of the links in emails, e.g. `https://app.fittrack.example`.
@@ -195,6 +218,7 @@ pub struct Config {
     pub trackers: TrackerConfig,
     /// How often each tracker connection is synced.
     pub sync_interval: std::time::Duration,
+    pub drawings: DrawingsConfig,
 }
 
 impl Config {
@@ -289,11 +313,36 @@ impl Config {
                     reason: format!("`{raw}` is not a number of seconds from 60 to 86400"),
                 })?,
         };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            let raw = or(name, &default.to_string());
+            raw.parse::<u64>().map_err(|_| ConfigError::Invalid { name, reason: format!("`{raw}` is not a number") })
+        };
+        let beacon = match or("FITTRACK_BEACON", "commit_reveal").as_str() {
+            "drand" => BeaconSource::Drand { url: or("FITTRACK_DRAND_URL", "https://api.drand.sh") },
+            "commit_reveal" => BeaconSource::CommitReveal,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "FITTRACK_BEACON",
+                    reason: format!("`{other}` is not drand or commit_reveal"),
+                });
+            }
+        };
+        let drawings = DrawingsConfig {
+            beacon,
+            tax_threshold_cents: number("FITTRACK_PRIZE_TAX_THRESHOLD_CENTS", 200_000)?,
+            claim_days: u32::try_from(number("FITTRACK_PRIZE_CLAIM_DAYS", 14)?).unwrap_or(14),
+            mail_in_address: or(
+                "FITTRACK_MAIL_IN_ADDRESS",
+                "FitTrack Sweepstakes Entries, PO Box 1000, Wilmington, DE 19899",
+            ),
+            operator: or("FITTRACK_OPERATOR_NAME", "FitTrack"),
+        };
         let app_url = or("FITTRACK_APP_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned();
         Ok(Self {
             api_url: get("FITTRACK_API_URL").map_or_else(|| app_url.clone(), |u| u.trim_end_matches('/').to_owned()),
             trackers,
             sync_interval,
+            drawings,
             app_url,
             jwt_signing_key: secret("FITTRACK_JWT_SIGNING_KEY"),
             jwt_public_key: get("FITTRACK_JWT_PUBLIC_KEY"),

@@ -64,6 +64,8 @@ pub enum EmailTemplate {
     PasswordChanged,
     /// A single-use way to sign in while the address is locked out.
     Unlock,
+    /// A drawing's winner: the prize and how to claim it.
+    DrawingWinner,
 }
 
 impl EmailTemplate {
@@ -74,6 +76,7 @@ impl EmailTemplate {
             EmailTemplate::AccountExists => "account_exists",
             EmailTemplate::PasswordChanged => "password_changed",
             EmailTemplate::Unlock => "unlock",
+            EmailTemplate::DrawingWinner => "drawing_winner",
         }
     }
 }

@@ -133,6 +133,8 @@ pub enum Booking {
 pub enum LedgerError {
     #[error("too much contention on this balance; try again")]
     Busy,
+    #[error("not enough spendable points")]
+    Insufficient,
     /// The balance (its entries, reviews or activity revision) changed since it was read.
     #[error("the balance changed since it was read")]
     Stale,
@@ -394,6 +396,45 @@ impl PointsLedger {
             }],
         };
         Ok(ops)
+    }
+
+    /// The writes that spend `amount` points of the balance read as `read` (a `Spend` entry with
+    /// `cause`), for the caller to put in its own transaction beside what the points buy. The
+    /// balance update comes first and is conditioned on the balance being as read: when it
+    /// fails (operation 0 of the cancelled transaction), read again and retry. Never touches
+    /// held points.
+    ///
+    /// # Errors
+    /// [`LedgerError::Insufficient`] when `read` has fewer than `amount` spendable points;
+    /// [`LedgerError::Store`] if the entry does not serialise (not expected).
+    pub fn spend_ops(
+        &self,
+        user: UserId,
+        read: &Balance,
+        amount: i64,
+        cause: String,
+    ) -> Result<Vec<WriteOp>, LedgerError> {
+        if amount <= 0 || read.balance < amount {
+            return Err(LedgerError::Insufficient);
+        }
+        let change = Change { kind: EntryKind::Spend, amount: -amount, held_amount: 0, cause, board_days: Vec::new() };
+        self.entry_ops(user, read, change, Update::new(), unchanged(read))
+    }
+
+    /// The writes that give back `amount` spent points (a `Refund` entry with `cause`), under the
+    /// same rule as [`Self::spend_ops`]: operation 0 fails when the balance changed since `read`.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] if the entry does not serialise (not expected).
+    pub fn refund_ops(
+        &self,
+        user: UserId,
+        read: &Balance,
+        amount: i64,
+        cause: String,
+    ) -> Result<Vec<WriteOp>, LedgerError> {
+        let change = Change { kind: EntryKind::Refund, amount, held_amount: 0, cause, board_days: Vec::new() };
+        self.entry_ops(user, read, change, Update::new(), unchanged(read))
     }
 
     /// The balance update (`balance_update` plus the entry's effect) under `guard` (at least:

@@ -3,6 +3,7 @@
 
 mod accounts_flow;
 mod connections;
+mod drawings;
 mod errors;
 mod leaderboards;
 mod lockout_and_limits;

@@ -4,6 +4,8 @@
 pub mod accounts;
 #[cfg(feature = "connections")]
 pub mod connections;
+#[cfg(feature = "drawings")]
+pub mod drawings;
 pub mod health;
 #[cfg(feature = "leaderboards")]
 pub mod leaderboards;

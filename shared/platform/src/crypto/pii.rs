@@ -89,6 +89,18 @@ impl PiiCipher {
         String::from_utf8(plain.to_vec()).map_err(|_| PiiError::Undecryptable)
     }
 
+    /// The raw keyed hash (HMAC-SHA-256) of `value` for `purpose`: opaque ids that only the key
+    /// holder can link back to what they were made from (a drawing's entrant ids).
+    pub fn keyed_digest(&self, purpose: &str, value: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.lookup);
+        ctx.update(purpose.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(value.as_bytes());
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(ctx.sign().as_ref());
+        digest
+    }
+
     /// Deterministic keyed hash for equality lookups (`purpose` separates domains, e.g. email vs IP).
     pub fn lookup_hash(&self, purpose: &str, value: &str) -> String {
         let mut ctx = hmac::Context::with_key(&self.lookup);

@@ -1,0 +1,144 @@
+//! Reading drawings: one, a list by status, the official rules, and the views the API answers.
+
+use chrono::{DateTime, Utc};
+
+use fittrack_domain::UserId;
+use fittrack_domain::drawing::{DrawingStatus, DrawingType};
+use fittrack_platform::ports::{Cursor, Index, Query, Table, from_item};
+use fittrack_platform::records::RecordStore;
+
+use crate::entries::LoadAt;
+use crate::records::{DrawingId, DrawingRecord, GateRecord};
+use crate::views::{DrawingCounts, DrawingLinks, DrawingView, SponsorSummary};
+use crate::{DrawingError, DrawingService, keys};
+
+/// The official rules in both forms.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StoredRules {
+    pub html: String,
+    pub text: String,
+}
+
+impl DrawingService {
+    /// The drawing, whatever its status.
+    ///
+    /// # Errors
+    /// [`DrawingError::NotFound`]; [`DrawingError::Store`].
+    pub async fn drawing(&self, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
+        self.store.load_record::<DrawingRecord>(&keys::meta_key(id)).await?.ok_or(DrawingError::NotFound)
+    }
+
+    /// The drawing as someone may see it: drafts only for admins.
+    ///
+    /// # Errors
+    /// [`DrawingError::NotFound`] (a draft, for a non-admin); [`DrawingError::Store`].
+    pub async fn visible_drawing(&self, id: &DrawingId, admin: bool) -> Result<DrawingRecord, DrawingError> {
+        let record = self.drawing(id).await?;
+        if record.status == DrawingStatus::Draft && !admin {
+            return Err(DrawingError::NotFound);
+        }
+        Ok(record)
+    }
+
+    /// Drawings of one status, soonest drawing first, optionally of one type.
+    ///
+    /// # Errors
+    /// [`DrawingError::Store`] (an invalid cursor among them).
+    pub async fn list(
+        &self,
+        status: DrawingStatus,
+        drawing_type: Option<DrawingType>,
+        limit: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<DrawingRecord>, Option<Cursor>), DrawingError> {
+        let query = Query::partition(Table::Tickets, keys::status_index(status))
+            .on_index(Index::Gsi1)
+            .limit(limit)
+            .after(cursor);
+        let page = self.store.query(query).await?;
+        let drawings = page
+            .items
+            .into_iter()
+            .map(from_item::<DrawingRecord>)
+            .filter(|d| d.as_ref().map_or(true, |d| drawing_type.is_none_or(|t| d.drawing_type == t)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((drawings, page.next))
+    }
+
+    /// The official rules fixed when the drawing was scheduled.
+    ///
+    /// # Errors
+    /// [`DrawingError::NotFound`] for a draft or unknown drawing; [`DrawingError::Store`].
+    pub async fn rules(&self, id: &DrawingId) -> Result<StoredRules, DrawingError> {
+        self.visible_drawing(id, false).await?;
+        self.store.load_record_at::<StoredRules>(&keys::rules_key(id)).await?.ok_or(DrawingError::NotFound)
+    }
+
+    /// What the API shows of `drawing`; with the caller's eligibility when `caller` is given.
+    ///
+    /// # Errors
+    /// [`DrawingError::Store`].
+    pub async fn view(&self, drawing: DrawingRecord, caller: Option<UserId>) -> Result<DrawingView, DrawingError> {
+        let sponsor = self.sponsor(&drawing.sponsor_id).await?.map(|s| SponsorSummary {
+            id: s.id,
+            name: s.name,
+            website: s.website,
+            logo_url: s.logo_url,
+        });
+        let counts = match &drawing.snapshot {
+            Some(snapshot) => DrawingCounts { tickets: snapshot.tickets, entrants: snapshot.entrants },
+            None if drawing.status == DrawingStatus::Open => self.live_counts(&drawing.id).await?,
+            None => DrawingCounts::default(),
+        };
+        let eligibility = match caller {
+            Some(user) => Some(self.eligibility(user, &drawing).await?),
+            None => None,
+        };
+        let at = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+        let base = format!("{}/api/v1/drawings/{}", self.settings.api_url, drawing.id);
+        let excluded_states = if drawing.excluded_states.is_empty() {
+            self.exclusions(&drawing)
+        } else {
+            drawing.excluded_states.clone()
+        };
+        Ok(DrawingView {
+            id: drawing.id.to_string(),
+            drawing_type: drawing.drawing_type,
+            title: drawing.title.clone(),
+            description: drawing.description.clone(),
+            status: drawing.status,
+            ticket_cost: drawing.ticket_cost,
+            opens_at: drawing.opens_at.map(at),
+            closes_at: at(drawing.closes_at),
+            draw_at: at(drawing.draw_at),
+            entry_rules: drawing.entry_rules.clone(),
+            excluded_states,
+            max_tickets_per_person: drawing.max_tickets_per_person,
+            free_entry_tickets: drawing.free_entry_tickets,
+            total_arv_cents: drawing.total_arv_cents(),
+            prizes: drawing.prizes.clone(),
+            sponsor,
+            counts,
+            snapshot: drawing.snapshot.clone(),
+            beacon: drawing.beacon.clone(),
+            eligibility,
+            links: DrawingLinks {
+                rules: format!("{base}/rules"),
+                results: format!("{base}/results"),
+                snapshot: format!("{base}/snapshot"),
+            },
+        })
+    }
+
+    /// Tickets and entrants so far, from the sixteen gates (each counts its shard).
+    async fn live_counts(&self, id: &DrawingId) -> Result<DrawingCounts, DrawingError> {
+        let mut counts = DrawingCounts::default();
+        for shard in 0..keys::SHARDS {
+            if let Some(gate) = self.store.load_record_at::<GateRecord>(&keys::gate_key(id, shard)).await? {
+                counts.tickets += gate.tickets;
+                counts.entrants += gate.entrants;
+            }
+        }
+        Ok(counts)
+    }
+}
