@@ -22,7 +22,7 @@ emulator:
 # aarch64 target is not installed. One build per function: a joint build would unify Cargo
 # features across them, and each function must link only the capabilities it serves.
 ARCH ?= arm64
-FUNCTIONS = accounts-api connections-api email-worker leaderboards-api leaderboards-worker points-api points-relay sync-fanout sync-worker tier-birthdays
+FUNCTIONS = accounts-api connections-api drawings-api drawings-scheduler email-worker leaderboards-api leaderboards-worker points-api points-relay sync-fanout sync-worker tier-birthdays
 lambda:
 	for f in $(FUNCTIONS); do \
 	  PATH="$$(infra/scripts/tools.sh):$$PATH" cargo lambda build --release --$(ARCH) --output-format zip -p $$f || exit 1; \

@@ -65,8 +65,13 @@ impl Fixture {
     }
 
     /// An open drawing (tickets at `cost`, `max` per person, 2 per free entry) with `places`
-    /// one-unit prizes, drawn an hour from now.
+    /// one-unit prizes, drawn an hour from now (entries close five minutes before).
     pub async fn open_drawing(&self, cost: u64, max: u64, places: u32) -> DrawingId {
+        self.open_drawing_for(cost, max, places, Duration::hours(1)).await
+    }
+
+    /// [`Self::open_drawing`] drawn `draw_in` from now.
+    pub async fn open_drawing_for(&self, cost: u64, max: u64, places: u32, draw_in: Duration) -> DrawingId {
         let sponsor = self
             .service
             .create_sponsor(SponsorInput {
@@ -97,7 +102,7 @@ impl Fixture {
             ticket_cost: cost,
             opens_at: None,
             closes_at: None,
-            draw_at: self.clock.now() + Duration::hours(1),
+            draw_at: self.clock.now() + draw_in,
             min_account_age_days: 0,
             premium_only: false,
             excluded_states: Vec::new(),

@@ -50,17 +50,20 @@ pub fn build(choice: BeaconChoice, clock: Arc<dyn Clock>, http: reqwest::Client)
 /// configured relay, or commit-reveal.
 ///
 /// # Errors
-/// The HTTP client cannot be built (no TLS roots).
+/// [`BuildError::Http`] when the HTTP client cannot be built (no TLS roots).
 pub fn from_config(
     source: &fittrack_platform::config::BeaconSource,
     clock: Arc<dyn Clock>,
-) -> Result<Arc<dyn RandomnessBeacon>, reqwest::Error> {
+) -> Result<Arc<dyn RandomnessBeacon>, fittrack_platform::BuildError> {
     let choice = match source {
         fittrack_platform::config::BeaconSource::Drand { url } => {
             BeaconChoice::Drand(DrandChain::quicknet(url.clone()))
         }
         fittrack_platform::config::BeaconSource::CommitReveal => BeaconChoice::CommitReveal,
     };
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| fittrack_platform::BuildError::Http(e.to_string()))?;
     Ok(build(choice, clock, http))
 }

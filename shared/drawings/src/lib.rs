@@ -26,10 +26,10 @@ use std::sync::Arc;
 
 use fittrack_domain::drawing::{DrawingStatus, Ineligibility};
 use fittrack_domain::{UserId, ValidationErrors};
-use fittrack_platform::Config;
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::ports::{BeaconError, ItemStore, Queue, QueueError, RandomnessBeacon, StoreError};
+use fittrack_platform::{BuildError, Config};
 use fittrack_points::{LedgerError, PointsLedger};
 
 pub use records::{DrawingId, EntryMethod};
@@ -140,10 +140,6 @@ pub struct DrawingService {
     pub(crate) settings: Arc<DrawingSettings>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("drawings need {0}")]
-pub struct BuildError(&'static str);
-
 impl DrawingService {
     pub fn new(
         store: Arc<dyn ItemStore>,
@@ -168,9 +164,9 @@ impl DrawingService {
         queue: Arc<dyn Queue>,
         beacon: Arc<dyn RandomnessBeacon>,
     ) -> Result<Self, BuildError> {
-        let key = config.pii_key.as_ref().ok_or(BuildError("FITTRACK_PII_KEY"))?;
+        let key = config.pii_key.as_ref().ok_or(BuildError::Missing("FITTRACK_PII_KEY"))?;
         let pii = PiiCipher::from_master_key(secrecy::ExposeSecret::expose_secret(key))
-            .map_err(|_| BuildError("a valid FITTRACK_PII_KEY"))?;
+            .map_err(|e| BuildError::InvalidKey { name: "FITTRACK_PII_KEY", reason: e.to_string() })?;
         Ok(Self::new(store, clock, queue, beacon, Arc::new(pii), DrawingSettings::from_config(config)))
     }
 
