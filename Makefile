@@ -29,7 +29,7 @@ lambda:
 	done
 
 bench:
-	cargo bench -p fittrack-tests --bench accounts --bench points --bench leaderboards
+	cargo bench -p fittrack-tests --bench accounts --bench points --bench leaderboards --bench drawings
 
 keys:
 	cargo run -q -p fittrack-cli --bin fittrack -- keys

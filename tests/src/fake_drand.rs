@@ -85,7 +85,7 @@ impl FakeDrand {
 }
 
 async fn public_round(Path((chain_hash, round)): Path<(String, u64)>, State(chain): State<Arc<Chain>>) -> Response {
-    let published = round > 0 && chain.clock.now().timestamp() >= chain.rounds.time_of(round);
+    let published = chain.rounds.time_of(round).is_some_and(|at| round > 0 && chain.clock.now().timestamp() >= at);
     if chain_hash != chain.chain_hash || !published {
         return (StatusCode::NOT_FOUND, Json(json!({"error": "beacon not found"}))).into_response();
     }

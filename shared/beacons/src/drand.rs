@@ -109,10 +109,14 @@ impl DrandBeacon {
 impl RandomnessBeacon for DrandBeacon {
     fn commit(&self, draw_at: DateTime<Utc>) -> Result<(BeaconCommitment, Option<BeaconSecret>), BeaconError> {
         let chain = &self.chain;
+        let round = chain
+            .rounds()
+            .round_at_or_after(draw_at.timestamp())
+            .ok_or_else(|| BeaconError::Unavailable("the chain's clock cannot count to the drawing time".into()))?;
         let commitment = BeaconCommitment::Drand {
             chain_hash: chain.chain_hash.clone(),
             public_key: chain.public_key.clone(),
-            round: chain.rounds().round_at_or_after(draw_at.timestamp()),
+            round,
             genesis: chain.genesis,
             period: chain.period,
         };

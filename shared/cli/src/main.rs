@@ -61,6 +61,14 @@ enum Command {
         results: Option<PathBuf>,
         #[arg(long)]
         snapshot: Option<PathBuf>,
+        /// Also accept this drand chain (`<chain hash>:<public key>:<genesis>:<period>`; repeatable).
+        /// drand quicknet is always accepted.
+        #[arg(long = "trust-chain")]
+        trust_chains: Vec<String>,
+        /// Accept a commit-reveal draw (local and offline deployments): it proves the randomness
+        /// was fixed at close, not that the operator did not know it.
+        #[arg(long)]
+        trust_operator: bool,
     },
     /// Operate the drawings.
     Drawings {
@@ -157,7 +165,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::VerifyDrawing { api, drawing, results, snapshot } => {
+        Command::VerifyDrawing { api, drawing, results, snapshot, trust_chains, trust_operator } => {
+            use fittrack_cli::verify_drawing::{Trust, TrustedChain};
+            let mut trust = Trust { commit_reveal: trust_operator, drawing: drawing.clone(), ..Trust::default() };
+            for chain in &trust_chains {
+                trust.drand_chains.push(TrustedChain::parse(chain)?);
+            }
             let (results, snapshot) = match (api, drawing, results, snapshot) {
                 (Some(api), Some(drawing), _, _) => fittrack_cli::verify_drawing::fetch(&api, &drawing).await?,
                 (_, _, Some(results), Some(snapshot)) => (
@@ -166,8 +179,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ),
                 _ => return Err("give --api and --drawing, or --results and --snapshot".into()),
             };
-            let outcome = fittrack_cli::verify_drawing::verify(&results, &snapshot).map_err(|e| e.to_string())?;
+            let outcome =
+                fittrack_cli::verify_drawing::verify(&results, &snapshot, &trust).map_err(|e| e.to_string())?;
             println!("verified: the published results follow from the snapshot and the beacon");
+            if trust_operator {
+                println!("(a commit-reveal draw is only as fair as the operator: it could know R at close)");
+            }
             for (list, placements) in [("winner", &outcome.winners), ("alternate", &outcome.alternates)] {
                 for p in placements {
                     println!("{list} {}: ticket {} entrant {}", p.place, p.ticket, p.entrant);

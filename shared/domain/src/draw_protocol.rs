@@ -109,7 +109,7 @@ impl Snapshot {
 
     /// Reads a snapshot file, refusing anything but the exact format: `<first>,<count>,<entrant>\n`
     /// per range, decimal without leading zeros, counts above zero, each range starting where
-    /// the one before ended, from 0.
+    /// the one before ended, from 0, and each entrant on one line only.
     ///
     /// # Errors
     /// [`ProtocolError::Line`] naming the first line that breaks the format.
@@ -143,6 +143,9 @@ impl Snapshot {
             ranges.push(TicketRange { first, count, entrant });
         }
         let distinct = ranges.iter().map(|r| r.entrant).collect::<HashSet<_>>().len();
+        if distinct != ranges.len() {
+            return Err(ProtocolError::Line { line: 0, reason: "an entrant is listed on more than one line".into() });
+        }
         Ok(Self { ranges, total: next, distinct })
     }
 
@@ -272,20 +275,35 @@ pub struct RoundClock {
 }
 
 impl RoundClock {
-    /// The first round published at or after `at` (epoch seconds).
-    pub fn round_at_or_after(&self, at: i64) -> u64 {
-        if at <= self.genesis {
-            return 1;
+    /// The first round published at or after `at` (epoch seconds); none for a clock that does
+    /// not tick forward (a period of zero or less) or an instant it cannot count to.
+    pub fn round_at_or_after(&self, at: i64) -> Option<u64> {
+        if self.period <= 0 {
+            return None;
         }
-        let elapsed = at - self.genesis;
-        let steps = (elapsed + self.period - 1) / self.period;
-        u64::try_from(steps).unwrap_or(0) + 1
+        if at <= self.genesis {
+            return Some(1);
+        }
+        let elapsed = at.checked_sub(self.genesis)?;
+        let steps = elapsed.checked_add(self.period - 1)? / self.period;
+        u64::try_from(steps).ok()?.checked_add(1)
     }
 
-    /// When `round` is published (epoch seconds).
-    pub fn time_of(&self, round: u64) -> i64 {
-        self.genesis + i64::try_from(round.saturating_sub(1)).unwrap_or(i64::MAX / 4) * self.period
+    /// When `round` is published (epoch seconds), if the clock can say.
+    pub fn time_of(&self, round: u64) -> Option<i64> {
+        let steps = i64::try_from(round.checked_sub(1)?).ok()?;
+        self.genesis.checked_add(steps.checked_mul(self.period)?)
     }
+}
+
+/// Seconds between close and the earliest instant the deciding randomness may be published: a
+/// drawing closed late commits to a later round, never to one that may already be public.
+pub const COMMIT_MARGIN_SECS: i64 = 30;
+
+/// The instant the deciding randomness is published at or after: the drawing time, or, for a
+/// drawing closed late, [`COMMIT_MARGIN_SECS`] after its close.
+pub fn decided_at(draw_at: i64, closed_at: i64) -> i64 {
+    draw_at.max(closed_at.saturating_add(COMMIT_MARGIN_SECS))
 }
 
 #[cfg(test)]
@@ -322,6 +340,7 @@ mod tests {
             "0,3,0000000000000000000000000000000a\n4,2,0000000000000000000000000000000b\n",
             "first,count,entrant\n0,3,0000000000000000000000000000000a\n",
             "0,3,0000000000000000000000000000000a,\n",
+            "0,3,0000000000000000000000000000000a\n3,2,0000000000000000000000000000000a\n",
         ] {
             assert!(Snapshot::parse(broken.as_bytes()).is_err(), "{broken:?}");
         }
@@ -342,11 +361,18 @@ mod tests {
     fn drand_rounds() {
         // quicknet: round 1 at genesis, every 3 s.
         let clock = RoundClock { genesis: 1_692_803_367, period: 3 };
-        assert_eq!(clock.round_at_or_after(1_692_803_367), 1);
-        assert_eq!(clock.round_at_or_after(1_692_803_368), 2);
-        assert_eq!(clock.round_at_or_after(1_692_803_370), 2);
-        assert_eq!(clock.round_at_or_after(1_692_803_371), 3);
-        assert_eq!(clock.time_of(3), 1_692_803_373);
+        assert_eq!(clock.round_at_or_after(1_692_803_367), Some(1));
+        assert_eq!(clock.round_at_or_after(1_692_803_368), Some(2));
+        assert_eq!(clock.round_at_or_after(1_692_803_370), Some(2));
+        assert_eq!(clock.round_at_or_after(1_692_803_371), Some(3));
+        assert_eq!(clock.time_of(3), Some(1_692_803_373));
+        // Nonsense clocks answer nothing rather than panic.
+        assert_eq!(RoundClock { genesis: 0, period: 0 }.round_at_or_after(10), None);
+        assert_eq!(RoundClock { genesis: 0, period: -3 }.round_at_or_after(10), None);
+        assert_eq!(RoundClock { genesis: i64::MIN, period: 3 }.round_at_or_after(i64::MAX), None);
+        assert_eq!(RoundClock { genesis: i64::MAX, period: 3 }.time_of(2), None);
+        assert_eq!(decided_at(100, 50), 100);
+        assert_eq!(decided_at(100, 90), 120);
     }
 
     #[test]

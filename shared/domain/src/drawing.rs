@@ -136,7 +136,7 @@ pub struct EntryRules {
     /// Days an account must exist before it may enter.
     #[serde(default)]
     pub min_account_age_days: u32,
-    /// Premium members only (admins count as premium).
+    /// Premium members only.
     #[serde(default)]
     pub premium_only: bool,
     /// States excluded by this drawing, on top of the operator's and the registration guard's.
@@ -152,6 +152,8 @@ pub struct EntrantFacts {
     pub role: Role,
     pub email_verified: bool,
     pub account_created_at: DateTime<Utc>,
+    /// The account is under review for gaming (its awards are held).
+    pub under_review: bool,
 }
 
 /// Why someone may not enter: a stable code and a sentence.
@@ -184,8 +186,18 @@ impl EntryRules {
         if !facts.email_verified {
             reasons.push(Ineligibility::new("email_unverified", "verify your email address first"));
         }
-        let old_enough = facts.account_created_at + Duration::days(i64::from(self.min_account_age_days));
-        if now < old_enough {
+        if facts.role == Role::Admin {
+            reasons.push(Ineligibility::new("operator_staff", "the operator's staff may not enter drawings"));
+        }
+        if facts.under_review {
+            reasons.push(Ineligibility::new(
+                "under_review",
+                "your account is under review; entries wait until it is cleared",
+            ));
+        }
+        let old_enough =
+            facts.account_created_at.checked_add_signed(Duration::days(i64::from(self.min_account_age_days)));
+        if old_enough.is_none_or(|t| now < t) {
             reasons.push(Ineligibility::new(
                 "account_too_new",
                 format!("accounts may enter {} days after they are created", self.min_account_age_days),
@@ -228,14 +240,23 @@ mod tests {
             role: Role::User,
             email_verified: true,
             account_created_at: now - Duration::days(3),
+            under_review: false,
         };
         let rules = EntryRules { min_account_age_days: 2, premium_only: false, excluded_states: vec![] };
         assert!(rules.check(&facts, &[state("NY")], now).is_empty());
         let strict = EntryRules { min_account_age_days: 7, premium_only: true, excluded_states: vec![] };
         let codes: Vec<_> = strict.check(&facts, &[state("CA")], now).into_iter().map(|r| r.code).collect();
         assert_eq!(codes, ["state_excluded", "account_too_new", "premium_only"]);
-        let premium = EntrantFacts { role: Role::Premium, ..facts };
+        let premium = EntrantFacts { role: Role::Premium, ..facts.clone() };
         assert!(strict.check(&premium, &[], now + Duration::days(4)).is_empty());
+        let staff = EntrantFacts { role: Role::Admin, ..facts.clone() };
+        let codes: Vec<_> = rules.check(&staff, &[], now).into_iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["operator_staff"]);
+        let flagged = EntrantFacts { under_review: true, ..facts };
+        let codes: Vec<_> = rules.check(&flagged, &[], now).into_iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["under_review"]);
+        let forever = EntryRules { min_account_age_days: u32::MAX, ..rules.clone() };
+        assert_eq!(forever.check(&premium, &[], now)[0].code, "account_too_new", "no overflow");
     }
 
     proptest! {

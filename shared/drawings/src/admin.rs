@@ -14,7 +14,8 @@ use crate::{DrawingError, DrawingService, keys, rules};
 /// At most this many places (prize units): the draw writes each place and its alternate in the
 /// transaction that completes the drawing.
 pub const MAX_PLACES: u32 = 40;
-const MAX_TICKETS: u64 = 1_000_000;
+/// The most tickets anyone may hold in one drawing, and buy at once.
+pub const MAX_TICKETS: u64 = 1_000_000;
 
 impl DrawingService {
     /// Adds a sponsor.
@@ -29,7 +30,7 @@ impl DrawingService {
             pk: keys::sponsor_key(&id).pk,
             sk: keys::META.into(),
             gsi1pk: keys::SPONSORS_INDEX.into(),
-            gsi1sk: format!("{}#{id}", input.name.to_lowercase()),
+            gsi1sk: format!("{}#{id}", input.name.trim().to_lowercase()),
             id,
             name: input.name.trim().to_owned(),
             address: input.address.trim().to_owned(),
@@ -248,7 +249,8 @@ impl DrawingService {
         let mut next = read.clone();
         next.status = DrawingStatus::Scheduled;
         next.excluded_states = self.exclusions(&read);
-        let opens_at = next.opens_at.unwrap_or(now).max(now.min(read.closes_at));
+        // Entries open at the time set, or now; never in the past (the rules print it).
+        let opens_at = next.opens_at.unwrap_or(now).max(now);
         next.opens_at = Some(opens_at);
         let sponsor = sponsor.ok_or(DrawingError::NotFound)?;
         let rules = rules::render(&self.rules_facts(&next, &sponsor))?;
@@ -308,6 +310,7 @@ impl DrawingService {
         next.gsi1pk = keys::status_index(next.status);
         next.gsi1sk = format!("{:010}#{}", next.draw_at.max(0), next.id);
         next.due_at = due;
+        debug_assert!(read.status == next.status || read.status.can_become(next.status), "an illegal transition");
         let table = fittrack_platform::ports::Table::Tickets;
         let mut ops = vec![WriteOp::Put {
             table,
@@ -327,7 +330,13 @@ impl DrawingService {
         ops.append(&mut extra);
         match self.store.transact(ops).await {
             Ok(()) => Ok(true),
-            Err(StoreError::TransactionCancelled { .. } | StoreError::Contention) => Ok(false),
+            // The drawing changed since `read` (operation 0 is its version check): decide again.
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(false),
+            Err(StoreError::Contention) => Ok(false),
+            Err(StoreError::TransactionCancelled { failed }) => {
+                tracing::error!(drawing = %read.id, ?failed, "a drawing's writes found items they did not expect");
+                Err(DrawingError::Corrupt(format!("drawing {}: unexpected items at {failed:?}", read.id)))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -357,8 +366,17 @@ impl DrawingService {
         }
         let draw_at = input.draw_at.timestamp();
         let closes_at = input.closes_at.unwrap_or(input.draw_at - Duration::minutes(5)).timestamp();
-        if closes_at > draw_at {
-            errors.0.push(FieldError::new("closes_at", "after_drawing", "entries must close by the drawing time"));
+        // A minute at least, so the randomness that decides the drawing is still in the future
+        // when the scheduler closes it.
+        if closes_at > draw_at - 60 {
+            errors.0.push(FieldError::new(
+                "closes_at",
+                "too_close_to_drawing",
+                "entries must close at least a minute before the drawing time",
+            ));
+        }
+        if input.min_account_age_days > 3650 {
+            errors.0.push(FieldError::new("min_account_age_days", "out_of_range", "0 to 3650 days"));
         }
         if let Some(opens_at) = input.opens_at.map(|t| t.timestamp())
             && opens_at >= closes_at
@@ -498,7 +516,7 @@ impl DrawingService {
                 .collect(),
             tax_threshold_cents: self.settings.tax_threshold_cents,
             claim_days: self.settings.claim_days,
-            verification_url: format!("{api}/docs/drawing-verification"),
+            verification_url: format!("{api}/api/v1/drawings/verification-protocol"),
             results_url: format!("{api}/api/v1/drawings/{}/results", drawing.id),
         }
     }

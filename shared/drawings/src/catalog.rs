@@ -7,8 +7,8 @@ use fittrack_domain::drawing::{DrawingStatus, DrawingType};
 use fittrack_platform::ports::{Cursor, Index, Query, Table, from_item};
 use fittrack_platform::records::RecordStore;
 
-use crate::entries::LoadAt;
-use crate::records::{DrawingId, DrawingRecord, GateRecord};
+use crate::entries::Caller;
+use crate::records::{DrawingId, DrawingRecord, GateRecord, LoadAt};
 use crate::views::{DrawingCounts, DrawingLinks, DrawingView, SponsorSummary};
 use crate::{DrawingError, DrawingService, keys};
 
@@ -40,7 +40,9 @@ impl DrawingService {
         Ok(record)
     }
 
-    /// Drawings of one status, soonest drawing first, optionally of one type.
+    /// Drawings of one status, soonest drawing first, optionally of one type: pages of the status
+    /// index are read until `limit` drawings of the type are found (or ten pages were read, when
+    /// the page may come back short with a cursor).
     ///
     /// # Errors
     /// [`DrawingError::Store`] (an invalid cursor among them).
@@ -49,20 +51,28 @@ impl DrawingService {
         status: DrawingStatus,
         drawing_type: Option<DrawingType>,
         limit: u32,
-        cursor: Option<Cursor>,
+        mut cursor: Option<Cursor>,
     ) -> Result<(Vec<DrawingRecord>, Option<Cursor>), DrawingError> {
-        let query = Query::partition(Table::Tickets, keys::status_index(status))
-            .on_index(Index::Gsi1)
-            .limit(limit)
-            .after(cursor);
-        let page = self.store.query(query).await?;
-        let drawings = page
-            .items
-            .into_iter()
-            .map(from_item::<DrawingRecord>)
-            .filter(|d| d.as_ref().map_or(true, |d| drawing_type.is_none_or(|t| d.drawing_type == t)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((drawings, page.next))
+        let mut drawings = Vec::new();
+        for _ in 0..10 {
+            let wanted = limit.saturating_sub(u32::try_from(drawings.len()).unwrap_or(u32::MAX));
+            let query = Query::partition(Table::Tickets, keys::status_index(status))
+                .on_index(Index::Gsi1)
+                .limit(wanted)
+                .after(cursor.take());
+            let page = self.store.query(query).await?;
+            for item in page.items {
+                let drawing: DrawingRecord = from_item(item)?;
+                if drawing_type.is_none_or(|t| drawing.drawing_type == t) {
+                    drawings.push(drawing);
+                }
+            }
+            cursor = page.next;
+            if cursor.is_none() || drawings.len() >= limit as usize {
+                break;
+            }
+        }
+        Ok((drawings, cursor))
     }
 
     /// The official rules fixed when the drawing was scheduled.
@@ -78,7 +88,11 @@ impl DrawingService {
     ///
     /// # Errors
     /// [`DrawingError::Store`].
-    pub async fn view(&self, drawing: DrawingRecord, caller: Option<UserId>) -> Result<DrawingView, DrawingError> {
+    pub async fn view(
+        &self,
+        drawing: DrawingRecord,
+        caller: Option<(UserId, &Caller)>,
+    ) -> Result<DrawingView, DrawingError> {
         let sponsor = self.sponsor(&drawing.sponsor_id).await?.map(|s| SponsorSummary {
             id: s.id,
             name: s.name,
@@ -91,7 +105,7 @@ impl DrawingService {
             None => DrawingCounts::default(),
         };
         let eligibility = match caller {
-            Some(user) => Some(self.eligibility(user, &drawing).await?),
+            Some((user, caller)) => Some(self.eligibility(user, caller, &drawing).await?),
             None => None,
         };
         let at = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
@@ -130,11 +144,13 @@ impl DrawingService {
         })
     }
 
-    /// Tickets and entrants so far, from the sixteen gates (each counts its shard).
+    /// Tickets and entrants so far, from the sixteen gates (each counts its shard), read at once.
     async fn live_counts(&self, id: &DrawingId) -> Result<DrawingCounts, DrawingError> {
+        let keys: Vec<_> = (0..keys::SHARDS).map(|shard| keys::gate_key(id, shard)).collect();
+        let reads = keys.iter().map(|key| self.store.load_record_at::<GateRecord>(key));
         let mut counts = DrawingCounts::default();
-        for shard in 0..keys::SHARDS {
-            if let Some(gate) = self.store.load_record_at::<GateRecord>(&keys::gate_key(id, shard)).await? {
+        for gate in futures_util::future::join_all(reads).await {
+            if let Some(gate) = gate? {
                 counts.tickets += gate.tickets;
                 counts.entrants += gate.entrants;
             }

@@ -13,12 +13,12 @@ use fittrack_domain::{UserId, competition_day};
 use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
 use fittrack_users::records::{AccountRecord, account_key};
 
-use crate::records::{DrawingId, DrawingRecord, EntrantRecord, EntryMethod, EntryRecord, GateRecord};
+use crate::records::{DrawingId, DrawingRecord, EntrantRecord, EntryMethod, EntryRecord, GateRecord, LoadAt};
 use crate::views::{EligibilityView, EntryReceipt, EntryView, MailInRequest, MyTickets, TicketRangeView};
 use crate::{DrawingError, DrawingService, backoff, keys};
 
 /// Lost races before giving up with `Busy` (fifty purchases of one person at once all land).
-const MAX_ATTEMPTS: u32 = 60;
+pub(crate) const MAX_ATTEMPTS: u32 = 60;
 
 /// One way in, as the transaction needs it.
 struct Entering<'a> {
@@ -54,7 +54,7 @@ impl DrawingService {
                 (1..=64).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             })
             .ok_or(DrawingError::IdempotencyKeyRequired)?;
-        if !(1..=1_000_000).contains(&quantity) {
+        if !(1..=crate::admin::MAX_TICKETS).contains(&quantity) {
             return Err(fittrack_domain::ValidationErrors::single(fittrack_domain::FieldError::new(
                 "quantity",
                 "out_of_range",
@@ -147,18 +147,39 @@ impl DrawingService {
             return self.replay(drawing, &entering, done);
         }
         self.check_open(drawing)?;
-        let account = self.account(user).await?.ok_or(DrawingError::UnknownUser)?;
-        let reasons = self.ineligibility(drawing, &account);
+        let account = match (self.account(user).await?, entering.recorded_by) {
+            (Some(account), _) => account,
+            (None, Some(_)) => return Err(DrawingError::UnknownUser),
+            (None, None) => {
+                let missing = Ineligibility { code: "account_missing", message: "no account to enter with".into() };
+                return Err(DrawingError::NotEligible(vec![missing]));
+            }
+        };
+        let under_review = self.ledger.balance(user).await?.holds > 0;
+        let reasons = self.ineligibility(drawing, &account, under_review);
         if !reasons.is_empty() {
             return Err(DrawingError::NotEligible(reasons));
         }
         let entrant_key = keys::entrant_key(&drawing.id, user);
         let entrant_id = self.entrant_id(&drawing.id, user).to_string();
         for attempt in 1..=MAX_ATTEMPTS {
+            // A retry of this very request may have landed since: it answers what that one did.
+            if attempt > 1
+                && let Some(done) = self.store.load_record_at::<EntryRecord>(&entry_key).await?
+            {
+                return self.replay(drawing, &entering, done);
+            }
             let held: Option<EntrantRecord> = self.store.load_record_at(&entrant_key).await?;
             let tickets = held.as_ref().map_or(0, |h| h.tickets);
             if tickets + entering.quantity > drawing.max_tickets_per_person {
-                return Err(DrawingError::TicketLimitReached { max: drawing.max_tickets_per_person, held: tickets });
+                return self
+                    .refuse(
+                        drawing,
+                        &entering,
+                        &entry_key,
+                        DrawingError::TicketLimitReached { max: drawing.max_tickets_per_person, held: tickets },
+                    )
+                    .await;
             }
             if entering.method == EntryMethod::FreeEntry
                 && held.as_ref().and_then(|h| h.free_day.as_deref()) == Some(entering.today)
@@ -172,7 +193,10 @@ impl DrawingService {
                 let read = self.ledger.balance(user).await?;
                 let amount = i64::try_from(entering.points).map_err(|_| DrawingError::InsufficientPoints)?;
                 let cause = format!("drawing:{}:{}", drawing.id, entering.entry);
-                ops = self.ledger.spend_ops(user, &read, amount, cause)?;
+                ops = match self.ledger.spend_ops(user, &read, amount, cause) {
+                    Ok(ops) => ops,
+                    Err(e) => return self.refuse(drawing, &entering, &entry_key, e.into()).await,
+                };
                 balance_after = read.balance - amount;
                 ledger_seq = Some(read.seq + 1);
             } else if let Ok(read) = self.ledger.balance(user).await {
@@ -216,6 +240,7 @@ impl DrawingService {
                 pk: entry_key.pk.clone(),
                 sk: entry_key.sk.clone(),
                 user_id: user,
+                name: entering.entry.clone(),
                 method: entering.method,
                 quantity: entering.quantity,
                 points: entering.points,
@@ -247,6 +272,20 @@ impl DrawingService {
             }
         }
         Err(DrawingError::Busy)
+    }
+
+    /// `refusal`, unless a twin of this request (same key) landed meanwhile: then its answer.
+    async fn refuse(
+        &self,
+        drawing: &DrawingRecord,
+        entering: &Entering<'_>,
+        entry_key: &fittrack_platform::ports::Key,
+        refusal: DrawingError,
+    ) -> Result<EntryReceipt, DrawingError> {
+        match self.store.load_record_at::<EntryRecord>(entry_key).await? {
+            Some(done) => self.replay(drawing, entering, done),
+            None => Err(refusal),
+        }
     }
 
     /// The answer to an entry that already happened.
@@ -281,26 +320,41 @@ impl DrawingService {
     }
 
     /// Why `account` may not enter `drawing` (empty: it may).
-    pub(crate) fn ineligibility(&self, drawing: &DrawingRecord, account: &AccountRecord) -> Vec<Ineligibility> {
+    pub(crate) fn ineligibility(
+        &self,
+        drawing: &DrawingRecord,
+        account: &AccountRecord,
+        under_review: bool,
+    ) -> Vec<Ineligibility> {
         let facts = EntrantFacts {
             state: account.state,
             role: account.role,
             email_verified: account.email_verified,
             account_created_at: DateTime::from_timestamp(account.created_at, 0).unwrap_or_default(),
+            under_review,
         };
-        let excluded =
-            if drawing.excluded_states.is_empty() { self.exclusions(drawing) } else { drawing.excluded_states.clone() };
-        drawing.entry_rules.check(&facts, &excluded, self.clock.now())
+        drawing.entry_rules.check(&facts, &self.excluded_states(drawing), self.clock.now())
     }
 
-    /// The caller's eligibility for `drawing`, with what they hold.
+    /// The states `drawing` is closed to: fixed when it was scheduled, computed for a draft.
+    pub(crate) fn excluded_states(&self, drawing: &DrawingRecord) -> Vec<fittrack_domain::UsState> {
+        if drawing.status == DrawingStatus::Draft { self.exclusions(drawing) } else { drawing.excluded_states.clone() }
+    }
+
+    /// The caller's eligibility for `drawing`, with what they hold; `caller` is their account and
+    /// whether it is under review, read once per request ([`Self::caller`]).
     ///
     /// # Errors
     /// [`DrawingError::Store`].
-    pub async fn eligibility(&self, user: UserId, drawing: &DrawingRecord) -> Result<EligibilityView, DrawingError> {
-        let mut reasons = match self.account(user).await? {
-            Some(account) => self.ineligibility(drawing, &account),
-            None => Vec::new(),
+    pub async fn eligibility(
+        &self,
+        user: UserId,
+        caller: &Caller,
+        drawing: &DrawingRecord,
+    ) -> Result<EligibilityView, DrawingError> {
+        let mut reasons = match &caller.account {
+            Some(account) => self.ineligibility(drawing, account, caller.under_review),
+            None => vec![Ineligibility { code: "account_missing", message: "no account to enter with".into() }],
         };
         if let Err(closed) = self.check_open(drawing) {
             let code = if matches!(closed, DrawingError::NotOpen) { "drawing_not_open" } else { "drawing_closed" };
@@ -319,6 +373,16 @@ impl DrawingService {
             tickets_held,
             tickets_left,
         })
+    }
+
+    /// What eligibility needs to know about the caller, read once for a page of drawings.
+    ///
+    /// # Errors
+    /// [`DrawingError::Store`].
+    pub async fn caller(&self, user: UserId) -> Result<Caller, DrawingError> {
+        let account = self.account(user).await?;
+        let under_review = self.ledger.balance(user).await?.holds > 0;
+        Ok(Caller { account, under_review })
     }
 
     /// The caller's tickets in `drawing`, how they were obtained, and after close their ticket
@@ -360,27 +424,26 @@ impl DrawingService {
         } else {
             (None, None)
         };
-        let held = held.unwrap_or(EntrantRecord {
-            user_id: user,
-            entrant: String::new(),
-            tickets: 0,
-            bought: 0,
-            free: 0,
-            mail_in: 0,
-            free_day: None,
-        });
+        let count = |field: fn(&EntrantRecord) -> u64| held.as_ref().map_or(0, field);
         Ok(MyTickets {
             drawing_id: drawing.to_string(),
             status: record.status,
-            tickets: held.tickets,
-            bought: held.bought,
-            free: held.free,
-            mail_in: held.mail_in,
+            tickets: count(|h| h.tickets),
+            bought: count(|h| h.bought),
+            free: count(|h| h.free),
+            mail_in: count(|h| h.mail_in),
             entries,
             entrant_id,
             ticket_range,
         })
     }
+}
+
+/// The caller as eligibility sees them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: Option<AccountRecord>,
+    pub under_review: bool,
 }
 
 fn receipt(drawing: &DrawingId, record: &EntryRecord) -> EntryReceipt {
@@ -392,24 +455,5 @@ fn receipt(drawing: &DrawingId, record: &EntryRecord) -> EntryReceipt {
         balance_after: record.balance_after,
         tickets_held: record.tickets_after,
         created_at: DateTime::from_timestamp(record.created_at, 0).unwrap_or_default(),
-    }
-}
-
-/// Typed reads of items that may hold only some of a record's fields.
-#[async_trait::async_trait]
-pub(crate) trait LoadAt {
-    async fn load_record_at<T: serde::de::DeserializeOwned + Send>(
-        &self,
-        key: &fittrack_platform::ports::Key,
-    ) -> Result<Option<T>, StoreError>;
-}
-
-#[async_trait::async_trait]
-impl<S: fittrack_platform::ports::ItemStore + ?Sized> LoadAt for S {
-    async fn load_record_at<T: serde::de::DeserializeOwned + Send>(
-        &self,
-        key: &fittrack_platform::ports::Key,
-    ) -> Result<Option<T>, StoreError> {
-        self.get(Table::Tickets, key).await?.map(from_item).transpose()
     }
 }

@@ -17,7 +17,7 @@ use fittrack_domain::drawing::DrawingStatus;
 use fittrack_platform::messages::{EmailJob, EmailTemplate, send};
 use fittrack_platform::ports::{Condition, Item, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
 
-use crate::entries::LoadAt;
+use crate::records::LoadAt;
 use crate::records::{
     ChunkRecord, DrawingId, DrawingRecord, EntrantRecord, EntryRecord, GateRecord, PlaceRecord, SnapshotInfo,
 };
@@ -72,13 +72,13 @@ impl DrawingService {
         let bound = format!("{:010}", self.now() + 1);
         let mut report = DueReport::default();
         let mut cursor = None;
-        let mut due = Vec::new();
+        let mut due = std::collections::BTreeSet::new();
         loop {
             let query = Query::partition(Table::Tickets, keys::DUE_PARTITION).sort_below(bound.clone()).after(cursor);
             let page = self.store.query(query).await?;
             for item in page.items {
                 if let Some(id) = item.get("drawing_id").and_then(|v| v.as_str()).and_then(DrawingId::parse) {
-                    due.push(id);
+                    due.insert(id);
                 }
             }
             match page.next {
@@ -86,7 +86,6 @@ impl DrawingService {
                 None => break,
             }
         }
-        due.dedup();
         for id in due {
             match self.step(&id).await {
                 Ok(Step::Opened) => report.opened += 1,
@@ -169,11 +168,12 @@ impl DrawingService {
         Err(DrawingError::Busy)
     }
 
-    /// Admin: cancel a drawing before completion; every ticket's points come back, once, even
-    /// if the cancel is retried or races purchases.
+    /// Admin: cancel a drawing before its drawing time; every ticket's points come back, once,
+    /// even if the cancel is retried or races purchases.
     ///
     /// # Errors
-    /// [`DrawingError::InvalidTransition`] for a completed drawing; [`DrawingError::Busy`]; the store's.
+    /// [`DrawingError::InvalidTransition`] for a completed drawing, or a closed one past its drawing
+    /// time; [`DrawingError::Busy`]; the store's.
     pub async fn cancel(&self, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
         for _ in 0..STEP_ATTEMPTS {
             let drawing = self.drawing(id).await?;
@@ -190,6 +190,16 @@ impl DrawingService {
                         self.refund_all(&drawing).await?;
                     }
                     return self.drawing(id).await;
+                }
+                // Past the drawing time the deciding randomness may be public: anyone (the
+                // operator included) could know the outcome, and calling it off then would be
+                // choosing it. From then on the drawing is drawn, never cancelled.
+                DrawingStatus::Closed if self.now() >= drawing.draw_at => {
+                    return Err(DrawingError::InvalidTransition {
+                        from: drawing.status,
+                        to: DrawingStatus::Cancelled,
+                        reasons: vec!["past its drawing time a drawing is drawn, not cancelled".into()],
+                    });
                 }
                 _ => {
                     let mut next = drawing.clone();
@@ -267,11 +277,14 @@ impl DrawingService {
             self.store.put(Table::Tickets, to_item(&chunk)?, None).await?;
             chunks += 1;
         }
-        let draw_at = DateTime::<Utc>::from_timestamp(drawing.draw_at, 0).unwrap_or_default();
-        let (commitment, secret) = self.beacon.commit(draw_at)?;
+        // The randomness must not exist yet: a close that runs late commits to a later round.
+        let closed_at = self.now();
+        let decided = draw_protocol::decided_at(drawing.draw_at, closed_at);
+        let (commitment, secret) =
+            self.beacon.commit(DateTime::<Utc>::from_timestamp(decided, 0).unwrap_or_default())?;
         let mut next = drawing.clone();
         next.status = DrawingStatus::Closed;
-        next.closed_at = Some(self.now());
+        next.closed_at = Some(closed_at);
         next.snapshot = Some(SnapshotInfo {
             hash: hex::encode(snapshot.hash()),
             tickets: snapshot.total(),
@@ -280,7 +293,7 @@ impl DrawingService {
         });
         next.beacon = Some(commitment);
         next.beacon_secret = secret;
-        self.transition(drawing, next, Some(drawing.draw_at), Vec::new()).await
+        self.transition(drawing, next, Some(decided), Vec::new()).await
     }
 
     /// Draws from the snapshot with the revealed randomness and publishes the results; the
@@ -314,6 +327,7 @@ impl DrawingService {
             protocol: PROTOCOL.to_owned(),
             drawing_id: drawing.id.to_string(),
             draw_at: DateTime::from_timestamp(drawing.draw_at, 0).unwrap_or_default(),
+            closed_at: DateTime::from_timestamp(drawing.closed_at.unwrap_or(drawing.draw_at), 0).unwrap_or_default(),
             tickets: snapshot.total(),
             entrants: snapshot.ranges().len() as u64,
             snapshot_hash: hex::encode(snapshot_hash),
@@ -346,7 +360,8 @@ impl DrawingService {
                 let record = PlaceRecord {
                     pk: key.pk,
                     sk: key.sk,
-                    gsi1pk: format!("WINS#{user}"),
+                    // Alternates are on standby, not winners: their own index, their own status.
+                    gsi1pk: if alternate { format!("ALTS#{user}") } else { format!("WINS#{user}") },
                     gsi1sk: format!("{now:010}#{}#{}", drawing.id, placement.place),
                     drawing_id: drawing.id.clone(),
                     place: placement.place,
@@ -357,7 +372,7 @@ impl DrawingService {
                     prize_id: (!alternate)
                         .then(|| drawing.prize_of_place(placement.place).map(|p| p.id.clone()))
                         .flatten(),
-                    status: "pending".into(),
+                    status: if alternate { "standby" } else { "pending" }.into(),
                     notified_at: None,
                 };
                 ops.push(WriteOp::Put {
@@ -433,11 +448,10 @@ impl DrawingService {
 
     async fn refund(&self, drawing: &DrawingId, entry: &EntryRecord) -> Result<(), DrawingError> {
         let key = fittrack_platform::ports::Key::new(entry.pk.clone(), entry.sk.clone());
-        let name = entry.sk.rsplit_once('#').map_or("", |(_, name)| name);
-        for attempt in 1..=60 {
+        for attempt in 1..=crate::entries::MAX_ATTEMPTS {
             let read = self.ledger.balance(entry.user_id).await?;
             let amount = i64::try_from(entry.points).unwrap_or(i64::MAX);
-            let cause = format!("drawing:{drawing}:refund:{name}");
+            let cause = format!("drawing:{drawing}:refund:{}", entry.name);
             let mut ops = self.ledger.refund_ops(entry.user_id, &read, amount, cause)?;
             let at = ops.len();
             ops.push(WriteOp::Update {

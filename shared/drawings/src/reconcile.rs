@@ -116,9 +116,9 @@ impl DrawingService {
         let prefix = format!("drawing:{id}:");
         let mut expected: HashMap<String, (EntryKind, i64)> = HashMap::new();
         for entry in mine.iter().filter(|e| e.points > 0) {
-            let name = entry.sk.rsplit_once("#P#").map_or("", |(_, name)| name);
+            let name = &entry.name;
             let points = i64::try_from(entry.points).unwrap_or(i64::MAX);
-            expected.insert(format!("{prefix}P#{name}"), (EntryKind::Spend, -points));
+            expected.insert(format!("{prefix}{name}"), (EntryKind::Spend, -points));
             report.points_debited += entry.points;
             if entry.refunded {
                 expected.insert(format!("{prefix}refund:{name}"), (EntryKind::Refund, points));

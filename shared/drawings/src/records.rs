@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use fittrack_domain::UsState;
 use fittrack_domain::UserId;
 use fittrack_domain::drawing::{DrawingStatus, DrawingType, EntryRules};
-use fittrack_platform::ports::{BeaconCommitment, BeaconReveal, BeaconSecret, Key, Table};
+use fittrack_platform::ports::{BeaconCommitment, BeaconReveal, BeaconSecret, Key, StoreError, Table, from_item};
 use fittrack_platform::records::Record;
 
 use crate::keys;
@@ -254,6 +254,9 @@ pub struct EntryRecord {
     pub pk: String,
     pub sk: String,
     pub user_id: UserId,
+    /// The entry's name among the person's: `P#<idempotency key>`, `F#<day>` or `M#<postmark day>`;
+    /// the ledger causes of its debit and refund end with it.
+    pub name: String,
     pub method: EntryMethod,
     pub quantity: u64,
     /// Points debited (0 for free and mail-in entries).
@@ -326,4 +329,23 @@ pub struct DueRecord {
     pub sk: String,
     pub drawing_id: DrawingId,
     pub at: i64,
+}
+
+/// Typed reads of items that may hold only some of a record's fields.
+#[async_trait::async_trait]
+pub(crate) trait LoadAt {
+    async fn load_record_at<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        key: &fittrack_platform::ports::Key,
+    ) -> Result<Option<T>, StoreError>;
+}
+
+#[async_trait::async_trait]
+impl<S: fittrack_platform::ports::ItemStore + ?Sized> LoadAt for S {
+    async fn load_record_at<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        key: &fittrack_platform::ports::Key,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(Table::Tickets, key).await?.map(from_item).transpose()
+    }
 }

@@ -28,8 +28,11 @@ pub struct PublishedResults {
     /// `fittrack-draw-v1`.
     pub protocol: String,
     pub drawing_id: String,
-    /// The drawing time: the beacon round is the first at or after it.
+    /// The drawing time: the beacon round is the first at or after it (or, for a drawing closed
+    /// late, at or after 30 seconds past its close).
     pub draw_at: DateTime<Utc>,
+    /// When entries closed and the snapshot and commitment were fixed.
+    pub closed_at: DateTime<Utc>,
     /// N: tickets 0..N-1.
     pub tickets: u64,
     pub entrants: u64,

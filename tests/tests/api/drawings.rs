@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Days, Utc};
 use serde_json::{Value, json};
 
+use fittrack_cli::verify_drawing::{Trust, TrustedChain, verify};
 use fittrack_domain::competition_day;
 use fittrack_domain::points::day_bounds;
 use fittrack_platform::clock::Clock;
@@ -161,8 +162,25 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
     assert_eq!((status, problem["code"].as_str()), (409, Some("insufficient_points")));
     let (status, problem) = buy(&app, &id, &cy, 49, "cy-big").await;
     assert_eq!((status, problem["code"].as_str()), (409, Some("ticket_limit_reached")), "2 held + 49 > 50");
+    // Dee mails a postcard: the admin records it (once per postmark day); admins cannot enter.
+    let dee_id = app.accounts().me(&dee).await.id.to_string();
+    let today = competition_day(app.clock.now()).to_string();
+    let mail_in = json!({"user_id": dee_id, "postmarked_on": today});
+    let path = format!("/api/v1/admin/drawings/{id}/mail-in-entries");
+    let (status, receipt) = send(&app, reqwest::Method::POST, &path, &admin, Some(mail_in.clone())).await;
+    assert_eq!((status, receipt["quantity"].as_u64(), receipt["method"].as_str()), (201, Some(2), Some("mail_in")));
+    let (status, problem) = send(&app, reqwest::Method::POST, &path, &admin, Some(mail_in)).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("mail_in_already_recorded")));
+    assert_eq!(
+        send(&app, reqwest::Method::POST, &path, &ana, Some(json!({"user_id": dee_id, "postmarked_on": today})))
+            .await
+            .0,
+        403
+    );
+    // (An admin made by the CLI has no profile to enter with; one who had would be `operator_staff`.)
+    assert_eq!(buy(&app, &id, &admin, 1, "admin-1").await.0, 403);
     let (_, view) = send(&app, reqwest::Method::GET, &format!("/api/v1/drawings/{id}"), &ana, None).await;
-    assert_eq!((view["counts"]["tickets"].as_u64(), view["counts"]["entrants"].as_u64()), (Some(12), Some(3)));
+    assert_eq!((view["counts"]["tickets"].as_u64(), view["counts"]["entrants"].as_u64()), (Some(14), Some(4)));
     let (_, mine) = send(&app, reqwest::Method::GET, &format!("/api/v1/drawings/{id}/my-tickets"), &bo, None).await;
     assert_eq!((mine["tickets"].as_u64(), mine["bought"].as_u64(), mine["free"].as_u64()), (Some(5), Some(3), Some(2)));
     assert!(mine["entrant_id"].is_null(), "not before close");
@@ -176,8 +194,8 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
     let snapshot = snapshot.bytes().await.unwrap().to_vec();
     let hash = hex::encode(fittrack_domain::draw_protocol::sha256(&snapshot));
     assert_eq!(closed["snapshot"]["hash"].as_str(), Some(hash.as_str()));
-    assert_eq!(closed["snapshot"]["tickets"], 12);
-    assert_eq!(String::from_utf8(snapshot.clone()).unwrap().lines().count(), 3);
+    assert_eq!(closed["snapshot"]["tickets"], 14);
+    assert_eq!(String::from_utf8(snapshot.clone()).unwrap().lines().count(), 4);
     let (_, mine) = send(&app, reqwest::Method::GET, &format!("/api/v1/drawings/{id}/my-tickets"), &ana, None).await;
     let entrant = mine["entrant_id"].as_str().expect("after close").to_owned();
     let line = format!("{},5,{entrant}\n", mine["ticket_range"]["first"]);
@@ -192,23 +210,52 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
     wait_for_status(&app, &id, &ana, "completed").await;
     let results = app.http.get(format!("{}/api/v1/drawings/{id}/results", app.base)).send().await.unwrap();
     let results = results.bytes().await.unwrap().to_vec();
-    let outcome = fittrack_cli::verify_drawing::verify(&results, &snapshot).expect("the results verify");
-    assert_eq!(outcome.winners.len(), 3, "three places, three entrants");
-    assert!(outcome.alternates.is_empty(), "nobody left to be an alternate");
+    let trust = match &app.drand {
+        // The verifier trusts drand quicknet alone unless told: the test chain is named.
+        Some(fake) => {
+            let chain = fake.chain();
+            Trust {
+                drand_chains: vec![TrustedChain {
+                    chain_hash: chain.chain_hash,
+                    public_key: chain.public_key,
+                    genesis: chain.genesis,
+                    period: chain.period,
+                }],
+                commit_reveal: false,
+                drawing: Some(id.clone()),
+            }
+        }
+        None => Trust { commit_reveal: true, drawing: Some(id.clone()), ..Trust::default() },
+    };
+    let outcome = verify(&results, &snapshot, &trust).expect("the results verify");
+    assert_eq!((outcome.winners.len(), outcome.alternates.len()), (3, 1), "three places and one alternate of four");
     let published: Value = serde_json::from_slice(&results).unwrap();
     assert_eq!(published["beacon"]["commitment"]["source"], if fake_drand { "drand" } else { "commit_reveal" });
+    // Nobody else's trust is borrowed from the file: by default only quicknet counts.
+    let refused = verify(&results, &snapshot, &Trust::default()).unwrap_err();
+    assert!(refused.0.contains("trust"), "{refused}");
     if backend == Backend::Embedded {
-        tampering_is_refused(&published, &snapshot);
+        tampering_is_refused(&published, &snapshot, &trust);
     }
-    // Each of the three is emailed as a winner.
-    for person in [&ana, &bo, &cy] {
+    // The winners, and only they, are emailed: each finds their entrant id among the winners.
+    let winners: Vec<String> = outcome.winners.iter().map(|p| p.entrant.to_string()).collect();
+    let mut losers = Vec::new();
+    for person in [&ana, &bo, &cy, &dee] {
         let me = app.accounts().me(person).await;
+        let (_, mine) =
+            send(&app, reqwest::Method::GET, &format!("/api/v1/drawings/{id}/my-tickets"), person, None).await;
+        if !winners.iter().any(|w| Some(w.as_str()) == mine["entrant_id"].as_str()) {
+            losers.push(me.email);
+            continue;
+        }
         let started = Instant::now();
         while app.emails_to(&format!("To: {}", me.email)).await.iter().all(|m| !m.contains("You won a prize")) {
             assert!(started.elapsed() < Duration::from_secs(20), "no winner email to {}", me.email);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    assert_eq!(losers.len(), 1);
+    assert!(app.emails_to(&format!("To: {}", losers[0])).await.iter().all(|m| !m.contains("You won a prize")));
     // Balances by hand: 200 each; Ana spent 50 once, Bo 30, Cy nothing; Dee never earned.
     assert_eq!(
         (balance(&app, &ana).await, balance(&app, &bo).await, balance(&app, &cy).await, balance(&app, &dee).await),
@@ -217,7 +264,7 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
     let report =
         app.server.as_ref().unwrap().drawings.reconcile(&fittrack_drawings::DrawingId(id.clone())).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
-    assert_eq!((report.tickets, report.points_debited, report.points_refunded), (12, 80, 0));
+    assert_eq!((report.tickets, report.points_debited, report.points_refunded), (14, 80, 0));
     // A completed drawing cannot be cancelled.
     let (status, problem) =
         send(&app, reqwest::Method::DELETE, &format!("/api/v1/admin/drawings/{id}"), &admin, None).await;
@@ -228,10 +275,8 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
 
 /// The verifier refuses the results with any field that decides the outcome changed, and the
 /// snapshot with any line changed.
-fn tampering_is_refused(results: &Value, snapshot: &[u8]) {
-    let verify = |results: &Value, snapshot: &[u8]| {
-        fittrack_cli::verify_drawing::verify(&serde_json::to_vec(results).unwrap(), snapshot)
-    };
+fn tampering_is_refused(results: &Value, snapshot: &[u8], trust: &Trust) {
+    let verify = |results: &Value, snapshot: &[u8]| verify(&serde_json::to_vec(results).unwrap(), snapshot, trust);
     assert!(verify(results, snapshot).is_ok());
     let flip = |hex: &Value| {
         let hex = hex.as_str().unwrap();
@@ -246,7 +291,13 @@ fn tampering_is_refused(results: &Value, snapshot: &[u8]) {
         ("/draw_at", json!("2020-01-01T00:00:00Z")),
         ("/beacon/reveal/randomness", flip(&results["beacon"]["reveal"]["randomness"])),
         ("/seed", flip(&results["seed"])),
-        ("/winners/0/ticket", json!((results["winners"][0]["ticket"].as_u64().unwrap() + 1) % 12)),
+        (
+            "/winners/0/ticket",
+            json!((results["winners"][0]["ticket"].as_u64().unwrap() + 1) % results["tickets"].as_u64().unwrap()),
+        ),
+        ("/drawing_id", json!("0".repeat(32))),
+        ("/closed_at", json!("2999-01-01T00:00:00Z")),
+        ("/alternates/0/entrant", results["winners"][0]["entrant"].clone()),
         ("/winners/0/entrant", results["winners"][1]["entrant"].clone()),
         ("/winners/0/k", json!(results["winners"][0]["k"].as_u64().unwrap() + 1)),
         ("/winners/1/place", json!(7)),
@@ -260,6 +311,9 @@ fn tampering_is_refused(results: &Value, snapshot: &[u8]) {
             ));
             fields.push(("/beacon/reveal/signature", flip(&results["beacon"]["reveal"]["signature"])));
             fields.push(("/beacon/commitment/public_key", flip(&results["beacon"]["commitment"]["public_key"])));
+            fields.push(("/beacon/commitment/chain_hash", flip(&results["beacon"]["commitment"]["chain_hash"])));
+            fields.push(("/beacon/commitment/period", json!(1)));
+            fields.push(("/beacon/commitment/genesis", json!(0)));
         }
         _ => fields.push(("/beacon/commitment/commitment", flip(&results["beacon"]["commitment"]["commitment"]))),
     }

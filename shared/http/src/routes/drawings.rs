@@ -38,6 +38,7 @@ where
         .routes(routes!(list_drawings))
         .routes(routes!(get_drawing))
         .routes(routes!(rules))
+        .routes(routes!(verification_protocol))
         .routes(routes!(buy_tickets))
         .routes(routes!(free_entry))
         .routes(routes!(my_tickets))
@@ -115,9 +116,10 @@ async fn list_drawings(
     let drawing_type =
         params.drawing_type.as_deref().map(str::parse::<DrawingType>).transpose().map_err(ValidationErrors::single)?;
     let (records, next) = drawings.list(status, drawing_type, limit, params.cursor.map(Cursor)).await?;
+    let caller = drawings.caller(user.user_id).await?;
     let mut items = Vec::with_capacity(records.len());
     for record in records {
-        items.push(drawings.view(record, Some(user.user_id)).await?);
+        items.push(drawings.view(record, Some((user.user_id, &caller))).await?);
     }
     Ok(Json(Page::new(items, limit, next.map(|c| c.0))))
 }
@@ -141,7 +143,21 @@ async fn get_drawing(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DrawingView>> {
     let record = drawings.visible_drawing(&drawing_id(&id)?, user.role >= Role::Admin).await?;
-    Ok(Json(drawings.view(record, Some(user.user_id)).await?))
+    let caller = drawings.caller(user.user_id).await?;
+    Ok(Json(drawings.view(record, Some((user.user_id, &caller))).await?))
+}
+
+/// The drawing protocol, as published with the code (docs/drawing-verification.md).
+const VERIFICATION_PROTOCOL: &str = include_str!("../../../../docs/drawing-verification.md");
+
+/// How to verify a drawing
+///
+/// `fittrack-draw-v1`, the protocol every drawing is drawn by and the official rules link to:
+/// how the published snapshot and beacon decide the winners, and how to check them. Public.
+#[utoipa::path(get, path = "/api/v1/drawings/verification-protocol", tag = "drawings",
+    responses((status = 200, description = "The protocol (Markdown)", content_type = "text/markdown", body = String)))]
+async fn verification_protocol() -> Response {
+    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], VERIFICATION_PROTOCOL).into_response()
 }
 
 /// `?format=html|text`
