@@ -1,7 +1,8 @@
 //! Commit-reveal for runs without drand (`fittrack serve`, deployments without outbound
-//! internet). The commitment binds the operator to R before anyone enters, but the operator
-//! knows R from the start: entrants trust the operator not to enter with that knowledge, which
-//! is why production draws from drand.
+//! internet). R is drawn from the OS CSPRNG at close and its SHA-256 published with the snapshot,
+//! so R cannot change afterwards; but the operator knows R at close and could draw again until it
+//! liked the outcome before publishing. Entrants must trust the operator, which is why
+//! production draws from drand and the verifier accepts this only with `--trust-operator`.
 
 use std::sync::Arc;
 

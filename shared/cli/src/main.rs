@@ -182,8 +182,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let outcome =
                 fittrack_cli::verify_drawing::verify(&results, &snapshot, &trust).map_err(|e| e.to_string())?;
             println!("verified: the published results follow from the snapshot and the beacon");
-            if trust_operator {
-                println!("(a commit-reveal draw is only as fair as the operator: it could know R at close)");
+            if String::from_utf8_lossy(&results).contains("\"source\":\"commit_reveal\"") {
+                println!("(decided by commit-reveal: only as fair as the operator, who could know R at close)");
             }
             for (list, placements) in [("winner", &outcome.winners), ("alternate", &outcome.alternates)] {
                 for p in placements {

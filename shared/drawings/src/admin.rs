@@ -518,6 +518,7 @@ impl DrawingService {
             claim_days: self.settings.claim_days,
             verification_url: format!("{api}/api/v1/drawings/verification-protocol"),
             results_url: format!("{api}/api/v1/drawings/{}/results", drawing.id),
+            commitment_url: format!("{api}/api/v1/drawings/{}/commitment", drawing.id),
         }
     }
 }

@@ -9,7 +9,7 @@ use fittrack_platform::records::RecordStore;
 
 use crate::entries::Caller;
 use crate::records::{DrawingId, DrawingRecord, GateRecord, LoadAt};
-use crate::views::{DrawingCounts, DrawingLinks, DrawingView, SponsorSummary};
+use crate::views::{DrawingCounts, DrawingLinks, DrawingView, PublishedCommitment, SponsorSummary};
 use crate::{DrawingError, DrawingService, keys};
 
 /// The official rules in both forms.
@@ -73,6 +73,29 @@ impl DrawingService {
             }
         }
         Ok((drawings, cursor))
+    }
+
+    /// What the drawing committed to at close: the snapshot's hash and size, and the beacon.
+    ///
+    /// # Errors
+    /// [`DrawingError::NoSnapshot`] before close (and for a drawing cancelled before it);
+    /// [`DrawingError::NotFound`]; [`DrawingError::Store`].
+    pub async fn commitment(&self, id: &DrawingId) -> Result<PublishedCommitment, DrawingError> {
+        let drawing = self.visible_drawing(id, false).await?;
+        let (Some(snapshot), Some(beacon), Some(closed_at)) = (drawing.snapshot, drawing.beacon, drawing.closed_at)
+        else {
+            return Err(DrawingError::NoSnapshot);
+        };
+        let at = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+        Ok(PublishedCommitment {
+            drawing_id: drawing.id.to_string(),
+            draw_at: at(drawing.draw_at),
+            closed_at: at(closed_at),
+            tickets: snapshot.tickets,
+            entrants: snapshot.entrants,
+            snapshot_hash: snapshot.hash,
+            beacon,
+        })
     }
 
     /// The official rules fixed when the drawing was scheduled.

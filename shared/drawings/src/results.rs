@@ -83,11 +83,21 @@ impl DrawingService {
         let info = drawing.snapshot.as_ref().ok_or(DrawingError::NoSnapshot)?;
         let mut file = Vec::new();
         let mut users = Vec::new();
+        let mut chunks = 0u64;
+        let mut in_order = true;
         self.for_each_chunk(&drawing.id, |chunk| {
+            in_order &= chunk.index == chunks;
+            chunks += 1;
             file.extend_from_slice(chunk.lines.as_bytes());
             users.extend(chunk.users);
         })
         .await?;
+        if !in_order || chunks != info.chunks {
+            return Err(DrawingError::Corrupt(format!(
+                "snapshot of drawing {} has missing or extra chunks",
+                drawing.id
+            )));
+        }
         let snapshot = Snapshot::parse(&file).map_err(|e| DrawingError::Corrupt(e.to_string()))?;
         if hex::encode(snapshot.hash()) != info.hash || users.len() != snapshot.ranges().len() {
             return Err(DrawingError::Corrupt(format!("snapshot of drawing {} does not match its hash", drawing.id)));

@@ -117,6 +117,8 @@ pub struct RulesFacts {
     pub verification_url: String,
     /// Where the snapshot, the randomness and the results are published.
     pub results_url: String,
+    /// Where the snapshot's hash and the beacon round are published at close.
+    pub commitment_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +216,7 @@ struct View<'a> {
     claim_days: String,
     verification_url: &'a str,
     results_url: &'a str,
+    commitment_url: &'a str,
 }
 
 /// A moment as the rules print it: Eastern Time with its abbreviation, and UTC.
@@ -300,6 +303,7 @@ impl<'a> View<'a> {
             claim_days: count(u64::from(facts.claim_days), "day", "days"),
             verification_url: &facts.verification_url,
             results_url: &facts.results_url,
+            commitment_url: &facts.commitment_url,
         }
     }
 }
@@ -526,6 +530,7 @@ mod tests {
             claim_days: 14,
             verification_url: "https://fittrack.example/docs/drawing-verification".to_owned(),
             results_url: "https://fittrack.example/drawings/drw_01HV3K9Q/results".to_owned(),
+            commitment_url: "https://fittrack.example/drawings/drw_01HV3K9Q/commitment".to_owned(),
         }
     }
 

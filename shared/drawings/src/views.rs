@@ -229,3 +229,21 @@ pub struct PublishedBeacon {
     #[schema(value_type = Object)]
     pub reveal: BeaconReveal,
 }
+
+/// What a drawing publishes at close, before anyone can know the randomness: record it then, and
+/// the results cannot later claim another snapshot, drawing time or round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PublishedCommitment {
+    pub drawing_id: String,
+    pub draw_at: DateTime<Utc>,
+    pub closed_at: DateTime<Utc>,
+    /// N: tickets 0..N-1.
+    pub tickets: u64,
+    pub entrants: u64,
+    /// SHA-256 of the snapshot file, hex.
+    pub snapshot_hash: String,
+    /// The randomness that will decide the drawing: a drand round not yet published, or a
+    /// commit-reveal commitment.
+    #[schema(value_type = Object)]
+    pub beacon: BeaconCommitment,
+}

@@ -196,6 +196,12 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
     assert_eq!(closed["snapshot"]["hash"].as_str(), Some(hash.as_str()));
     assert_eq!(closed["snapshot"]["tickets"], 14);
     assert_eq!(String::from_utf8(snapshot.clone()).unwrap().lines().count(), 4);
+    // The commitment, public from close on, before the randomness exists.
+    let committed = app.http.get(format!("{}/api/v1/drawings/{id}/commitment", app.base)).send().await.unwrap();
+    assert!(committed.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    let committed: Value = committed.json().await.unwrap();
+    assert_eq!(committed["snapshot_hash"].as_str(), Some(hash.as_str()));
+    assert_eq!((committed["tickets"].as_u64(), committed["entrants"].as_u64()), (Some(14), Some(4)));
     let (_, mine) = send(&app, reqwest::Method::GET, &format!("/api/v1/drawings/{id}/my-tickets"), &ana, None).await;
     let entrant = mine["entrant_id"].as_str().expect("after close").to_owned();
     let line = format!("{},5,{entrant}\n", mine["ticket_range"]["first"]);
@@ -231,6 +237,11 @@ async fn a_drawing_from_sponsor_to_verified_results(backend: Backend, fake_drand
     assert_eq!((outcome.winners.len(), outcome.alternates.len()), (3, 1), "three places and one alternate of four");
     let published: Value = serde_json::from_slice(&results).unwrap();
     assert_eq!(published["beacon"]["commitment"]["source"], if fake_drand { "drand" } else { "commit_reveal" });
+    // The results hold to what was committed at close.
+    for (field, at_close) in [("snapshot_hash", "snapshot_hash"), ("closed_at", "closed_at"), ("draw_at", "draw_at")] {
+        assert_eq!(published[field], committed[at_close], "{field}");
+    }
+    assert_eq!(published["beacon"]["commitment"], committed["beacon"]);
     // Nobody else's trust is borrowed from the file: by default only quicknet counts.
     let refused = verify(&results, &snapshot, &Trust::default()).unwrap_err();
     assert!(refused.0.contains("trust"), "{refused}");

@@ -18,8 +18,8 @@ use fittrack_domain::drawing::{DrawingStatus, DrawingType};
 use fittrack_domain::{FieldError, Role, ValidationErrors};
 use fittrack_drawings::results::PublishedResults;
 use fittrack_drawings::views::{
-    DrawingInput, DrawingView, EntryReceipt, MailInRequest, MyTickets, PrizeInput, PurchaseRequest, SponsorInput,
-    SponsorView,
+    DrawingInput, DrawingView, EntryReceipt, MailInRequest, MyTickets, PrizeInput, PublishedCommitment,
+    PurchaseRequest, SponsorInput, SponsorView,
 };
 use fittrack_drawings::{DrawingId, DrawingService};
 use fittrack_platform::ports::Cursor;
@@ -42,6 +42,7 @@ where
         .routes(routes!(buy_tickets))
         .routes(routes!(free_entry))
         .routes(routes!(my_tickets))
+        .routes(routes!(commitment))
         .routes(routes!(results))
         .routes(routes!(snapshot))
         .routes(routes!(create_drawing))
@@ -285,6 +286,28 @@ async fn my_tickets(
     Ok(Json(drawings.my_tickets(user.user_id, &drawing_id(&id)?).await?))
 }
 
+/// What closed entries committed to
+///
+/// Published at close, before the randomness exists: the snapshot's hash, N, the drawing and
+/// close times, and the beacon round (or commit-reveal commitment) that will decide it. Anyone
+/// may record it then; the results must match it. Public, and final once published.
+#[utoipa::path(get, path = "/api/v1/drawings/{id}/commitment", tag = "drawings",
+    params(("id" = String, Path, description = "the drawing's id")),
+    responses(
+        (status = 200, description = "The commitment", body = PublishedCommitment),
+        (status = 404, description = "`not_found`: no such drawing", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`snapshot_not_published`: entries are not closed yet", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: busy for a moment; retry shortly", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn commitment(State(drawings): State<DrawingService>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(immutable(Json(drawings.commitment(&drawing_id(&id)?).await?)))
+}
+
+/// Once published, a commitment, results or snapshot never changes: caches may keep it.
+fn immutable(body: impl IntoResponse) -> Response {
+    ([(header::CACHE_CONTROL, "public, max-age=31536000, immutable")], body).into_response()
+}
+
 /// Results
 ///
 /// The published results (`fittrack-draw-v1`): N, the snapshot's hash, the beacon (commitment and
@@ -298,8 +321,8 @@ async fn my_tickets(
         (status = 409, description = "`results_not_published`: not drawn yet", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`service_unavailable`: busy for a moment; retry shortly", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn results(State(drawings): State<DrawingService>, Path(id): Path<String>) -> ApiResult<Json<PublishedResults>> {
-    Ok(Json(drawings.results(&drawing_id(&id)?).await?))
+async fn results(State(drawings): State<DrawingService>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(immutable(Json(drawings.results(&drawing_id(&id)?).await?)))
 }
 
 /// Snapshot
@@ -316,7 +339,7 @@ async fn results(State(drawings): State<DrawingService>, Path(id): Path<String>)
     ))]
 async fn snapshot(State(drawings): State<DrawingService>, Path(id): Path<String>) -> ApiResult<Response> {
     let file = drawings.snapshot_file(&drawing_id(&id)?).await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], file).into_response())
+    Ok(immutable(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], file)))
 }
 
 /// Create a drawing (admins)
