@@ -1,4 +1,4 @@
-//! Runs the drawing steps that are due on each scheduled invocation; the schedule's event carries
+//! Runs the drawing steps and the prize-fulfilment timeouts that are due on each scheduled invocation; the schedule's event carries
 //! nothing we need. Overlapping invocations are safe: every step is a conditional transition.
 
 use std::collections::HashMap;
@@ -31,9 +31,11 @@ async fn main() -> Result<(), Error> {
     let drawings = &drawings;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
         let report = drawings.run_due().await?;
+        let fulfilment_steps = drawings.run_fulfilment_due().await?;
         Ok::<_, Error>(serde_json::json!({
             "opened": report.opened, "closed": report.closed, "drawn": report.drawn, "waiting": report.waiting,
             "notified": report.notified, "refunded": report.refunded, "failed": report.failed,
+            "fulfilment_steps": fulfilment_steps,
         }))
     }))
     .await

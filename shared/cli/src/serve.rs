@@ -258,7 +258,10 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             options.drawings_tick,
             shutdown_rx.clone(),
             drawings.clone(),
-            |drawings| async move { drawings.run_due().await.map(|report| report.steps()) },
+            |drawings| async move {
+                let steps = drawings.run_due().await?.steps();
+                Ok::<_, fittrack_drawings::DrawingError>(steps + drawings.run_fulfilment_due().await?)
+            },
         )),
         tokio::spawn(run_schedule(
             "tier birthdays",

@@ -8,6 +8,7 @@
 //! - [`anomaly`]: days far above the tier's baseline (median + 3 robust σ of activity scores).
 //! - [`drawing`]: drawing kinds, the lifecycle, the state registration guard, who may enter.
 //! - [`draw_protocol`]: `fittrack-draw-v1`, winners from a snapshot and a public randomness.
+//! - [`fulfilment`]: the states of a won prize, from the draw to delivery.
 //! - [`eligibility`]: who may take part in sweepstakes (age of majority, registration states).
 //! - [`leaderboard`]: the four board periods, the board's order and its stored sort key.
 //! - [`password`]: the password strength policy.
@@ -22,6 +23,7 @@ pub mod anomaly;
 pub mod draw_protocol;
 pub mod drawing;
 pub mod eligibility;
+pub mod fulfilment;
 pub mod leaderboard;
 pub mod password;
 pub mod points;

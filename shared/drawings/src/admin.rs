@@ -11,9 +11,9 @@ use crate::records::{DrawingId, DrawingRecord, DueRecord, Prize, SponsorRecord, 
 use crate::views::{DrawingInput, PrizeInput, SponsorInput, SponsorView};
 use crate::{DrawingError, DrawingService, keys, rules};
 
-/// At most this many places (prize units): the draw writes each place and its alternate in the
-/// transaction that completes the drawing.
-pub const MAX_PLACES: u32 = 40;
+/// At most this many places (prize units): the draw writes each place (with its status-index
+/// item) and its alternate in the transaction that completes the drawing (≤ 100 writes).
+pub const MAX_PLACES: u32 = 30;
 /// The most tickets anyone may hold in one drawing, and buy at once.
 pub const MAX_TICKETS: u64 = 1_000_000;
 
@@ -454,7 +454,7 @@ impl DrawingService {
             errors.0.push(FieldError::new(field("arv_cents"), "out_of_range", "at most $1,000,000"));
         }
         if !(1..=MAX_PLACES).contains(&input.quantity) {
-            errors.0.push(FieldError::new(field("quantity"), "out_of_range", "1 to 40"));
+            errors.0.push(FieldError::new(field("quantity"), "out_of_range", format!("1 to {MAX_PLACES}")));
         }
         if let Some(url) = &input.image_url
             && let Err(mut e) = check_url(url)

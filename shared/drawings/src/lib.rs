@@ -2,6 +2,7 @@
 //!
 //! - [`admin`]: sponsors, drawings and their prizes, scheduling and cancelling (with refunds).
 //! - [`entries`]: tickets bought with points, the daily free entry, mail-in entries, my tickets.
+//! - [`fulfilment`]: every won prize from notification to delivery, the timeouts, alternates.
 //! - [`lifecycle`]: the scheduler's steps: open, close (the snapshot), draw, notify, refund.
 //! - [`results`]: what a drawing publishes (results, snapshot file) in the `fittrack-draw-v1` form.
 //! - [`rules`]: the official rules, rendered from the drawing's facts.
@@ -14,6 +15,7 @@
 pub mod admin;
 pub mod catalog;
 pub mod entries;
+pub mod fulfilment;
 pub mod keys;
 pub mod lifecycle;
 pub mod reconcile;
@@ -42,6 +44,11 @@ pub enum DrawingError {
     Invalid(#[from] ValidationErrors),
     #[error("a drawing cannot go from {from} to {to}{}", reasons_suffix(.reasons))]
     InvalidTransition { from: DrawingStatus, to: DrawingStatus, reasons: Vec<String> },
+    #[error("a prize cannot go from {from} to {to}")]
+    FulfilmentTransition {
+        from: fittrack_domain::fulfilment::FulfilmentStatus,
+        to: fittrack_domain::fulfilment::FulfilmentStatus,
+    },
     #[error("only a draft drawing can be edited (this one is {0})")]
     NotEditable(DrawingStatus),
     #[error("entries have not opened yet")]

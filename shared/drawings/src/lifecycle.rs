@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use fittrack_domain::UserId;
 use fittrack_domain::draw_protocol::{self, EntrantId, PROTOCOL, Snapshot};
 use fittrack_domain::drawing::DrawingStatus;
-use fittrack_platform::messages::{EmailJob, EmailTemplate, send};
+use fittrack_domain::fulfilment::FulfilmentStatus;
 use fittrack_platform::ports::{Condition, Item, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
 
 use crate::records::LoadAt;
@@ -372,14 +372,21 @@ impl DrawingService {
                     prize_id: (!alternate)
                         .then(|| drawing.prize_of_place(placement.place).map(|p| p.id.clone()))
                         .flatten(),
-                    status: if alternate { "standby" } else { "pending" }.into(),
+                    status: if alternate { FulfilmentStatus::Standby } else { FulfilmentStatus::Pending },
+                    version: 1,
                     notified_at: None,
+                    claim_deadline: None,
+                    reminded_at: None,
+                    address_enc: None,
+                    tax_enc: None,
+                    carrier: None,
+                    tracking_number: None,
+                    replaces: None,
+                    replaced_by: None,
+                    due_at: None,
+                    history: Vec::new(),
                 };
-                ops.push(WriteOp::Put {
-                    table: Table::Tickets,
-                    item: to_item(&record)?,
-                    condition: Some(Condition::NotExists),
-                });
+                ops.extend(self.place_ops(None, &record)?);
             }
         }
         let mut next = drawing.clone();
@@ -401,23 +408,8 @@ impl DrawingService {
             Ok(())
         })
         .await?;
-        for winner in winners.into_iter().filter(|w| w.notified_at.is_none()) {
-            if let Some(account) = self.account(winner.user_id).await? {
-                let account = account.decrypt(&self.pii)?;
-                let link = format!("{}/drawings/{}", self.settings.app_url, drawing.id);
-                let job = EmailJob::new(EmailTemplate::DrawingWinner, account.email, account.display_name, link);
-                send(self.queue.as_ref(), &job).await?;
-            }
-            let key = keys::winner_key(&drawing.id, winner.place);
-            let mark = Update::new().set(PlaceRecord::NOTIFIED_AT, self.now());
-            match self
-                .store
-                .update(Table::Tickets, &key, mark, Some(Condition::missing(PlaceRecord::NOTIFIED_AT)))
-                .await
-            {
-                Ok(_) | Err(StoreError::ConditionFailed) => {}
-                Err(e) => return Err(e.into()),
-            }
+        for winner in &winners {
+            self.notify_place(drawing, winner).await?;
         }
         let mut next = drawing.clone();
         next.winners_notified = true;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use fittrack_domain::UsState;
 use fittrack_domain::UserId;
 use fittrack_domain::drawing::{DrawingStatus, DrawingType, EntryRules};
+use fittrack_domain::fulfilment::FulfilmentStatus;
 use fittrack_platform::ports::{BeaconCommitment, BeaconReveal, BeaconSecret, Key, StoreError, Table, from_item};
 use fittrack_platform::records::Record;
 
@@ -296,7 +297,8 @@ pub struct ChunkRecord {
 }
 
 /// A winning place or an alternate, with the person behind it (private: the results publish the
-/// entrant id only). Fulfilment starts from here.
+/// entrant id only), and the prize's fulfilment: its status, the claim deadline, the shipping
+/// address and taxpayer details (sealed), the shipment, and every change with who made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaceRecord {
     pub pk: String,
@@ -309,17 +311,66 @@ pub struct PlaceRecord {
     pub user_id: UserId,
     pub entrant: String,
     pub ticket: u64,
-    /// The prize (winners only).
+    /// The prize: a winner's from the draw, a promoted alternate's from the place it took over.
     #[serde(default)]
     pub prize_id: Option<String>,
-    /// Fulfilment state: `pending` until the prize fulfilment work takes it on.
-    pub status: String,
+    pub status: FulfilmentStatus,
+    /// Bumped by every change: writers condition on the version they read.
+    #[serde(default)]
+    pub version: u64,
     #[serde(default)]
     pub notified_at: Option<i64>,
+    /// The winner must confirm an address by then, or the prize goes to the next alternate.
+    #[serde(default)]
+    pub claim_deadline: Option<i64>,
+    #[serde(default)]
+    pub reminded_at: Option<i64>,
+    /// The shipping address, sealed with the PII key (JSON inside).
+    #[serde(default)]
+    pub address_enc: Option<String>,
+    /// Legal name and taxpayer id, sealed; only for prizes at or above the reporting threshold.
+    #[serde(default)]
+    pub tax_enc: Option<String>,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    /// The place this alternate took over (`w0001`), or the alternate that took this one over.
+    #[serde(default)]
+    pub replaces: Option<String>,
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+    /// The time of this place's fulfilment marker (reminder or deadline), if it has one.
+    #[serde(default)]
+    pub due_at: Option<i64>,
+    #[serde(default)]
+    pub history: Vec<FulfilmentEvent>,
+}
+
+/// One change of a place's fulfilment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FulfilmentEvent {
+    pub at: i64,
+    /// The admin or winner who made it; none for the scheduler.
+    pub by: Option<UserId>,
+    pub from: FulfilmentStatus,
+    pub to: FulfilmentStatus,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl PlaceRecord {
-    pub const NOTIFIED_AT: &'static str = "notified_at";
+    pub const VERSION: &'static str = "version";
+
+    /// The place's public id: the drawing, then `w` and the place for a winner, `a` for an alternate.
+    pub fn fulfilment_id(&self) -> String {
+        format!("{}.{}", self.drawing_id, self.slot())
+    }
+
+    /// `w0001` or `a0001`.
+    pub fn slot(&self) -> String {
+        format!("{}{:04}", if self.alternate { 'a' } else { 'w' }, self.place)
+    }
 }
 
 /// The scheduler's marker: the drawing has a step due at `at`.

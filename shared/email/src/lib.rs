@@ -35,6 +35,7 @@ email_templates! {
     ChangedText = "email/password_changed.txt", ChangedHtml = "email/password_changed.html";
     UnlockText = "email/unlock.txt", UnlockHtml = "email/unlock.html";
     WinnerText = "email/drawing_winner.txt", WinnerHtml = "email/drawing_winner.html";
+    ReminderText = "email/prize_claim_reminder.txt", ReminderHtml = "email/prize_claim_reminder.html";
 }
 
 /// The email `job` asks for: subject, plain text and HTML, rendered from compiled templates.
@@ -73,6 +74,11 @@ pub fn render(job: &EmailJob) -> Result<OutgoingEmail, askama::Error> {
             "You won a prize in a FitTrack drawing",
             WinnerText { display_name: d, link: l }.render()?,
             WinnerHtml { display_name: d, link: l }.render()?,
+        ),
+        EmailTemplate::PrizeClaimReminder => (
+            "Your FitTrack prize is waiting: confirm your address",
+            ReminderText { display_name: d, link: l }.render()?,
+            ReminderHtml { display_name: d, link: l }.render()?,
         ),
     };
     Ok(OutgoingEmail { to: job.to.clone(), subject: subject.to_owned(), text, html })

@@ -88,7 +88,7 @@ pub fn leaderboards_app(state: LeaderboardsState) -> Router {
 /// The drawings function's routes: drawings, tickets, results and snapshot, their admin, health.
 #[cfg(feature = "drawings")]
 pub fn drawings_routes() -> OpenApiRouter<DrawingsState> {
-    routes::drawings::router().merge(routes::health::router())
+    routes::drawings::router().merge(routes::fulfilments::router()).merge(routes::health::router())
 }
 
 /// The drawings function.
@@ -107,6 +107,7 @@ pub fn all_routes() -> OpenApiRouter<LocalState> {
         .merge(routes::webhooks::router())
         .merge(routes::leaderboards::router())
         .merge(routes::drawings::router())
+        .merge(routes::fulfilments::router())
         .merge(routes::health::router())
 }
 

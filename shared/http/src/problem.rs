@@ -369,6 +369,7 @@ mod drawings {
                 E::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user_not_found", "No such user"),
                 E::Invalid(errors) => validation_problem(errors),
                 E::InvalidTransition { .. } => conflict("invalid_transition", "Not a legal change of this drawing"),
+                E::FulfilmentTransition { .. } => conflict("invalid_transition", "Not a legal change of this prize"),
                 E::NotEditable(_) => conflict("drawing_not_editable", "Only a draft drawing can be edited"),
                 E::NotOpen => conflict("drawing_not_open", "Entries have not opened yet"),
                 E::Closed => conflict("drawing_closed", "Entries are closed"),

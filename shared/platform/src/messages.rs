@@ -66,6 +66,8 @@ pub enum EmailTemplate {
     Unlock,
     /// A drawing's winner: the prize and how to claim it.
     DrawingWinner,
+    /// A winner who has not confirmed a shipping address a week after being told.
+    PrizeClaimReminder,
 }
 
 impl EmailTemplate {
@@ -77,6 +79,7 @@ impl EmailTemplate {
             EmailTemplate::PasswordChanged => "password_changed",
             EmailTemplate::Unlock => "unlock",
             EmailTemplate::DrawingWinner => "drawing_winner",
+            EmailTemplate::PrizeClaimReminder => "prize_claim_reminder",
         }
     }
 }

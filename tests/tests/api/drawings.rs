@@ -19,7 +19,7 @@ use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app};
 const COST: i64 = 10;
 
 /// Earns 200 points: a 10,000-step walk yesterday (100 for the steps, 100 for the step goal).
-async fn earn_200(app: &TestApp, token: &str) {
+pub(crate) async fn earn_200(app: &TestApp, token: &str) {
     let day = competition_day(app.clock.now()).checked_sub_days(Days::new(1)).unwrap();
     let start: DateTime<Utc> = day_bounds(day).0 + chrono::Duration::hours(8);
     let walk = json!({"id": uuid::Uuid::new_v4().to_string(), "kind": "walk", "start": start,
@@ -29,7 +29,13 @@ async fn earn_200(app: &TestApp, token: &str) {
     assert_eq!(app.points().upload(token, &batch).await.points_booked, 200);
 }
 
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = app.http.request(method, format!("{}{path}", app.base)).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
@@ -53,7 +59,7 @@ async fn buy(app: &TestApp, drawing: &str, token: &str, quantity: u64, key: &str
     (status, response.json().await.unwrap())
 }
 
-async fn balance(app: &TestApp, token: &str) -> i64 {
+pub(crate) async fn balance(app: &TestApp, token: &str) -> i64 {
     app.points().balance(token).await.balance
 }
 
@@ -81,7 +87,7 @@ async fn drawing_with_prizes(app: &TestApp, admin: &str, max_tickets: u64) -> St
     drawing["id"].as_str().unwrap().to_owned()
 }
 
-async fn wait_for_status(app: &TestApp, drawing: &str, token: &str, status: &str) -> Value {
+pub(crate) async fn wait_for_status(app: &TestApp, drawing: &str, token: &str, status: &str) -> Value {
     let started = Instant::now();
     loop {
         let (_, view) = send(app, reqwest::Method::GET, &format!("/api/v1/drawings/{drawing}"), token, None).await;

@@ -5,6 +5,7 @@ mod accounts_flow;
 mod connections;
 mod drawings;
 mod errors;
+mod fulfilments;
 mod leaderboards;
 mod lockout_and_limits;
 mod openapi;

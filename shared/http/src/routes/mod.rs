@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod connections;
 #[cfg(feature = "drawings")]
 pub mod drawings;
+#[cfg(feature = "drawings")]
+pub mod fulfilments;
 pub mod health;
 #[cfg(feature = "leaderboards")]
 pub mod leaderboards;

@@ -1,0 +1,181 @@
+//! Prize fulfilment end to end over HTTP: a drawing's winner is notified, confirms an address
+//! (with taxpayer details for a prize at the reporting threshold), the admin ships and delivers;
+//! the other winner ignores it and, with the clock moved on, is reminded, then forfeits, and the
+//! alternate takes the prize over and is notified. Strangers reach neither prize.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use fittrack_platform::clock::Clock;
+use fittrack_tests::both_backends;
+use fittrack_tests::server::{Backend, PASSWORD, Settings, TestApp, spawn_app, unique_ip};
+
+use crate::drawings::{earn_200, send, wait_for_status};
+
+async fn sign_in(app: &TestApp, email: &str) -> String {
+    let login = app.post("/api/v1/auth/login", json!({"email": email, "password": PASSWORD}), &unique_ip()).await;
+    login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn wait_for_email(app: &TestApp, email: &str, needle: &str) {
+    let started = Instant::now();
+    while app.emails_to(&format!("To: {email}")).await.iter().all(|m| !m.contains(needle)) {
+        assert!(started.elapsed() < Duration::from_secs(20), "no email to {email} containing {needle:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn mine(app: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = send(app, reqwest::Method::GET, "/api/v1/fulfillments", token, None).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend) {
+    let app = spawn_app(Settings::new(backend)).await;
+    let admin = app.admin().await;
+    let mut people = Vec::new();
+    for _ in 0..3 {
+        let token = app.user_with_profile().await;
+        earn_200(&app, &token).await;
+        let me = app.accounts().me(&token).await;
+        people.push((token, me.email));
+    }
+    let (_, sponsor) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/admin/sponsors",
+        &admin,
+        Some(json!({"name": "Acme", "address": "1 Track Way, Portland, OR 97201", "contact_email": "p@acme.example"})),
+    )
+    .await;
+    let draw_at = app.clock.now() + chrono::Duration::minutes(10);
+    let body = json!({"type": "monthly", "title": "Gear", "sponsor_id": sponsor["id"], "ticket_cost": 10,
+        "draw_at": draw_at, "max_tickets_per_person": 10, "free_entry_tickets": 2,
+        "prizes": [{"name": "Bike", "arv_cents": 300_000, "quantity": 1}, {"name": "Cap", "arv_cents": 2_500, "quantity": 1}]});
+    let (_, drawing) = send(&app, reqwest::Method::POST, "/api/v1/admin/drawings", &admin, Some(body)).await;
+    let id = drawing["id"].as_str().unwrap().to_owned();
+    send(&app, reqwest::Method::POST, &format!("/api/v1/admin/drawings/{id}/schedule"), &admin, None).await;
+    wait_for_status(&app, &id, &people[0].0, "open").await;
+    for (token, _) in &people {
+        let (status, _) =
+            send(&app, reqwest::Method::POST, &format!("/api/v1/drawings/{id}/free-entry"), token, None).await;
+        assert_eq!(status, 201);
+    }
+    app.clock.advance(chrono::Duration::minutes(6));
+    wait_for_status(&app, &id, &people[0].0, "closed").await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    wait_for_status(&app, &id, &people[0].0, "completed").await;
+
+    // Who won what: each person's prizes list says it.
+    let mut won = Vec::new();
+    let mut alternate = None;
+    for (n, (token, email)) in people.iter().enumerate() {
+        // The scheduler notifies the winners right after the draw.
+        let started = Instant::now();
+        let mut prizes = mine(&app, token).await;
+        while prizes.iter().any(|p| p["status"] == "pending") {
+            assert!(started.elapsed() < Duration::from_secs(20), "never notified: {prizes:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            prizes = mine(&app, token).await;
+        }
+        match prizes.as_slice() {
+            [prize] => {
+                assert_eq!(prize["status"], "winner_notified", "{prize}");
+                wait_for_email(&app, email, "You won a prize").await;
+                won.push((n, prize.clone()));
+            }
+            [] => alternate = Some(n),
+            more => panic!("one prize each: {more:?}"),
+        }
+    }
+    assert_eq!(won.len(), 2);
+    let alternate = alternate.expect("the third is the alternate");
+    let (bike_winner, bike) = won.iter().find(|(_, p)| p["prize_name"] == "Bike").cloned().unwrap();
+    let (cap_winner, cap) = won.iter().find(|(_, p)| p["prize_name"] == "Cap").cloned().unwrap();
+    assert_eq!(
+        (bike["tax_details_required"].as_bool(), cap["tax_details_required"].as_bool()),
+        (Some(true), Some(false))
+    );
+
+    // The bike's winner confirms; a stranger cannot touch the prize, and the tax details are required.
+    let bike_id = bike["id"].as_str().unwrap().to_owned();
+    let address =
+        json!({"name": "Ana Example", "line1": "12 Elm St", "city": "Denver", "state": "CO", "postal_code": "80202"});
+    let path = format!("/api/v1/fulfillments/{bike_id}/confirm-address");
+    let stranger = &people[alternate].0;
+    assert_eq!(send(&app, reqwest::Method::POST, &path, stranger, Some(json!({"address": address}))).await.0, 404);
+    let (status, problem) =
+        send(&app, reqwest::Method::POST, &path, &people[bike_winner].0, Some(json!({"address": address}))).await;
+    assert_eq!((status, problem["errors"][0]["code"].as_str()), (422, Some("tax_details_required")), "{problem}");
+    let tax = json!({"legal_name": "Ana Q. Example", "taxpayer_id": "123-45-6789"});
+    let (status, confirmed) =
+        send(&app, reqwest::Method::POST, &path, &people[bike_winner].0, Some(json!({"address": address, "tax": tax})))
+            .await;
+    assert_eq!((status, confirmed["status"].as_str()), (200, Some("address_confirmed")), "{confirmed}");
+    assert!(confirmed["taxpayer_id_masked"].is_null(), "the winner's own view never shows it back");
+    assert!(
+        app.files_containing("123-45-6789").is_empty() && app.files_containing("12 Elm St").is_empty(),
+        "sealed at rest"
+    );
+    // Again: not a legal change any more.
+    let (status, problem) =
+        send(&app, reqwest::Method::POST, &path, &people[bike_winner].0, Some(json!({"address": address, "tax": tax})))
+            .await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("invalid_transition")));
+
+    // The admin sees it ready to ship, masked; ships and delivers. Users cannot.
+    assert_eq!(send(&app, reqwest::Method::GET, "/api/v1/admin/fulfillments", stranger, None).await.0, 403);
+    let (_, ready) =
+        send(&app, reqwest::Method::GET, "/api/v1/admin/fulfillments?status=address_confirmed", &admin, None).await;
+    let listed =
+        ready["items"].as_array().unwrap().iter().find(|p| p["id"] == bike_id.as_str()).expect("listed").clone();
+    assert_eq!(
+        (listed["taxpayer_id_masked"].as_str(), listed["address"]["city"].as_str()),
+        (Some("***-**-6789"), Some("Denver"))
+    );
+    let ship = format!("/api/v1/admin/fulfillments/{bike_id}/ship");
+    assert_eq!(
+        send(&app, reqwest::Method::POST, &ship, stranger, Some(json!({"carrier": "UPS", "tracking_number": "1Z"})))
+            .await
+            .0,
+        403
+    );
+    let (status, shipped) =
+        send(&app, reqwest::Method::POST, &ship, &admin, Some(json!({"carrier": "UPS", "tracking_number": "1Z999"})))
+            .await;
+    assert_eq!((status, shipped["status"].as_str()), (200, Some("shipped")));
+    let update = format!("/api/v1/admin/fulfillments/{bike_id}");
+    let (status, delivered) =
+        send(&app, reqwest::Method::PUT, &update, &admin, Some(json!({"status": "delivered", "note": "signed for"})))
+            .await;
+    assert_eq!((status, delivered["status"].as_str()), (200, Some("delivered")));
+    let history: Vec<&str> =
+        delivered["history"].as_array().unwrap().iter().map(|e| e["to"].as_str().unwrap()).collect();
+    assert_eq!(history, ["winner_notified", "address_confirmed", "shipped", "delivered"]);
+    let (status, problem) =
+        send(&app, reqwest::Method::PUT, &update, &admin, Some(json!({"status": "forfeited", "note": "late"}))).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("invalid_transition")), "delivered is final");
+
+    // The cap's winner ignores it: a reminder after 7 days, forfeited after 14, the alternate takes over.
+    let cap_email = people[cap_winner].1.clone();
+    app.clock.advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
+    wait_for_email(&app, &cap_email, "still need your shipping address").await;
+    app.clock.advance(chrono::Duration::days(7));
+    let alternate_email = people[alternate].1.clone();
+    wait_for_email(&app, &alternate_email, "You won a prize").await;
+    let alternate_token = sign_in(&app, &alternate_email).await;
+    let taken = mine(&app, &alternate_token).await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0]["prize_name"].as_str(), taken[0]["status"].as_str()), (Some("Cap"), Some("winner_notified")));
+    let cap_token = sign_in(&app, &cap_email).await;
+    let forfeited = mine(&app, &cap_token).await;
+    assert_eq!(forfeited[0]["status"], "forfeited", "{forfeited:?}");
+    let cap_path = format!("/api/v1/fulfillments/{}/confirm-address", cap["id"].as_str().unwrap());
+    let (status, _) = send(&app, reqwest::Method::POST, &cap_path, &cap_token, Some(json!({"address": address}))).await;
+    assert_eq!(status, 409, "too late");
+    assert!(app.conformance.violations().is_empty(), "{:?}", app.conformance.violations());
+    app.stop().await;
+}
+both_backends!(winners_are_notified_ship_and_forfeit_to_the_alternate);
