@@ -330,3 +330,76 @@ proptest! {
         tokio::runtime::Runtime::new().unwrap().block_on(against_the_model(ops, true));
     }
 }
+
+/// Fulfilment steps raced: two admins shipping one prize at once ship it once; three scheduler
+/// runs at the claim deadline forfeit it once and promote exactly one alternate.
+#[tokio::test]
+async fn fulfilment_changes_raced_happen_once() {
+    use fittrack_domain::fulfilment::FulfilmentStatus;
+    use fittrack_drawings::fulfilment::{ConfirmAddress, Shipment, ShippingAddress};
+    let fixture = Fixture::new(store(false).await);
+    let drawing = fixture.open_drawing(10, 100, 2).await;
+    let mut people = Vec::new();
+    for _ in 0..4 {
+        let user = fixture.person(100).await;
+        fixture.service.buy(user, &drawing, 1, Some("k")).await.unwrap();
+        people.push(user);
+    }
+    fixture.clock.advance(Duration::minutes(56));
+    fixture.service.run_due().await.unwrap();
+    fixture.clock.advance(Duration::minutes(5));
+    fixture.service.run_due().await.unwrap(); // draw
+    fixture.service.run_due().await.unwrap(); // notify
+    let mut winners = Vec::new();
+    for user in &people {
+        for prize in fixture.service.my_fulfilments(*user).await.unwrap() {
+            assert_eq!(prize.status, FulfilmentStatus::WinnerNotified);
+            winners.push((*user, prize));
+        }
+    }
+    assert_eq!(winners.len(), 2);
+    let (first, prize) = &winners[0];
+    let address = ShippingAddress {
+        name: "Ana".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Austin".into(),
+        state: fittrack_domain::UsState::parse("TX").unwrap(),
+        postal_code: "78701".into(),
+    };
+    fixture.service.confirm_address(*first, &prize.id, ConfirmAddress { address, tax: None }).await.unwrap();
+    let admin = UserId::generate();
+    let shipment = || Shipment { carrier: "UPS".into(), tracking_number: "1Z".into() };
+    let (a, b) = tokio::join!(
+        fixture.service.ship(admin, &prize.id, shipment()),
+        fixture.service.ship(admin, &prize.id, shipment())
+    );
+    assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
+    assert!(
+        [&a, &b].iter().any(|r| matches!(r, Err(DrawingError::FulfilmentTransition { .. }) | Err(DrawingError::Busy)))
+    );
+    // The other winner lets the deadline pass; three runs at once.
+    fixture.clock.advance(Duration::days(15));
+    let runs = join_all([
+        fixture.service.run_fulfilment_due(),
+        fixture.service.run_fulfilment_due(),
+        fixture.service.run_fulfilment_due(),
+    ])
+    .await;
+    for run in runs {
+        run.unwrap();
+    }
+    fixture.service.run_fulfilment_due().await.unwrap();
+    let (late, _) = &winners[1];
+    let theirs = fixture.service.my_fulfilments(*late).await.unwrap();
+    assert_eq!(theirs[0].status, FulfilmentStatus::Forfeited);
+    let mut promoted = 0;
+    for user in people.iter().filter(|u| !winners.iter().any(|(w, _)| w == *u)) {
+        for prize in fixture.service.my_fulfilments(*user).await.unwrap() {
+            assert_eq!(prize.status, FulfilmentStatus::WinnerNotified);
+            assert_eq!(prize.prize_id, winners[1].1.prize_id, "the forfeited prize");
+            promoted += 1;
+        }
+    }
+    assert_eq!(promoted, 1, "exactly one alternate takes the prize over");
+}
