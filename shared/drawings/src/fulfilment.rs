@@ -52,8 +52,8 @@ fn place_key(id: &str) -> Option<Key> {
     }
 }
 
-/// A shipping address in the United States.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A shipping address in the United States. Its `Debug` shows nothing of it: it is personal data.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
     pub name: String,
@@ -67,8 +67,8 @@ pub struct ShippingAddress {
     pub postal_code: String,
 }
 
-/// What the tax reporting of a prize at or above the threshold needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// What the tax reporting of a prize at or above the threshold needs. Never logged (no `Debug` of it shows it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaxDetails {
     pub legal_name: String,
@@ -76,7 +76,7 @@ pub struct TaxDetails {
     pub taxpayer_id: String,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmAddress {
     pub address: ShippingAddress,
@@ -101,7 +101,7 @@ pub struct Shipment {
 }
 
 /// A place's fulfilment as its winner or an admin sees it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct FulfilmentView {
     pub id: String,
     pub drawing_id: String,
@@ -115,10 +115,10 @@ pub struct FulfilmentView {
     pub notified_at: Option<DateTime<Utc>>,
     pub claim_deadline: Option<DateTime<Utc>>,
     pub address: Option<ShippingAddress>,
-    /// Whether taxpayer details are on file; admins see the taxpayer id masked.
+    /// Whether taxpayer details are on file; admins see them masked (initials, last four digits).
     pub tax_details_provided: bool,
     pub taxpayer_id_masked: Option<String>,
-    pub legal_name: Option<String>,
+    pub legal_name_initials: Option<String>,
     /// Whether this prize needs taxpayer details (its ARV is at or above the threshold).
     pub tax_details_required: bool,
     pub carrier: Option<String>,
@@ -127,6 +127,18 @@ pub struct FulfilmentView {
     pub user_id: Option<UserId>,
     pub history: Option<Vec<FulfilmentEvent>>,
 }
+
+/// Personal data stays out of logs: these show only that they hold something.
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(ShippingAddress, TaxDetails, ConfirmAddress, FulfilmentView);
 
 impl DrawingService {
     /// The writes that move `read` (none: create) to `next`: the place under its version, its
@@ -192,21 +204,13 @@ impl DrawingService {
         Ok(self.store.load_record_at::<PlaceRecord>(key).await?)
     }
 
-    /// Emails the winner of a `pending` place (a winner from the draw, or an alternate that took
-    /// a prize over) and starts their claim period. At least once: a crash between the email and
-    /// the change sends it again.
-    pub(crate) async fn notify_place(&self, _drawing: &DrawingRecord, place: &PlaceRecord) -> Result<(), DrawingError> {
+    /// Starts the claim period of a `pending` place (a winner from the draw, or an alternate that
+    /// took a prize over) and emails its winner. The change comes first and only the run that
+    /// made it sends the email, so racing notifiers (an admin's draw and the scheduler) send one;
+    /// a crash between the two loses that email (the prize shows in the winner's list regardless).
+    pub(crate) async fn notify_place(&self, place: &PlaceRecord) -> Result<(), DrawingError> {
         if place.status != FulfilmentStatus::Pending {
             return Ok(());
-        }
-        if let Some(account) = self.account(place.user_id).await? {
-            let account = account.decrypt(&self.pii)?;
-            let link = format!("{}/fulfillments/{}", self.settings.app_url, place.fulfilment_id());
-            send(
-                self.queue.as_ref(),
-                &EmailJob::new(EmailTemplate::DrawingWinner, account.email, account.display_name, link),
-            )
-            .await?;
         }
         let now = self.now();
         let mut next = place.clone();
@@ -214,7 +218,23 @@ impl DrawingService {
         next.notified_at = Some(now);
         next.claim_deadline = Some(now + i64::from(self.settings.claim_days) * DAY);
         next.due_at = Some(now + REMINDER_AFTER_DAYS * DAY);
-        self.move_place(place, next, None, None, Vec::new()).await?;
+        if !self.move_place(place, next, None, None, Vec::new()).await? {
+            // Someone else moved it: fine if they notified it, not if it is still pending.
+            let key = Key::new(place.pk.clone(), place.sk.clone());
+            return match self.place(&key).await? {
+                Some(now) if now.status == FulfilmentStatus::Pending => Err(DrawingError::Busy),
+                _ => Ok(()),
+            };
+        }
+        self.email(place, EmailTemplate::DrawingWinner).await
+    }
+
+    async fn email(&self, place: &PlaceRecord, template: EmailTemplate) -> Result<(), DrawingError> {
+        if let Some(account) = self.account(place.user_id).await? {
+            let account = account.decrypt(&self.pii)?;
+            let link = format!("{}/fulfillments/{}", self.settings.app_url, place.fulfilment_id());
+            send(self.queue.as_ref(), &EmailJob::new(template, account.email, account.display_name, link)).await?;
+        }
         Ok(())
     }
 
@@ -427,6 +447,7 @@ impl DrawingService {
         let page = self.store.query(query).await?;
         let mut steps = 0;
         for item in page.items {
+            let marker = key_of_item(&item);
             let Some(key) = item
                 .get("place_pk")
                 .zip(item.get("place_sk"))
@@ -434,9 +455,16 @@ impl DrawingService {
             else {
                 continue;
             };
-            match self.fulfilment_step(&key, now).await {
+            let at = item.get("at").and_then(serde_json::Value::as_i64);
+            match self.fulfilment_step(&key, now, at).await {
                 Ok(true) => steps += 1,
                 Ok(false) => {}
+                Err(DrawingError::NotFound) => {
+                    // A marker whose place is gone: nothing will ever clear it but this.
+                    if let Some(marker) = marker {
+                        self.store.delete(Table::Tickets, &marker, None).await?;
+                    }
+                }
                 Err(error) => {
                     tracing::error!(place = key.sk.as_str(), %error, "fulfilment step failed; retried next run")
                 }
@@ -445,29 +473,35 @@ impl DrawingService {
         Ok(steps)
     }
 
-    async fn fulfilment_step(&self, key: &Key, now: i64) -> Result<bool, DrawingError> {
-        let Some(place) = self.place(key).await? else { return Ok(false) };
+    async fn fulfilment_step(&self, key: &Key, now: i64, marker_at: Option<i64>) -> Result<bool, DrawingError> {
+        let Some(place) = self.place(key).await? else { return Err(DrawingError::NotFound) };
+        if marker_at.is_some() && marker_at != place.due_at {
+            // A marker the place no longer points at (left by a change that raced): drop it.
+            if let Some(at) = marker_at {
+                self.store.delete(Table::Tickets, &due_key(at, &place), None).await?;
+            }
+            return Ok(false);
+        }
         if place.status == FulfilmentStatus::Pending {
-            let drawing = self.drawing(&place.drawing_id).await?;
-            self.notify_place(&drawing, &place).await?;
+            self.notify_place(&place).await?;
             return Ok(true);
         }
         let deadline = place.claim_deadline.unwrap_or(i64::MAX);
-        if place.status.awaits_winner() && now >= deadline {
+        // A prize that was shipped (and came back) is an admin's to decide, never a timeout's.
+        let shipped = place.carrier.is_some();
+        if place.status.awaits_winner() && now >= deadline && !shipped {
             self.forfeit(&place, None, Some("not claimed in time".into())).await?;
             return Ok(true);
         }
         if place.status == FulfilmentStatus::WinnerNotified && place.reminded_at.is_none() {
-            if let Some(account) = self.account(place.user_id).await? {
-                let account = account.decrypt(&self.pii)?;
-                let link = format!("{}/fulfillments/{}", self.settings.app_url, place.fulfilment_id());
-                let job = EmailJob::new(EmailTemplate::PrizeClaimReminder, account.email, account.display_name, link);
-                send(self.queue.as_ref(), &job).await?;
-            }
             let mut next = place.clone();
             next.reminded_at = Some(now);
             next.due_at = Some(deadline);
-            return self.move_place(&place, next, None, None, Vec::new()).await;
+            let reminded = self.move_place(&place, next, None, None, Vec::new()).await?;
+            if reminded {
+                self.email(&place, EmailTemplate::PrizeClaimReminder).await?;
+            }
+            return Ok(reminded);
         }
         // Nothing due any more (the winner acted): drop the marker.
         let mut next = place.clone();
@@ -479,59 +513,71 @@ impl DrawingService {
     }
 
     /// Forfeits `read` and, in the same transaction, gives its prize to the first alternate on
-    /// standby (who is then notified). Exactly once: both writes are conditioned on the versions read.
+    /// standby (who is then notified). Exactly once: both writes are conditioned on the versions
+    /// read; a run that loses a race reads both again and decides again.
     async fn forfeit(
         &self,
         read: &PlaceRecord,
         by: Option<UserId>,
         note: Option<String>,
     ) -> Result<FulfilmentView, DrawingError> {
-        let mut alternates = Vec::new();
-        self.for_each_in(keys::drawing_partition(&read.drawing_id), keys::ALTERNATE_PREFIX, |item| {
-            alternates.push(from_item::<PlaceRecord>(item)?);
-            Ok(())
-        })
-        .await?;
-        alternates.sort_by_key(|a| a.place);
-        let mut next = read.clone();
-        next.status = FulfilmentStatus::Forfeited;
-        next.due_at = None;
-        let mut extra = Vec::new();
-        let mut promoted_key = None;
-        if let Some(alternate) = alternates.iter().find(|a| a.status == FulfilmentStatus::Standby) {
-            next.replaced_by = Some(alternate.slot());
-            let mut promoted = alternate.clone();
-            promoted.status = FulfilmentStatus::Pending;
-            promoted.prize_id = read.prize_id.clone();
-            promoted.replaces = Some(read.slot());
-            promoted.gsi1pk = format!("WINS#{}", promoted.user_id);
-            promoted.due_at = Some(self.now());
-            promoted.version = alternate.version + 1;
-            promoted.history.push(FulfilmentEvent {
-                at: self.now(),
-                by,
-                from: FulfilmentStatus::Standby,
-                to: FulfilmentStatus::Pending,
-                note: Some(format!("takes over {}", read.slot())),
-            });
-            extra = self.place_ops(Some(alternate), &promoted)?;
-            promoted_key = Some(Key::new(alternate.pk.clone(), alternate.sk.clone()));
-        }
-        if !self.move_place(read, next, by, note, extra).await? {
-            return Err(DrawingError::Busy);
-        }
-        // Notify the alternate now; the scheduler does it (its marker is due) if this fails.
-        if let Some(key) = promoted_key
-            && let Some(promoted) = self.place(&key).await?
-        {
-            let drawing = self.drawing(&read.drawing_id).await?;
-            if let Err(error) = self.notify_place(&drawing, &promoted).await {
-                tracing::warn!(%error, "alternate notification deferred to the scheduler");
-            }
-        }
         let key = Key::new(read.pk.clone(), read.sk.clone());
-        let forfeited = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
-        self.fulfilment_view(&forfeited, true).await
+        let mut read = read.clone();
+        for _ in 0..5 {
+            if !read.status.can_become(FulfilmentStatus::Forfeited) {
+                return Err(DrawingError::FulfilmentTransition { from: read.status, to: FulfilmentStatus::Forfeited });
+            }
+            let mut alternates = Vec::new();
+            self.for_each_in(keys::drawing_partition(&read.drawing_id), keys::ALTERNATE_PREFIX, |item| {
+                alternates.push(from_item::<PlaceRecord>(item)?);
+                Ok(())
+            })
+            .await?;
+            alternates.sort_by_key(|a| a.place);
+            let mut next = read.clone();
+            next.status = FulfilmentStatus::Forfeited;
+            next.due_at = None;
+            let mut extra = Vec::new();
+            let mut promoted_key = None;
+            if let Some(alternate) = alternates.iter().find(|a| a.status == FulfilmentStatus::Standby) {
+                next.replaced_by = Some(alternate.slot());
+                let mut promoted = alternate.clone();
+                promoted.status = FulfilmentStatus::Pending;
+                promoted.prize_id = read.prize_id.clone();
+                promoted.replaces = Some(read.slot());
+                promoted.gsi1pk = format!("WINS#{}", promoted.user_id);
+                promoted.due_at = Some(self.now());
+                promoted.version = alternate.version + 1;
+                promoted.history.push(FulfilmentEvent {
+                    at: self.now(),
+                    by,
+                    from: FulfilmentStatus::Standby,
+                    to: FulfilmentStatus::Pending,
+                    note: Some(format!("takes over {}", read.slot())),
+                });
+                extra = self.place_ops(Some(alternate), &promoted)?;
+                promoted_key = Some(Key::new(alternate.pk.clone(), alternate.sk.clone()));
+            }
+            let moved = match self.move_place(&read, next, by, note.clone(), extra).await {
+                Ok(moved) => moved,
+                // The alternate changed since it was read (another forfeit took it): again.
+                Err(DrawingError::Store(StoreError::TransactionCancelled { .. })) => false,
+                Err(e) => return Err(e),
+            };
+            if moved {
+                // Notify the alternate now; the scheduler does it (its marker is due) if this fails.
+                if let Some(key) = promoted_key
+                    && let Ok(Some(promoted)) = self.place(&key).await
+                    && let Err(error) = self.notify_place(&promoted).await
+                {
+                    tracing::warn!(%error, "alternate notification deferred to the scheduler");
+                }
+                let forfeited = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
+                return self.fulfilment_view(&forfeited, true).await;
+            }
+            read = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
+        }
+        Err(DrawingError::Busy)
     }
 
     fn tax_required(&self, drawing: &DrawingRecord, place: &PlaceRecord) -> bool {
@@ -544,19 +590,24 @@ impl DrawingService {
         let prize = place.prize_id.as_deref().and_then(|id| drawing.prizes.iter().find(|p| p.id == id));
         let id = place.fulfilment_id();
         let at = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
+        let unreadable = |what: &str| {
+            tracing::error!(fulfilment = %id, what, "sealed fulfilment details do not open");
+            DrawingError::Corrupt(format!("the {what} of prize {id} does not decrypt"))
+        };
         let address = match &place.address_enc {
             Some(sealed) => {
-                let plain = self.pii.decrypt(sealed, &format!("fulfilment:{id}:address"));
-                plain.ok().and_then(|p| serde_json::from_str::<ShippingAddress>(&p).ok())
+                let plain =
+                    self.pii.decrypt(sealed, &format!("fulfilment:{id}:address")).map_err(|_| unreadable("address"))?;
+                Some(serde_json::from_str::<ShippingAddress>(&plain).map_err(|_| unreadable("address"))?)
             }
             None => None,
         };
         let tax = match (&place.tax_enc, admin) {
-            (Some(sealed), true) => self
-                .pii
-                .decrypt(sealed, &format!("fulfilment:{id}:tax"))
-                .ok()
-                .and_then(|p| serde_json::from_str::<TaxDetails>(&p).ok()),
+            (Some(sealed), true) => {
+                let plain =
+                    self.pii.decrypt(sealed, &format!("fulfilment:{id}:tax")).map_err(|_| unreadable("tax details"))?;
+                Some(serde_json::from_str::<TaxDetails>(&plain).map_err(|_| unreadable("tax details"))?)
+            }
             _ => None,
         };
         Ok(FulfilmentView {
@@ -574,7 +625,7 @@ impl DrawingService {
             address,
             tax_details_provided: place.tax_enc.is_some(),
             taxpayer_id_masked: tax.as_ref().map(|t| mask(&t.taxpayer_id)),
-            legal_name: tax.map(|t| t.legal_name),
+            legal_name_initials: tax.map(|t| mask_name(&t.legal_name)),
             tax_details_required: self.tax_required(&drawing, place),
             carrier: place.carrier.clone(),
             tracking_number: place.tracking_number.clone(),
@@ -582,6 +633,10 @@ impl DrawingService {
             history: admin.then(|| place.history.clone()),
         })
     }
+}
+
+fn key_of_item(item: &Item) -> Option<Key> {
+    Some(Key::new(item.get("pk")?.as_str()?, item.get("sk")?.as_str()?))
 }
 
 /// An index or marker item pointing at `place`.
@@ -595,6 +650,13 @@ fn marker(key: Key, place: &PlaceRecord, at: Option<i64>) -> Result<Item, Drawin
         item.insert("at".into(), at.into());
     }
     Ok(item)
+}
+
+/// `A. Q. E…`: initials, enough to match a form, not the name.
+fn mask_name(name: &str) -> String {
+    let initials: Vec<String> =
+        name.split_whitespace().filter_map(|w| w.chars().next()).map(|c| format!("{c}.")).collect();
+    initials.join(" ")
 }
 
 /// `***-**-1234`: enough for an admin to match a form, never the number.

@@ -409,7 +409,7 @@ impl DrawingService {
         })
         .await?;
         for winner in &winners {
-            self.notify_place(drawing, winner).await?;
+            self.notify_place(winner).await?;
         }
         let mut next = drawing.clone();
         next.winners_notified = true;

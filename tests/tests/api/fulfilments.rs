@@ -125,6 +125,26 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
             .await;
     assert_eq!((status, problem["code"].as_str()), (409, Some("invalid_transition")));
 
+    // The alternate's own place waits on standby: nothing to confirm yet.
+    let standby = format!("/api/v1/fulfillments/{id}.a0001/confirm-address");
+    let (status, problem) =
+        send(&app, reqwest::Method::POST, &standby, stranger, Some(json!({"address": address}))).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("invalid_transition")));
+    // The admin finds the address undeliverable; the winner fixes it.
+    let update = format!("/api/v1/admin/fulfillments/{bike_id}");
+    let (status, invalid) = send(
+        &app,
+        reqwest::Method::PUT,
+        &update,
+        &admin,
+        Some(json!({"status": "address_invalid", "note": "no such street"})),
+    )
+    .await;
+    assert_eq!((status, invalid["status"].as_str()), (200, Some("address_invalid")), "{invalid}");
+    let (status, confirmed) =
+        send(&app, reqwest::Method::POST, &path, &people[bike_winner].0, Some(json!({"address": address, "tax": tax})))
+            .await;
+    assert_eq!((status, confirmed["status"].as_str()), (200, Some("address_confirmed")));
     // The admin sees it ready to ship, masked; ships and delivers. Users cannot.
     assert_eq!(send(&app, reqwest::Method::GET, "/api/v1/admin/fulfillments", stranger, None).await.0, 403);
     let (_, ready) =
@@ -146,14 +166,17 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
         send(&app, reqwest::Method::POST, &ship, &admin, Some(json!({"carrier": "UPS", "tracking_number": "1Z999"})))
             .await;
     assert_eq!((status, shipped["status"].as_str()), (200, Some("shipped")));
-    let update = format!("/api/v1/admin/fulfillments/{bike_id}");
     let (status, delivered) =
         send(&app, reqwest::Method::PUT, &update, &admin, Some(json!({"status": "delivered", "note": "signed for"})))
             .await;
     assert_eq!((status, delivered["status"].as_str()), (200, Some("delivered")));
     let history: Vec<&str> =
         delivered["history"].as_array().unwrap().iter().map(|e| e["to"].as_str().unwrap()).collect();
-    assert_eq!(history, ["winner_notified", "address_confirmed", "shipped", "delivered"]);
+    assert_eq!(
+        history,
+        ["winner_notified", "address_confirmed", "address_invalid", "address_confirmed", "shipped", "delivered"]
+    );
+    assert_eq!(delivered["legal_name_initials"], "A. Q. E.");
     let (status, problem) =
         send(&app, reqwest::Method::PUT, &update, &admin, Some(json!({"status": "forfeited", "note": "late"}))).await;
     assert_eq!((status, problem["code"].as_str()), (409, Some("invalid_transition")), "delivered is final");
