@@ -193,6 +193,8 @@ async fn overlapping_scheduler_runs_close_and_draw_once() {
     assert_eq!(closes.iter().map(|r| r.as_ref().unwrap().closed).sum::<usize>(), 1);
     let closed = fixture.service.drawing(&drawing).await.unwrap();
     fixture.clock.advance(Duration::minutes(5));
+    // Past the drawing time the randomness may be public: it is drawn, never called off.
+    assert!(matches!(fixture.service.cancel(&drawing).await, Err(DrawingError::InvalidTransition { .. })));
     let draws = join_all([fixture.service.run_due(), fixture.service.run_due(), fixture.service.run_due()]).await;
     assert_eq!(draws.iter().map(|r| r.as_ref().unwrap().drawn).sum::<usize>(), 1);
     let done = fixture.service.drawing(&drawing).await.unwrap();

@@ -6,7 +6,6 @@ use tower::ServiceExt;
 
 use fittrack_http::lambda_events::api_gateway_v2;
 use fittrack_local::{InProcessQueue, SqliteStore};
-use fittrack_platform::Config;
 use fittrack_platform::clock::SystemClock;
 
 fn event(method: &str, path: &str) -> lambda_http::Request {
@@ -16,15 +15,7 @@ fn event(method: &str, path: &str) -> lambda_http::Request {
 #[tokio::test]
 async fn drawing_routes_answer_through_lambda_public_ones_without_a_session() {
     // As deployed: the public key only (this function verifies tokens and never signs).
-    let signing = fittrack_accounts::crypto::generate_signing_key();
-    let public = fittrack_accounts::crypto::JwtKeys::from_pkcs8(&signing).unwrap().public_key().to_owned();
-    let pii = fittrack_accounts::crypto::generate_pii_key();
-    let config = Config::from_lookup(move |name| match name {
-        "FITTRACK_JWT_PUBLIC_KEY" => Some(public.clone()),
-        "FITTRACK_PII_KEY" => Some(pii.clone()),
-        _ => None,
-    })
-    .unwrap();
+    let config = fittrack_http::lambda_events::verifying_config();
     let clock = Arc::new(SystemClock);
     let beacon = Arc::new(fittrack_beacons::CommitRevealBeacon::new(clock.clone()));
     let store = Arc::new(SqliteStore::in_memory().unwrap());

@@ -6,7 +6,6 @@ use tower::ServiceExt;
 
 use fittrack_http::lambda_events::api_gateway_v2;
 use fittrack_local::SqliteStore;
-use fittrack_platform::Config;
 use fittrack_platform::clock::SystemClock;
 
 fn event(method: &str, path: &str) -> lambda_http::Request {
@@ -16,15 +15,7 @@ fn event(method: &str, path: &str) -> lambda_http::Request {
 #[tokio::test]
 async fn leaderboard_routes_answer_through_lambda_and_require_a_session() {
     // As deployed: the public key only (this function verifies tokens and never signs).
-    let signing = fittrack_accounts::crypto::generate_signing_key();
-    let public = fittrack_accounts::crypto::JwtKeys::from_pkcs8(&signing).unwrap().public_key().to_owned();
-    let pii = fittrack_accounts::crypto::generate_pii_key();
-    let config = Config::from_lookup(move |name| match name {
-        "FITTRACK_JWT_PUBLIC_KEY" => Some(public.clone()),
-        "FITTRACK_PII_KEY" => Some(pii.clone()),
-        _ => None,
-    })
-    .unwrap();
+    let config = fittrack_http::lambda_events::verifying_config();
     let app =
         leaderboards_api::app(&config, Arc::new(SqliteStore::in_memory().unwrap()), Arc::new(SystemClock)).unwrap();
 

@@ -27,3 +27,21 @@ pub fn api_gateway_v2(
     });
     lambda_http::request::from_str(&event.to_string())
 }
+
+/// The configuration of a function that verifies tokens and never signs them, as deployed: the
+/// JWT public key alone, and a fresh PII key.
+///
+/// # Panics
+/// Never in practice: the generated keys always parse (this is test support).
+pub fn verifying_config() -> fittrack_platform::Config {
+    let signing = fittrack_accounts::crypto::generate_signing_key();
+    let keys = fittrack_accounts::crypto::JwtKeys::from_pkcs8(&signing).expect("a generated key parses");
+    let public = keys.public_key().to_owned();
+    let pii = fittrack_accounts::crypto::generate_pii_key();
+    fittrack_platform::Config::from_lookup(move |name| match name {
+        "FITTRACK_JWT_PUBLIC_KEY" => Some(public.clone()),
+        "FITTRACK_PII_KEY" => Some(pii.clone()),
+        _ => None,
+    })
+    .expect("a configuration of defaults and valid keys")
+}

@@ -15,6 +15,24 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// `limit` checked against a list's bounds: `default` when absent, 1 to `max` otherwise.
+///
+/// # Errors
+/// A `validation_failed` problem naming `limit`.
+pub fn checked_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, crate::problem::ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        let message = format!("must be between 1 and {max}");
+        return Err(fittrack_domain::ValidationErrors::single(fittrack_domain::FieldError::new(
+            "limit",
+            "out_of_range",
+            message,
+        ))
+        .into());
+    }
+    Ok(limit)
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

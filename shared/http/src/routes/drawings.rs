@@ -25,7 +25,7 @@ use fittrack_drawings::{DrawingId, DrawingService};
 use fittrack_platform::ports::Cursor;
 
 use crate::extract::{Admin, ApiJson, ApiQuery, CompleteProfile, RequireRole};
-use crate::pagination::{Page, PageParams};
+use crate::pagination::{Page, PageParams, checked_limit};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -60,14 +60,10 @@ fn drawing_id(raw: &str) -> Result<DrawingId, ApiError> {
     DrawingId::parse(raw).ok_or_else(|| Problem::not_found().into())
 }
 
+/// Each drawing of a page costs its sponsor, its sixteen gates and the caller's tickets: pages
+/// stay small.
 fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
-    let limit = limit.unwrap_or(25);
-    if !(1..=100).contains(&limit) {
-        return Err(
-            ValidationErrors::single(FieldError::new("limit", "out_of_range", "must be between 1 and 100")).into()
-        );
-    }
-    Ok(limit)
+    checked_limit(limit, 20, 50)
 }
 
 /// `?status=&type=&limit=&cursor=`

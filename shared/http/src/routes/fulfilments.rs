@@ -15,7 +15,7 @@ use fittrack_drawings::{DrawingId, DrawingService};
 use fittrack_platform::ports::Cursor;
 
 use crate::extract::{Admin, ApiJson, ApiQuery, CurrentUser, RequireRole};
-use crate::pagination::Page;
+use crate::pagination::{Page, checked_limit};
 use crate::problem::{ApiResult, Problem};
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -108,11 +108,8 @@ async fn admin_fulfilments(
     RequireRole(_, _): RequireRole<Admin>,
     ApiQuery(params): ApiQuery<FulfilmentParams>,
 ) -> ApiResult<Json<Page<FulfilmentView>>> {
-    let limit = params.limit.unwrap_or(25);
+    let limit = checked_limit(params.limit, 25, 100)?;
     let mut errors = ValidationErrors::default();
-    if !(1..=100).contains(&limit) {
-        errors.0.push(FieldError::new("limit", "out_of_range", "must be between 1 and 100"));
-    }
     let status = params.status.as_deref().map(str::parse::<FulfilmentStatus>).transpose().map_err(|e| {
         errors.0.push(e);
     });
