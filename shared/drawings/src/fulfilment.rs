@@ -503,9 +503,10 @@ impl DrawingService {
             }
             return Ok(reminded);
         }
-        // Nothing due any more (the winner acted): drop the marker.
+        // Nothing due any more (the winner acted, or a shipped prize waits for an admin): drop
+        // the marker, or keep it at the deadline while the winner may still act.
         let mut next = place.clone();
-        next.due_at = (place.status.awaits_winner()).then_some(deadline);
+        next.due_at = (place.status.awaits_winner() && !shipped && now < deadline).then_some(deadline);
         if next.due_at == place.due_at {
             return Ok(false);
         }
