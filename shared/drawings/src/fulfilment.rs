@@ -248,12 +248,8 @@ impl DrawingService {
             .descending()
             .limit(100);
         let page = self.store.query(query).await?;
-        let mut views = Vec::new();
-        for item in page.items {
-            let place: PlaceRecord = from_item(item)?;
-            views.push(self.fulfilment_view(&place, false).await?);
-        }
-        Ok(views)
+        let places = page.items.into_iter().map(from_item).collect::<Result<Vec<PlaceRecord>, _>>()?;
+        self.fulfilment_views(&places, false).await
     }
 
     /// The winner confirms where the prize goes (and, above the threshold, the tax details).
@@ -307,7 +303,7 @@ impl DrawingService {
         limit: u32,
         cursor: Option<Cursor>,
     ) -> Result<(Vec<FulfilmentView>, Option<Cursor>), DrawingError> {
-        let mut views = Vec::new();
+        let mut places = Vec::new();
         let next = match drawing {
             Some(drawing) => {
                 let query = Query::partition(Table::Tickets, keys::drawing_partition(drawing)).limit(200);
@@ -319,7 +315,7 @@ impl DrawingService {
                     }
                     let place: PlaceRecord = from_item(item)?;
                     if status.is_none_or(|s| s == place.status) {
-                        views.push(self.fulfilment_view(&place, true).await?);
+                        places.push(place);
                     }
                 }
                 None
@@ -339,13 +335,13 @@ impl DrawingService {
                         Some(key) => self.place(&key).await?,
                         None => None,
                     } {
-                        views.push(self.fulfilment_view(&place, true).await?);
+                        places.push(place);
                     }
                 }
                 page.next
             }
         };
-        Ok((views, next))
+        Ok((self.fulfilment_views(&places, true).await?, next))
     }
 
     /// Admin: marks an address invalid, a prize delivered, or a place forfeited, with a note.
@@ -588,6 +584,29 @@ impl DrawingService {
 
     async fn fulfilment_view(&self, place: &PlaceRecord, admin: bool) -> Result<FulfilmentView, DrawingError> {
         let drawing = self.drawing(&place.drawing_id).await?;
+        self.view_of(place, &drawing, admin)
+    }
+
+    /// The views of `places`, reading each of their drawings once.
+    async fn fulfilment_views(&self, places: &[PlaceRecord], admin: bool) -> Result<Vec<FulfilmentView>, DrawingError> {
+        let mut drawings: std::collections::HashMap<DrawingId, DrawingRecord> = std::collections::HashMap::new();
+        let mut views = Vec::with_capacity(places.len());
+        for place in places {
+            if !drawings.contains_key(&place.drawing_id) {
+                drawings.insert(place.drawing_id.clone(), self.drawing(&place.drawing_id).await?);
+            }
+            let drawing = drawings.get(&place.drawing_id).ok_or(DrawingError::NotFound)?;
+            views.push(self.view_of(place, drawing, admin)?);
+        }
+        Ok(views)
+    }
+
+    fn view_of(
+        &self,
+        place: &PlaceRecord,
+        drawing: &DrawingRecord,
+        admin: bool,
+    ) -> Result<FulfilmentView, DrawingError> {
         let prize = place.prize_id.as_deref().and_then(|id| drawing.prizes.iter().find(|p| p.id == id));
         let id = place.fulfilment_id();
         let at = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default();
@@ -627,7 +646,7 @@ impl DrawingService {
             tax_details_provided: place.tax_enc.is_some(),
             taxpayer_id_masked: tax.as_ref().map(|t| mask(&t.taxpayer_id)),
             legal_name_initials: tax.map(|t| mask_name(&t.legal_name)),
-            tax_details_required: self.tax_required(&drawing, place),
+            tax_details_required: self.tax_required(drawing, place),
             carrier: place.carrier.clone(),
             tracking_number: place.tracking_number.clone(),
             user_id: admin.then_some(place.user_id),
