@@ -74,7 +74,7 @@ impl Fixture {
     pub async fn open_drawing_for(&self, cost: u64, max: u64, places: u32, draw_in: Duration) -> DrawingId {
         let sponsor = self
             .service
-            .create_sponsor(SponsorInput {
+            .create_sponsor(&admin(), SponsorInput {
                 name: "Acme".into(),
                 address: "1 Track Way, Portland, OR".into(),
                 contact_email: "prizes@acme.example".into(),
@@ -111,8 +111,8 @@ impl Fixture {
             free_entry_tickets: 2,
             prizes,
         };
-        let drawing = self.service.create_drawing(input).await.unwrap();
-        self.service.schedule(&drawing.id).await.unwrap();
+        let drawing = self.service.create_drawing(&admin(), input).await.unwrap();
+        self.service.schedule(&admin(), &drawing.id).await.unwrap();
         self.service.run_due().await.unwrap();
         assert_eq!(
             self.service.drawing(&drawing.id).await.unwrap().status,
@@ -125,4 +125,9 @@ impl Fixture {
     pub async fn balance(&self, user: UserId) -> i64 {
         PointsLedger::new(Arc::clone(&self.store), self.clock.clone()).balance(user).await.unwrap().balance
     }
+}
+
+/// An admin for the service-level tests' admin actions.
+pub fn admin() -> fittrack_audit::Actor {
+    fittrack_audit::Actor::new(UserId::generate(), "test-request")
 }

@@ -92,6 +92,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
             config.points_table = names[&fittrack_platform::ports::Table::Points].clone();
             config.tickets_table = names[&fittrack_platform::ports::Table::Tickets].clone();
             config.leaderboards_table = names[&fittrack_platform::ports::Table::Leaderboards].clone();
+            config.audit_table = names[&fittrack_platform::ports::Table::Audit].clone();
             crate::emulator::sdk_config().await;
             // The server loads its AWS settings from the environment, as it does in production.
             assert!(

@@ -20,7 +20,7 @@ use fittrack_drawings::{DrawingError, DrawingId};
 use fittrack_local::SqliteStore;
 use fittrack_platform::ports::ItemStore;
 use fittrack_points::{EntryKind, PointsLedger};
-use fittrack_tests::drawings_fixture::Fixture;
+use fittrack_tests::drawings_fixture::{Fixture, admin};
 
 async fn store(dynamo: bool) -> Arc<dyn ItemStore> {
     if dynamo {
@@ -142,8 +142,9 @@ async fn a_cancel_racing_purchases_refunds_each_once(dynamo: bool) {
         })
         .collect();
     tokio::time::sleep(std::time::Duration::from_millis(if dynamo { 200 } else { 10 })).await;
+    let (first_admin, second_admin) = (admin(), admin());
     let (cancels, answers) = tokio::join!(
-        join_all([fixture.service.cancel(&drawing), fixture.service.cancel(&drawing)]),
+        join_all([fixture.service.cancel(&first_admin, &drawing), fixture.service.cancel(&second_admin, &drawing)]),
         join_all(purchases)
     );
     for cancel in cancels {
@@ -151,7 +152,7 @@ async fn a_cancel_racing_purchases_refunds_each_once(dynamo: bool) {
     }
     let landed = answers.into_iter().filter(|a| a.as_ref().unwrap().is_ok()).count();
     // A retried cancel changes nothing more.
-    fixture.service.cancel(&drawing).await.unwrap();
+    fixture.service.cancel(&admin(), &drawing).await.unwrap();
     let ledger = PointsLedger::new(Arc::clone(&fixture.store), fixture.clock.clone());
     let mut refunds = 0;
     for user in &users {
@@ -194,7 +195,7 @@ async fn overlapping_scheduler_runs_close_and_draw_once() {
     let closed = fixture.service.drawing(&drawing).await.unwrap();
     fixture.clock.advance(Duration::minutes(5));
     // Past the drawing time the randomness may be public: it is drawn, never called off.
-    assert!(matches!(fixture.service.cancel(&drawing).await, Err(DrawingError::InvalidTransition { .. })));
+    assert!(matches!(fixture.service.cancel(&admin(), &drawing).await, Err(DrawingError::InvalidTransition { .. })));
     let draws = join_all([fixture.service.run_due(), fixture.service.run_due(), fixture.service.run_due()]).await;
     assert_eq!(draws.iter().map(|r| r.as_ref().unwrap().drawn).sum::<usize>(), 1);
     let done = fixture.service.drawing(&drawing).await.unwrap();
@@ -370,11 +371,11 @@ async fn fulfilment_changes_raced_happen_once() {
         postal_code: "78701".into(),
     };
     fixture.service.confirm_address(*first, &prize.id, ConfirmAddress { address, tax: None }).await.unwrap();
-    let admin = UserId::generate();
+    let admin = admin();
     let shipment = || Shipment { carrier: "UPS".into(), tracking_number: "1Z".into() };
     let (a, b) = tokio::join!(
-        fixture.service.ship(admin, &prize.id, shipment()),
-        fixture.service.ship(admin, &prize.id, shipment())
+        fixture.service.ship(&admin, &prize.id, shipment()),
+        fixture.service.ship(&admin, &prize.id, shipment())
     );
     assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
     assert!(

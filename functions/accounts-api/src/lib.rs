@@ -1,5 +1,6 @@
 //! The accounts Lambda: builds its DynamoDB store and SQS email queue once, and serves the
-//! accounts router through `lambda_http`.
+//! accounts router (auth, the user's account and profile, their notifications and email
+//! preferences, the unsubscribe links) through `lambda_http`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use fittrack_accounts::build::{BuildOptions, account_service};
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig, SqsClient, SqsQueue};
 use fittrack_http::{AccountsState, accounts_app};
+use fittrack_notifications::Notifications;
 use fittrack_platform::ports::{ItemStore, Queue, QueueId, Table};
 use fittrack_platform::{BuildError, Config};
 
@@ -37,6 +39,8 @@ pub fn app(
     queue: Arc<dyn Queue>,
     options: BuildOptions,
 ) -> Result<axum::Router, BuildError> {
+    let pii = Arc::new(fittrack_accounts::pii_cipher(config)?);
+    let notifications = Notifications::from_config(config, Arc::clone(&store), pii, Arc::clone(&options.clock));
     let accounts = account_service(config, store, queue, options)?;
-    Ok(accounts_app(AccountsState::new(config, accounts)))
+    Ok(accounts_app(AccountsState::new(config, accounts, notifications)))
 }

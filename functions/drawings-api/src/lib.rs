@@ -23,6 +23,7 @@ pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildEr
         (Table::Users, config.users_table.clone()),
         (Table::Points, config.points_table.clone()),
         (Table::Tickets, config.tickets_table.clone()),
+        (Table::Audit, config.audit_table.clone()),
     ]);
     let store = Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables));
     let email = config.email_queue_url.clone().ok_or(BuildError::Missing("FITTRACK_EMAIL_QUEUE_URL"))?;

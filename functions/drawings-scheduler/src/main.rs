@@ -1,5 +1,6 @@
-//! Runs the drawing steps and the prize-fulfilment timeouts that are due on each scheduled invocation; the schedule's event carries
-//! nothing we need. Overlapping invocations are safe: every step is a conditional transition.
+//! The minute scheduler: applies waiting bans to open drawings, runs the drawing steps and the
+//! prize-fulfilment timeouts that are due, and relays the notification emails waiting in the
+//! outbox. The schedule's event carries nothing we need. Overlapping invocations are safe: every step is a conditional transition.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,12 +31,14 @@ async fn main() -> Result<(), Error> {
     let drawings = DrawingService::from_config(&config, store, clock, queue, beacon)?;
     let drawings = &drawings;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let bans = drawings.apply_bans().await?;
         let report = drawings.run_due().await?;
         let fulfilment_steps = drawings.run_fulfilment_due().await?;
+        let emails = drawings.notifications().relay_emails(drawings.email_queue()).await?;
         Ok::<_, Error>(serde_json::json!({
             "opened": report.opened, "closed": report.closed, "drawn": report.drawn, "waiting": report.waiting,
             "notified": report.notified, "refunded": report.refunded, "failed": report.failed,
-            "fulfilment_steps": fulfilment_steps,
+            "fulfilment_steps": fulfilment_steps, "bans_applied": bans, "emails_relayed": emails,
         }))
     }))
     .await

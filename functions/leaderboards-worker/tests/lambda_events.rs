@@ -88,6 +88,7 @@ async fn ledger(store: &dyn ItemStore, event: &PointEvent) {
         cause: event.cause.clone(),
         created_at: event.created_at,
         board_days: event.board_days.clone(),
+        requested: None,
     };
     let mut item = fittrack_platform::ports::to_item(&entry).unwrap();
     let key = fittrack_points::keys::entry_key(event.user_id, event.seq);

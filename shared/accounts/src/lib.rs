@@ -4,7 +4,6 @@
 //! Every rule here is written against the ports only, so it runs the same on DynamoDB and on the
 //! embedded store. Each public method is one use case; handlers call exactly one.
 
-mod admin;
 mod authentication;
 pub mod build;
 pub mod crypto;
@@ -21,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use fittrack_domain::{EligibilityPolicy, EmailAddress, PasswordPolicy, Role, UserId, ValidationErrors};
+use fittrack_domain::{AccountStatus, EligibilityPolicy, EmailAddress, PasswordPolicy, UserId, ValidationErrors};
 
 use crate::crypto::{JwtKeys, PasswordHasher, PiiCipher};
 use crate::social::{IdTokenVerifier, SocialError, SocialProvider};
@@ -31,12 +30,11 @@ use fittrack_platform::messages::EmailJob;
 use fittrack_platform::ports::{ItemStore, Queue, QueueError, StoreError};
 use fittrack_platform::ratelimit::{self, RateDecision};
 
-pub use admin::{AccountSummary, AccountsPage};
 pub use authentication::{Authenticator, jwt_keys, pii_cipher};
 pub use profile::{ProfileUpdate, PublicProfile, TierSummary};
 pub use records::{Account, ProfileView, TierView};
 pub use registration::{NewUser, RegisterRequest};
-pub use sessions::{AuthenticatedUser, TokenPair};
+pub use sessions::{AuthenticatedUser, TokenPair, revoke_all_sessions};
 pub use social_login::{SocialLoginRequest, SocialOutcome};
 
 /// The tunable rules of the accounts use cases.
@@ -76,6 +74,14 @@ impl AccountPolicy {
     }
 }
 
+/// Refuses a sign-in to an account an admin suspended or banned.
+///
+/// # Errors
+/// [`AccountError::AccountDisabled`].
+pub(crate) fn require_usable(account: &records::AccountRecord) -> Result<(), AccountError> {
+    if account.status.is_usable() { Ok(()) } else { Err(AccountError::AccountDisabled(account.status)) }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("invalid input")]
@@ -84,6 +90,9 @@ pub enum AccountError {
     InvalidCredentials,
     #[error("email address not verified")]
     EmailNotVerified,
+    /// Suspended or banned by an admin: no sign-in, no refresh.
+    #[error("account {0}")]
+    AccountDisabled(AccountStatus),
     #[error("account locked")]
     AccountLocked { retry_after: Duration },
     #[error("too many requests")]
@@ -251,11 +260,6 @@ impl AccountService {
             Some(guard) => Ok(Some(self.account(guard.user_id).await?)),
             None => Ok(None),
         }
-    }
-
-    /// Admin-only use cases take the caller and check the role here, so no route can forget it.
-    fn require_role(&self, caller: &AuthenticatedUser, role: Role) -> Result<(), AccountError> {
-        if caller.role >= role { Ok(()) } else { Err(AccountError::Forbidden) }
     }
 }
 

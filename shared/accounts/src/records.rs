@@ -13,6 +13,13 @@ pub use fittrack_users::records::*;
 pub fn email_key(email_hash: &str) -> Key {
     Key::new(format!("EMAIL#{email_hash}"), "EMAIL")
 }
+
+/// The email guard of `email` (what an exact-email search reads): `None` for a malformed
+/// address. Addresses are matched by their canonical form, as registration does.
+pub fn email_guard_key(pii: &fittrack_platform::crypto::PiiCipher, email: &str) -> Option<Key> {
+    let email = fittrack_domain::EmailAddress::parse(email).ok()?;
+    Some(email_key(&pii.lookup_hash("email", &email.canonical())))
+}
 pub fn social_key(provider: &str, subject: &str) -> Key {
     Key::new(format!("SOCIAL#{provider}#{subject}"), "SOCIAL")
 }

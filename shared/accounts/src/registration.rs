@@ -1,5 +1,4 @@
 use serde::Deserialize;
-use serde_json::json;
 
 use fittrack_domain::{DateOfBirth, DisplayName, EmailAddress, Role, UsState, UserId, ValidationErrors};
 
@@ -138,6 +137,7 @@ impl AccountService {
             tier_changed_on: None,
             tier_fields_changed_at: None,
             token_generation: 0,
+            status: fittrack_domain::AccountStatus::Active,
         }
     }
 
@@ -149,7 +149,10 @@ impl AccountService {
         Ok(vec![
             WriteOp::Put { table: Table::Users, item: to_item(&guard)?, condition: Some(Condition::NotExists) },
             WriteOp::Put { table: Table::Users, item: to_item(record)?, condition: Some(Condition::NotExists) },
-        ])
+        ]
+        .into_iter()
+        .chain(fittrack_users::directory::new_account_ops(record.user_id, &record.display_name, record.created_at))
+        .collect())
     }
 
     /// Registers an account and emails a verification link. An address that already has an account
@@ -340,27 +343,4 @@ impl AccountService {
         }
     }
 
-    /// Changes a user's role (admins only). A lower role takes effect on the user's next request
-    /// (see [`crate::Authenticator::authenticate`]); a higher one with the next token refresh.
-    ///
-    /// # Errors
-    /// [`AccountError::Forbidden`] unless the caller is an admin; [`AccountError::NotFound`] for an unknown
-    /// user; store failures.
-    pub async fn set_role(
-        &self,
-        caller: &super::AuthenticatedUser,
-        user: UserId,
-        role: Role,
-    ) -> Result<(), AccountError> {
-        self.require_role(caller, Role::Admin)?;
-        let update = Update::new().set(AccountRecord::ROLE, json!(role));
-        match self.store.update(Table::Users, &account_key(user), update, Some(Condition::Exists)).await {
-            Ok(_) => {
-                tracing::info!(user_id = %user, admin_id = %caller.user_id, role = role.as_str(), "role changed");
-                Ok(())
-            }
-            Err(StoreError::ConditionFailed) => Err(AccountError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
 }

@@ -11,7 +11,7 @@ use super::records::{
 use super::{AccountError, AccountService, ClientInfo, epoch, secs};
 use crate::crypto::{AccessClaims, OpaqueToken, hash_token, jwt_constants};
 use fittrack_platform::config::RateLimitedAction;
-use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update, WriteOp, to_item};
+use fittrack_platform::ports::{Condition, ItemStore, Query, StoreError, Table, Update, WriteOp, to_item};
 
 /// A session's tokens: a short-lived access token and the refresh token that renews it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -83,6 +83,7 @@ impl AccountService {
         if !account.email_verified {
             return Err(AccountError::EmailNotVerified);
         }
+        super::require_usable(&account)?;
         let pair = self.start_session(account.user_id, account.role).await?;
         tracing::info!(user_id = %account.user_id, "signed in");
         Ok(pair)
@@ -274,6 +275,9 @@ impl AccountService {
         }
         let account: AccountRecord =
             load(self.store.as_ref(), &account_key(record.user_id)).await?.ok_or(AccountError::InvalidRefreshToken)?;
+        if !account.status.is_usable() {
+            return Err(AccountError::InvalidRefreshToken);
+        }
 
         let next = OpaqueToken::generate();
         let next_key = refresh_key(&next.hash);
@@ -321,16 +325,6 @@ impl AccountService {
         }
     }
 
-    /// Ends every session of `user` (an admin's decision: a lost phone, a compromised account).
-    ///
-    /// # Errors
-    /// [`AccountError::Forbidden`] unless the caller is an admin; store failures.
-    pub async fn revoke_sessions(&self, caller: &AuthenticatedUser, user: UserId) -> Result<u32, AccountError> {
-        self.require_role(caller, Role::Admin)?;
-        let revoked = self.logout_all(user).await?;
-        tracing::info!(user_id = %user, admin_id = %caller.user_id, revoked, "sessions revoked by an admin");
-        Ok(revoked)
-    }
 
     /// Ends the caller's session, and the session of `refresh_token` if it is another of theirs.
     ///
@@ -355,31 +349,44 @@ impl AccountService {
     /// [`AccountError::Store`] when the sessions cannot be listed, read or revoked; the sessions revoked
     /// before the failure stay revoked.
     pub async fn logout_all(&self, user_id: UserId) -> Result<u32, AccountError> {
-        let mut revoked = 0;
-        let mut cursor = None;
-        loop {
-            let page = self
-                .store
-                .query(
-                    Query::partition(Table::Users, fittrack_platform::keys::user_partition(user_id))
-                        .sort_prefix(super::records::SESSION_PREFIX)
-                        .limit(100)
-                        .after(cursor),
-                )
-                .await?;
-            for item in page.items {
-                let session: SessionRecord = fittrack_platform::ports::from_item(item)?;
-                if !session.revoked {
-                    self.revoke_session(user_id, &session.session_id).await?;
-                    revoked += 1;
+        revoke_all_sessions(self.store.as_ref(), user_id).await
+    }
+}
+
+/// Ends every session of `user`: their access tokens stop working at the next request, their
+/// refresh tokens at once (what logging out everywhere, a suspension and a ban do).
+///
+/// # Errors
+/// [`AccountError::Store`] when the sessions cannot be listed or revoked; the sessions revoked
+/// before the failure stay revoked.
+pub async fn revoke_all_sessions(store: &dyn ItemStore, user_id: UserId) -> Result<u32, AccountError> {
+    let mut revoked = 0;
+    let mut cursor = None;
+    loop {
+        let page = store
+            .query(
+                Query::partition(Table::Users, fittrack_platform::keys::user_partition(user_id))
+                    .sort_prefix(super::records::SESSION_PREFIX)
+                    .limit(100)
+                    .after(cursor),
+            )
+            .await?;
+        for item in page.items {
+            let session: SessionRecord = fittrack_platform::ports::from_item(item)?;
+            if !session.revoked {
+                let update = Update::new().set(SessionRecord::REVOKED, true);
+                let key = session_key(user_id, &session.session_id);
+                match store.update(Table::Users, &key, update, Some(Condition::Exists)).await {
+                    Ok(_) | Err(StoreError::ConditionFailed) => revoked += 1,
+                    Err(e) => return Err(e.into()),
                 }
             }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
         }
-        tracing::info!(user_id = %user_id, sessions = revoked, "all sessions revoked");
-        Ok(revoked)
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
     }
+    tracing::info!(user_id = %user_id, sessions = revoked, "all sessions revoked");
+    Ok(revoked)
 }

@@ -97,6 +97,7 @@ impl AccountService {
         if let Some(link) = load::<SocialLink>(self.store.as_ref(), &link_key).await? {
             let account: AccountRecord =
                 load(self.store.as_ref(), &account_key(link.user_id)).await?.ok_or(AccountError::NotFound)?;
+            super::require_usable(&account)?;
             return Ok((self.start_session(account.user_id, account.role).await?, SocialOutcome::SignedIn));
         }
 
@@ -115,6 +116,7 @@ impl AccountService {
                 tracing::info!(user_id = %guard.user_id, provider = provider.name(), "social sign-in needs a linking sign-in");
                 return Err(AccountError::LinkRequired);
             }
+            super::require_usable(&account)?;
             let role = self.link_existing(&identity, account).await?;
             return Ok((self.start_session(guard.user_id, role).await?, SocialOutcome::SignedIn));
         }

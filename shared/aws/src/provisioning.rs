@@ -73,6 +73,7 @@ pub fn logical_id(table: Table) -> &'static str {
         Table::Points => "PointsTable",
         Table::Tickets => "TicketsTable",
         Table::Leaderboards => "LeaderboardsTable",
+        Table::Audit => "AuditTable",
     }
 }
 

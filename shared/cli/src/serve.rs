@@ -153,6 +153,7 @@ pub async fn open_store(options: &ServeOptions, config: &Config) -> Result<Arc<d
                 (Table::Points, config.points_table.clone()),
                 (Table::Tickets, config.tickets_table.clone()),
                 (Table::Leaderboards, config.leaderboards_table.clone()),
+                (Table::Audit, config.audit_table.clone()),
             ]);
             if create_tables {
                 fittrack_aws::provisioning::create_tables(&client, &names)
@@ -207,6 +208,13 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
         beacon,
     )
     .map_err(|e| ServeError::Config(e.to_string()))?;
+    let pii = Arc::new(fittrack_accounts::pii_cipher(&config).map_err(|e| ServeError::Config(e.to_string()))?);
+    let admin = fittrack_admin::AdminService::new(
+        Arc::clone(&store),
+        pii,
+        Arc::clone(&build.clock),
+        drawings.notifications().clone(),
+    );
     let accounts = account_service(&config, Arc::clone(&store), Arc::clone(&queue) as Arc<dyn Queue>, build)
         .map_err(|e| ServeError::Config(e.to_string()))?;
 
@@ -259,8 +267,10 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             shutdown_rx.clone(),
             drawings.clone(),
             |drawings| async move {
-                let steps = drawings.run_due().await?.steps();
-                Ok::<_, fittrack_drawings::DrawingError>(steps + drawings.run_fulfilment_due().await?)
+                let bans = drawings.apply_bans().await?;
+                let steps = drawings.run_due().await?.steps() + drawings.run_fulfilment_due().await?;
+                let emails = drawings.notifications().relay_emails(drawings.email_queue()).await?;
+                Ok::<_, fittrack_drawings::DrawingError>(bans + steps + emails)
             },
         )),
         tokio::spawn(run_schedule(
@@ -274,7 +284,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let state = LocalState::new(&config, accounts.clone(), points, sync.clone(), leaderboards, drawings.clone());
+    let state = LocalState::new(&config, accounts.clone(), points, sync.clone(), leaderboards, drawings.clone(), admin);
     let router = match &options.wrap_router {
         Some(RouterWrapper(wrap)) => wrap(app(state)),
         None => app(state),

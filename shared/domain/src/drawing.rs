@@ -154,6 +154,8 @@ pub struct EntrantFacts {
     pub account_created_at: DateTime<Utc>,
     /// The account is under review for gaming (its awards are held).
     pub under_review: bool,
+    /// Suspended and banned accounts may not enter.
+    pub status: crate::AccountStatus,
 }
 
 /// Why someone may not enter: a stable code and a sentence.
@@ -188,6 +190,9 @@ impl EntryRules {
         }
         if facts.role == Role::Admin {
             reasons.push(Ineligibility::new("operator_staff", "the operator's staff may not enter drawings"));
+        }
+        if !facts.status.is_usable() {
+            reasons.push(Ineligibility::new("account_restricted", "your account is suspended or closed"));
         }
         if facts.under_review {
             reasons.push(Ineligibility::new(
@@ -241,6 +246,7 @@ mod tests {
             email_verified: true,
             account_created_at: now - Duration::days(3),
             under_review: false,
+            status: crate::AccountStatus::Active,
         };
         let rules = EntryRules { min_account_age_days: 2, premium_only: false, excluded_states: vec![] };
         assert!(rules.check(&facts, &[state("NY")], now).is_empty());
@@ -252,6 +258,9 @@ mod tests {
         let staff = EntrantFacts { role: Role::Admin, ..facts.clone() };
         let codes: Vec<_> = rules.check(&staff, &[], now).into_iter().map(|r| r.code).collect();
         assert_eq!(codes, ["operator_staff"]);
+        let suspended = EntrantFacts { status: crate::AccountStatus::Suspended, ..facts.clone() };
+        let codes: Vec<_> = rules.check(&suspended, &[], now).into_iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["account_restricted"]);
         let flagged = EntrantFacts { under_review: true, ..facts };
         let codes: Vec<_> = rules.check(&flagged, &[], now).into_iter().map(|r| r.code).collect();
         assert_eq!(codes, ["under_review"]);

@@ -18,6 +18,7 @@
 //! - [`validation`]: field-level errors shared by every parser.
 
 pub mod account;
+pub mod account_status;
 pub mod activity;
 pub mod anomaly;
 pub mod draw_protocol;
@@ -32,6 +33,7 @@ pub mod tier;
 pub mod validation;
 
 pub use account::{DateOfBirth, DisplayName, EmailAddress, Role, UsState, UserId};
+pub use account_status::{AccountStatus, Adjustment};
 pub use eligibility::EligibilityPolicy;
 pub use password::{PasswordPolicy, PasswordRejection};
 pub use points::{DayActivity, DayPoints, RateTable, competition_day};

@@ -4,8 +4,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use fittrack_domain::drawing::{DrawingStatus, EntryRules, registration_exclusions};
 use fittrack_domain::{FieldError, UsState, ValidationErrors};
-use fittrack_platform::ports::{Condition, Cursor, Index, Query, StoreError, WriteOp, from_item, to_item};
+use fittrack_platform::ports::{Condition, Cursor, Index, Query, StoreError, Table, WriteOp, from_item, to_item};
 use fittrack_platform::records::RecordStore;
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
+use serde_json::{Value, json};
 
 use crate::records::{DrawingId, DrawingRecord, DueRecord, Prize, SponsorRecord, SponsorStatus};
 use crate::views::{DrawingInput, PrizeInput, SponsorInput, SponsorView};
@@ -22,7 +24,7 @@ impl DrawingService {
     ///
     /// # Errors
     /// [`DrawingError::Invalid`] for a bad field; [`DrawingError::Store`].
-    pub async fn create_sponsor(&self, input: SponsorInput) -> Result<SponsorView, DrawingError> {
+    pub async fn create_sponsor(&self, actor: &Actor, input: SponsorInput) -> Result<SponsorView, DrawingError> {
         validate_sponsor(&input)?;
         let now = self.now();
         let id = uuid::Uuid::now_v7().simple().to_string();
@@ -41,7 +43,10 @@ impl DrawingService {
             created_at: now,
             updated_at: now,
         };
-        self.store.save_record(&record, Some(Condition::NotExists)).await?;
+        let change = Change::new(ActionKind::SponsorCreated, TargetKind::Sponsor, &record.id)
+            .from_to(Value::Null, sponsor_audit(&record));
+        let put = WriteOp::Put { table: Table::Tickets, item: to_item(&record)?, condition: Some(Condition::NotExists) };
+        write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await?;
         Ok(sponsor_view(record))
     }
 
@@ -49,9 +54,10 @@ impl DrawingService {
     ///
     /// # Errors
     /// [`DrawingError::NotFound`]; [`DrawingError::Invalid`]; [`DrawingError::Store`].
-    pub async fn update_sponsor(&self, id: &str, input: SponsorInput) -> Result<SponsorView, DrawingError> {
+    pub async fn update_sponsor(&self, actor: &Actor, id: &str, input: SponsorInput) -> Result<SponsorView, DrawingError> {
         validate_sponsor(&input)?;
-        let mut record = self.sponsor(id).await?.ok_or(DrawingError::NotFound)?;
+        let read = self.sponsor(id).await?.ok_or(DrawingError::NotFound)?;
+        let mut record = read.clone();
         record.name = input.name.trim().to_owned();
         record.gsi1sk = format!("{}#{}", record.name.to_lowercase(), record.id);
         record.address = input.address.trim().to_owned();
@@ -60,8 +66,18 @@ impl DrawingService {
         record.logo_url = input.logo_url;
         record.status = input.status.unwrap_or(record.status);
         record.updated_at = self.now();
-        self.store.save_record(&record, Some(Condition::Exists)).await?;
-        Ok(sponsor_view(record))
+        let change = Change::new(ActionKind::SponsorUpdated, TargetKind::Sponsor, &record.id)
+            .from_to(sponsor_audit(&read), sponsor_audit(&record));
+        let put = WriteOp::Put {
+            table: Table::Tickets,
+            item: to_item(&record)?,
+            condition: Some(Condition::equals("updated_at", read.updated_at)),
+        };
+        match write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await {
+            Ok(()) => Ok(sponsor_view(record)),
+            Err(StoreError::ConditionFailed) => Err(DrawingError::Busy),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Sponsors by name, a page at a time.
@@ -76,7 +92,7 @@ impl DrawingService {
         let page = self
             .store
             .query(
-                Query::partition(fittrack_platform::ports::Table::Tickets, keys::SPONSORS_INDEX)
+                Query::partition(Table::Tickets, keys::SPONSORS_INDEX)
                     .on_index(Index::Gsi1)
                     .limit(limit)
                     .after(cursor),
@@ -97,7 +113,7 @@ impl DrawingService {
     ///
     /// # Errors
     /// [`DrawingError::Invalid`] for bad settings or an unknown sponsor; [`DrawingError::Store`].
-    pub async fn create_drawing(&self, input: DrawingInput) -> Result<DrawingRecord, DrawingError> {
+    pub async fn create_drawing(&self, actor: &Actor, input: DrawingInput) -> Result<DrawingRecord, DrawingError> {
         let now = self.now();
         let id = DrawingId::generate();
         let mut record = DrawingRecord {
@@ -136,7 +152,10 @@ impl DrawingService {
             winners_notified: false,
         };
         self.apply_input(&mut record, input).await?;
-        self.store.save_record(&record, Some(Condition::NotExists)).await?;
+        let change = Change::new(ActionKind::DrawingCreated, TargetKind::Drawing, record.id.to_string())
+            .from_to(Value::Null, drawing_audit(&record));
+        let put = WriteOp::Put { table: Table::Tickets, item: to_item(&record)?, condition: Some(Condition::NotExists) };
+        write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await?;
         Ok(record)
     }
 
@@ -145,7 +164,7 @@ impl DrawingService {
     /// # Errors
     /// [`DrawingError::NotFound`]; [`DrawingError::NotEditable`] past draft; [`DrawingError::Invalid`];
     /// [`DrawingError::Busy`] when another change landed first; [`DrawingError::Store`].
-    pub async fn update_drawing(&self, id: &DrawingId, input: DrawingInput) -> Result<DrawingRecord, DrawingError> {
+    pub async fn update_drawing(&self, actor: &Actor, id: &DrawingId, input: DrawingInput) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         if read.status != DrawingStatus::Draft {
             return Err(DrawingError::NotEditable(read.status));
@@ -153,14 +172,14 @@ impl DrawingService {
         let mut next = read.clone();
         next.drawing_type = input.drawing_type;
         self.apply_input(&mut next, input).await?;
-        self.save_draft(&read, next).await
+        self.save_draft(actor, ActionKind::DrawingUpdated, &read, next).await
     }
 
     /// Adds a prize to a draft drawing (it takes the next places).
     ///
     /// # Errors
     /// As [`Self::update_drawing`].
-    pub async fn add_prize(&self, id: &DrawingId, input: PrizeInput) -> Result<DrawingRecord, DrawingError> {
+    pub async fn add_prize(&self, actor: &Actor, id: &DrawingId, input: PrizeInput) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         if read.status != DrawingStatus::Draft {
             return Err(DrawingError::NotEditable(read.status));
@@ -169,7 +188,7 @@ impl DrawingService {
         let prize = self.prize_from(input, &mut ValidationErrors::default(), 0).await?;
         next.prizes.push(prize);
         check_places(&next.prizes)?;
-        self.save_draft(&read, next).await
+        self.save_draft(actor, ActionKind::PrizeAdded, &read, next).await
     }
 
     /// Replaces one prize of a draft drawing.
@@ -178,6 +197,7 @@ impl DrawingService {
     /// As [`Self::update_drawing`]; [`DrawingError::NotFound`] for an unknown prize.
     pub async fn update_prize(
         &self,
+        actor: &Actor,
         id: &DrawingId,
         prize_id: &str,
         input: PrizeInput,
@@ -192,14 +212,14 @@ impl DrawingService {
         prize.id = prize_id.to_owned();
         next.prizes[index] = prize;
         check_places(&next.prizes)?;
-        self.save_draft(&read, next).await
+        self.save_draft(actor, ActionKind::PrizeUpdated, &read, next).await
     }
 
     /// Removes one prize of a draft drawing.
     ///
     /// # Errors
     /// As [`Self::update_prize`].
-    pub async fn remove_prize(&self, id: &DrawingId, prize_id: &str) -> Result<DrawingRecord, DrawingError> {
+    pub async fn remove_prize(&self, actor: &Actor, id: &DrawingId, prize_id: &str) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         if read.status != DrawingStatus::Draft {
             return Err(DrawingError::NotEditable(read.status));
@@ -210,7 +230,7 @@ impl DrawingService {
         if next.prizes.len() == before {
             return Err(DrawingError::NotFound);
         }
-        self.save_draft(&read, next).await
+        self.save_draft(actor, ActionKind::PrizeRemoved, &read, next).await
     }
 
     /// Schedules a draft: it needs a prize, an active sponsor with an address (the official rules
@@ -220,7 +240,7 @@ impl DrawingService {
     /// # Errors
     /// [`DrawingError::InvalidTransition`] with the reasons; [`DrawingError::NotFound`];
     /// [`DrawingError::Busy`] when another change landed first; [`DrawingError::Store`].
-    pub async fn schedule(&self, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
+    pub async fn schedule(&self, actor: &Actor, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         let refuse = |reasons: Vec<String>| DrawingError::InvalidTransition {
             from: read.status,
@@ -260,8 +280,10 @@ impl DrawingService {
         rules_item.insert("sk".into(), key.sk.into());
         rules_item.insert("html".into(), rules.html.into());
         rules_item.insert("text".into(), rules.text.into());
-        let extra =
-            vec![WriteOp::Put { table: fittrack_platform::ports::Table::Tickets, item: rules_item, condition: None }];
+        let change = Change::new(ActionKind::DrawingScheduled, TargetKind::Drawing, id.to_string())
+            .from_to(drawing_audit(&read), drawing_audit(&next));
+        let mut extra = vec![WriteOp::Put { table: Table::Tickets, item: rules_item, condition: None }];
+        extra.extend(actor.entry(change, self.clock.now()).ops()?);
         if self.transition(&read, next.clone(), Some(opens_at), extra).await? {
             return self.drawing(id).await;
         }
@@ -280,7 +302,13 @@ impl DrawingService {
     }
 
     /// Stores a draft's new settings if nobody changed it since `read`.
-    async fn save_draft(&self, read: &DrawingRecord, mut next: DrawingRecord) -> Result<DrawingRecord, DrawingError> {
+    async fn save_draft(
+        &self,
+        actor: &Actor,
+        action: ActionKind,
+        read: &DrawingRecord,
+        mut next: DrawingRecord,
+    ) -> Result<DrawingRecord, DrawingError> {
         next.version = read.version + 1;
         next.updated_at = self.now();
         next.gsi1sk = format!("{:010}#{}", next.draw_at.max(0), next.id);
@@ -288,7 +316,10 @@ impl DrawingService {
             Condition::equals(DrawingRecord::VERSION, read.version),
             Condition::equals(DrawingRecord::STATUS, DrawingStatus::Draft.as_str()),
         ]);
-        match self.store.save_record(&next, Some(condition)).await {
+        let change = Change::new(action, TargetKind::Drawing, next.id.to_string())
+            .from_to(drawing_audit(read), drawing_audit(&next));
+        let put = WriteOp::Put { table: Table::Tickets, item: to_item(&next)?, condition: Some(condition) };
+        match write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await {
             Ok(()) => Ok(next),
             Err(StoreError::ConditionFailed) => Err(DrawingError::Busy),
             Err(e) => Err(e.into()),
@@ -311,7 +342,7 @@ impl DrawingService {
         next.gsi1sk = format!("{:010}#{}", next.draw_at.max(0), next.id);
         next.due_at = due;
         debug_assert!(read.status == next.status || read.status.can_become(next.status), "an illegal transition");
-        let table = fittrack_platform::ports::Table::Tickets;
+        let table = Table::Tickets;
         let mut ops = vec![WriteOp::Put {
             table,
             item: to_item(&next)?,
@@ -581,4 +612,23 @@ pub(crate) fn sponsor_view(record: SponsorRecord) -> SponsorView {
         created_at: at(record.created_at),
         updated_at: at(record.updated_at),
     }
+}
+
+/// What the action log keeps of a sponsor (business details, no personal data).
+fn sponsor_audit(sponsor: &SponsorRecord) -> Value {
+    json!({ "name": sponsor.name, "status": sponsor.status, "address": sponsor.address, "website": sponsor.website })
+}
+
+/// What the action log keeps of a drawing: the settings that decide who wins what.
+pub(crate) fn drawing_audit(drawing: &DrawingRecord) -> Value {
+    let prizes: Vec<Value> = drawing
+        .prizes
+        .iter()
+        .map(|p| json!({ "id": p.id, "name": p.name, "arv_cents": p.arv_cents, "quantity": p.quantity }))
+        .collect();
+    json!({
+        "status": drawing.status.as_str(), "title": drawing.title, "ticket_cost": drawing.ticket_cost,
+        "opens_at": drawing.opens_at, "closes_at": drawing.closes_at, "draw_at": drawing.draw_at,
+        "max_tickets_per_person": drawing.max_tickets_per_person, "prizes": prizes,
+    })
 }

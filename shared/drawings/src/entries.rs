@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use fittrack_domain::drawing::{DrawingStatus, EntrantFacts, Ineligibility};
 use fittrack_domain::{UserId, competition_day};
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
 use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
 use fittrack_users::records::{AccountRecord, account_key};
 
@@ -28,7 +29,8 @@ struct Entering<'a> {
     /// The entry's own name in the person's entries: its idempotency key, or its day.
     entry: String,
     points: u64,
-    recorded_by: Option<UserId>,
+    /// The admin recording a mail-in entry (the action is logged in the entry's transaction).
+    recorded_by: Option<&'a Actor>,
     /// The competition day (free entries).
     today: &'a str,
 }
@@ -104,7 +106,7 @@ impl DrawingService {
     /// As [`Self::free_entry`], [`DrawingError::UnknownUser`], [`DrawingError::MailInAlreadyRecorded`].
     pub async fn record_mail_in(
         &self,
-        admin: UserId,
+        admin: &Actor,
         drawing: &DrawingId,
         request: MailInRequest,
     ) -> Result<EntryReceipt, DrawingError> {
@@ -170,6 +172,10 @@ impl DrawingService {
                 return self.replay(drawing, &entering, done);
             }
             let held: Option<EntrantRecord> = self.store.load_record_at(&entrant_key).await?;
+            if held.as_ref().is_some_and(|h| h.void) {
+                let restricted = Ineligibility { code: "account_restricted", message: "your account is closed".into() };
+                return Err(DrawingError::NotEligible(vec![restricted]));
+            }
             let tickets = held.as_ref().map_or(0, |h| h.tickets);
             if tickets + entering.quantity > drawing.max_tickets_per_person {
                 return self
@@ -250,13 +256,22 @@ impl DrawingService {
                 created_at: now,
                 refunded: false,
                 refund_seq: None,
-                recorded_by: entering.recorded_by,
+                recorded_by: entering.recorded_by.map(|a| a.admin_id),
             };
             ops.push(WriteOp::Put {
                 table: Table::Tickets,
                 item: to_item(&record)?,
                 condition: Some(Condition::NotExists),
             });
+            if let Some(admin) = entering.recorded_by {
+                let change = Change::new(ActionKind::MailInEntryRecorded, TargetKind::Drawing, drawing.id.to_string())
+                    .about(user)
+                    .from_to(
+                        serde_json::json!({ "tickets": tickets }),
+                        serde_json::json!({ "tickets": record.tickets_after, "entry": record.name }),
+                    );
+                ops.extend(admin.entry(change, self.clock.now()).ops()?);
+            }
             let (gate_at, entry_at) = (spend_ops + 1, spend_ops + 2);
             match self.store.transact(ops).await {
                 Ok(()) => return Ok(receipt(&drawing.id, &record)),
@@ -332,6 +347,7 @@ impl DrawingService {
             email_verified: account.email_verified,
             account_created_at: DateTime::from_timestamp(account.created_at, 0).unwrap_or_default(),
             under_review,
+            status: account.status,
         };
         drawing.entry_rules.check(&facts, &self.excluded_states(drawing), self.clock.now())
     }

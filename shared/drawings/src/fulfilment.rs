@@ -19,7 +19,10 @@ use utoipa::ToSchema;
 
 use fittrack_domain::fulfilment::FulfilmentStatus;
 use fittrack_domain::{FieldError, UsState, UserId, ValidationErrors};
-use fittrack_platform::messages::{EmailJob, EmailTemplate, send};
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
+use serde_json::json;
+use fittrack_notifications::{EmailCategory, NewNotification, NotificationKind};
+use fittrack_platform::messages::EmailTemplate;
 use fittrack_platform::ports::{Condition, Cursor, Item, Key, Query, StoreError, Table, WriteOp, from_item, to_item};
 
 use crate::records::{DrawingId, DrawingRecord, FulfilmentEvent, LoadAt, PlaceRecord};
@@ -183,15 +186,41 @@ impl DrawingService {
         read: &PlaceRecord,
         mut next: PlaceRecord,
         by: Option<UserId>,
+        admin: Option<&Actor>,
         note: Option<String>,
         mut extra: Vec<WriteOp>,
     ) -> Result<bool, DrawingError> {
         next.version = read.version + 1;
         if next.status != read.status {
-            next.history.push(FulfilmentEvent { at: self.now(), by, from: read.status, to: next.status, note });
+            let event = FulfilmentEvent {
+                at: self.now(),
+                by,
+                from: read.status,
+                to: next.status,
+                note: note.clone(),
+            };
+            next.history.push(event);
         }
         let mut ops = self.place_ops(Some(read), &next)?;
         ops.append(&mut extra);
+        if let Some(note) = self.winner_notification(read, &next).await? {
+            ops.extend(self.notifications.ops_for(&note).await?);
+        }
+        if let Some(admin) = admin {
+            let action = if next.status == FulfilmentStatus::Shipped {
+                ActionKind::FulfilmentShipped
+            } else {
+                ActionKind::FulfilmentStatusChanged
+            };
+            let change = Change::new(action, TargetKind::Fulfilment, read.fulfilment_id())
+                .about(read.user_id)
+                .from_to(
+                    json!({ "status": read.status, "carrier": read.carrier, "tracking_number": read.tracking_number }),
+                    json!({ "status": next.status, "carrier": next.carrier, "tracking_number": next.tracking_number }),
+                )
+                .because(note);
+            ops.extend(admin.entry(change, self.clock.now()).ops()?);
+        }
         match self.store.transact(ops).await {
             Ok(()) => Ok(true),
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(false),
@@ -204,12 +233,87 @@ impl DrawingService {
         Ok(self.store.load_record_at::<PlaceRecord>(key).await?)
     }
 
+    /// What the winner of a place is told when it moves from `read` to `next` (in the move's own
+    /// transaction): selected (as a winner or as an alternate taking a prize over, emailed as
+    /// essential), shipped and delivered (emailed by preference), address refused, forfeited.
+    async fn winner_notification(
+        &self,
+        read: &PlaceRecord,
+        next: &PlaceRecord,
+    ) -> Result<Option<NewNotification>, DrawingError> {
+        if read.status == next.status {
+            return Ok(None);
+        }
+        let drawing = self.drawing(&next.drawing_id).await?;
+        let prize = next
+            .prize_id
+            .as_deref()
+            .and_then(|id| drawing.prizes.iter().find(|p| p.id == id))
+            .map_or_else(|| "a prize".to_owned(), |p| p.name.clone());
+        let id = next.fulfilment_id();
+        let link = format!("/fulfillments/{id}");
+        let data = json!({ "fulfilment_id": id, "drawing_id": next.drawing_id.to_string(), "status": next.status });
+        let note = |kind, title: String, body: String| {
+            NewNotification::new(next.user_id, kind, title, body).link(link.clone()).data(data.clone())
+        };
+        let claim = |deadline: Option<i64>| {
+            deadline
+                .and_then(|d| DateTime::<Utc>::from_timestamp(d, 0))
+                .map_or_else(String::new, |d| format!(" Confirm your shipping address by {}.", d.format("%B %-d, %Y")))
+        };
+        Ok(Some(match next.status {
+            FulfilmentStatus::WinnerNotified if next.replaces.is_some() => note(
+                NotificationKind::AlternateSelected,
+                format!("{prize} is yours"),
+                format!("A winner of \"{}\" did not claim {prize}, and you were the next alternate.{}", drawing.title, claim(next.claim_deadline)),
+            )
+            .email(EmailTemplate::AlternateSelected, EmailCategory::Essential),
+            FulfilmentStatus::WinnerNotified => note(
+                NotificationKind::WinnerSelected,
+                format!("You won {prize}"),
+                format!("One of your tickets won {prize} in \"{}\".{}", drawing.title, claim(next.claim_deadline)),
+            )
+            .email(EmailTemplate::DrawingWinner, EmailCategory::Essential),
+            FulfilmentStatus::Shipped => note(
+                NotificationKind::FulfilmentStatusChanged,
+                format!("{prize} has shipped"),
+                format!(
+                    "Carrier: {}. Tracking number: {}.",
+                    next.carrier.as_deref().unwrap_or_default(),
+                    next.tracking_number.as_deref().unwrap_or_default()
+                ),
+            )
+            .email(EmailTemplate::PrizeShipped, EmailCategory::PrizeUpdates),
+            FulfilmentStatus::Delivered => note(
+                NotificationKind::FulfilmentStatusChanged,
+                format!("{prize} was delivered"),
+                format!("{prize} from \"{}\" was marked delivered.", drawing.title),
+            )
+            .email(EmailTemplate::PrizeDelivered, EmailCategory::PrizeUpdates),
+            FulfilmentStatus::AddressInvalid => note(
+                NotificationKind::FulfilmentStatusChanged,
+                format!("We could not ship {prize}"),
+                format!("The shipping address for {prize} did not work. Please confirm a new one.{}", claim(next.claim_deadline)),
+            ),
+            FulfilmentStatus::Forfeited => note(
+                NotificationKind::FulfilmentStatusChanged,
+                format!("{prize} was forfeited"),
+                format!("{prize} from \"{}\" was forfeited and goes to the next alternate.", drawing.title),
+            ),
+            _ => return Ok(None),
+        }))
+    }
+
     /// Starts the claim period of a `pending` place (a winner from the draw, or an alternate that
-    /// took a prize over) and emails its winner. The change comes first and only the run that
-    /// made it sends the email, so racing notifiers (an admin's draw and the scheduler) send one;
-    /// a crash between the two loses that email (the prize shows in the winner's list regardless).
+    /// took a prize over). The winner is notified, and emailed through the outbox, in the same
+    /// transaction, so racing notifiers (an admin's draw and the scheduler) notify once.
     pub(crate) async fn notify_place(&self, place: &PlaceRecord) -> Result<(), DrawingError> {
         if place.status != FulfilmentStatus::Pending {
+            return Ok(());
+        }
+        // A banned winner (or alternate) is disqualified: the prize goes to the next alternate.
+        if self.account(place.user_id).await?.is_some_and(|a| a.status == fittrack_domain::AccountStatus::Banned) {
+            Box::pin(self.forfeit(place, None, Some("disqualified: the account is closed".into()))).await?;
             return Ok(());
         }
         let now = self.now();
@@ -218,22 +322,13 @@ impl DrawingService {
         next.notified_at = Some(now);
         next.claim_deadline = Some(now + i64::from(self.settings.claim_days) * DAY);
         next.due_at = Some(now + REMINDER_AFTER_DAYS * DAY);
-        if !self.move_place(place, next, None, None, Vec::new()).await? {
+        if !self.move_place(place, next, None, None, None, Vec::new()).await? {
             // Someone else moved it: fine if they notified it, not if it is still pending.
             let key = Key::new(place.pk.clone(), place.sk.clone());
             return match self.place(&key).await? {
                 Some(now) if now.status == FulfilmentStatus::Pending => Err(DrawingError::Busy),
                 _ => Ok(()),
             };
-        }
-        self.email(place, EmailTemplate::DrawingWinner).await
-    }
-
-    async fn email(&self, place: &PlaceRecord, template: EmailTemplate) -> Result<(), DrawingError> {
-        if let Some(account) = self.account(place.user_id).await? {
-            let account = account.decrypt(&self.pii)?;
-            let link = format!("{}/fulfillments/{}", self.settings.app_url, place.fulfilment_id());
-            send(self.queue.as_ref(), &EmailJob::new(template, account.email, account.display_name, link)).await?;
         }
         Ok(())
     }
@@ -285,7 +380,7 @@ impl DrawingService {
             next.tax_enc = Some(self.pii.encrypt(&tax, &format!("fulfilment:{id}:tax")));
         }
         next.due_at = None;
-        if !self.move_place(&read, next, Some(user), None, Vec::new()).await? {
+        if !self.move_place(&read, next, Some(user), None, None, Vec::new()).await? {
             return Err(DrawingError::Busy);
         }
         let place = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
@@ -351,7 +446,7 @@ impl DrawingService {
     /// [`DrawingError::FulfilmentTransition`] for an illegal change; [`DrawingError::Busy`].
     pub async fn set_fulfilment_status(
         &self,
-        admin: UserId,
+        admin: &Actor,
         id: &str,
         change: StatusChange,
     ) -> Result<FulfilmentView, DrawingError> {
@@ -392,7 +487,7 @@ impl DrawingService {
             if status == FulfilmentStatus::Forfeited {
                 return self.forfeit(&read, Some(admin), Some(note.to_owned())).await;
             }
-            if self.move_place(&read, next, Some(admin), Some(note.to_owned()), Vec::new()).await? {
+            if self.move_place(&read, next, Some(admin.admin_id), Some(admin), Some(note.to_owned()), Vec::new()).await? {
                 let place = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
                 return self.fulfilment_view(&place, true).await;
             }
@@ -404,7 +499,7 @@ impl DrawingService {
     ///
     /// # Errors
     /// As [`Self::set_fulfilment_status`].
-    pub async fn ship(&self, admin: UserId, id: &str, shipment: Shipment) -> Result<FulfilmentView, DrawingError> {
+    pub async fn ship(&self, admin: &Actor, id: &str, shipment: Shipment) -> Result<FulfilmentView, DrawingError> {
         let mut errors = ValidationErrors::default();
         for (field, value) in [("carrier", &shipment.carrier), ("tracking_number", &shipment.tracking_number)] {
             if value.trim().is_empty() || value.chars().count() > 100 {
@@ -423,7 +518,7 @@ impl DrawingService {
             next.carrier = Some(shipment.carrier.trim().to_owned());
             next.tracking_number = Some(shipment.tracking_number.trim().to_owned());
             let note = format!("{} {}", shipment.carrier.trim(), shipment.tracking_number.trim());
-            if self.move_place(&read, next, Some(admin), Some(note), Vec::new()).await? {
+            if self.move_place(&read, next, Some(admin.admin_id), Some(admin), Some(note), Vec::new()).await? {
                 let place = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
                 return self.fulfilment_view(&place, true).await;
             }
@@ -493,11 +588,17 @@ impl DrawingService {
             let mut next = place.clone();
             next.reminded_at = Some(now);
             next.due_at = Some(deadline);
-            let reminded = self.move_place(&place, next, None, None, Vec::new()).await?;
-            if reminded {
-                self.email(&place, EmailTemplate::PrizeClaimReminder).await?;
-            }
-            return Ok(reminded);
+            let reminder = NewNotification::new(
+                place.user_id,
+                NotificationKind::AddressReminder,
+                "Your prize is waiting",
+                "You won a prize a week ago and we still need your shipping address. Unclaimed prizes go to the next alternate.",
+            )
+            .link(format!("/fulfillments/{}", place.fulfilment_id()))
+            .data(json!({ "fulfilment_id": place.fulfilment_id(), "drawing_id": place.drawing_id.to_string() }))
+            .email(EmailTemplate::PrizeClaimReminder, EmailCategory::Essential);
+            let reminder = self.notifications.ops_for(&reminder).await?;
+            return self.move_place(&place, next, None, None, None, reminder).await;
         }
         // Nothing due any more (the winner acted, or a shipped prize waits for an admin): drop
         // the marker, or keep it at the deadline while the winner may still act.
@@ -506,7 +607,7 @@ impl DrawingService {
         if next.due_at == place.due_at {
             return Ok(false);
         }
-        self.move_place(&place, next, None, None, Vec::new()).await
+        self.move_place(&place, next, None, None, None, Vec::new()).await
     }
 
     /// Forfeits `read` and, in the same transaction, gives its prize to the first alternate on
@@ -515,7 +616,7 @@ impl DrawingService {
     async fn forfeit(
         &self,
         read: &PlaceRecord,
-        by: Option<UserId>,
+        by: Option<&Actor>,
         note: Option<String>,
     ) -> Result<FulfilmentView, DrawingError> {
         let key = Key::new(read.pk.clone(), read.sk.clone());
@@ -547,7 +648,7 @@ impl DrawingService {
                 promoted.version = alternate.version + 1;
                 promoted.history.push(FulfilmentEvent {
                     at: self.now(),
-                    by,
+                    by: by.map(|a| a.admin_id),
                     from: FulfilmentStatus::Standby,
                     to: FulfilmentStatus::Pending,
                     note: Some(format!("takes over {}", read.slot())),
@@ -555,7 +656,7 @@ impl DrawingService {
                 extra = self.place_ops(Some(alternate), &promoted)?;
                 promoted_key = Some(Key::new(alternate.pk.clone(), alternate.sk.clone()));
             }
-            let moved = match self.move_place(&read, next, by, note.clone(), extra).await {
+            let moved = match self.move_place(&read, next, by.map(|a| a.admin_id), by, note.clone(), extra).await {
                 Ok(moved) => moved,
                 // The alternate changed since it was read (another forfeit took it): again.
                 Err(DrawingError::Store(StoreError::TransactionCancelled { .. })) => false,

@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod disqualify;
 pub mod entries;
 pub mod fulfilment;
 pub mod keys;
@@ -32,6 +33,7 @@ use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::ports::{BeaconError, ItemStore, Queue, QueueError, RandomnessBeacon, StoreError};
 use fittrack_platform::{BuildError, Config};
+use fittrack_notifications::Notifications;
 use fittrack_points::{LedgerError, PointsLedger};
 
 pub use records::{DrawingId, EntryMethod};
@@ -95,6 +97,17 @@ fn reasons_suffix(reasons: &[String]) -> String {
     if reasons.is_empty() { String::new() } else { format!(": {}", reasons.join("; ")) }
 }
 
+impl From<fittrack_notifications::NotificationError> for DrawingError {
+    fn from(e: fittrack_notifications::NotificationError) -> Self {
+        use fittrack_notifications::NotificationError as N;
+        match e {
+            N::Store(e) => Self::Store(e),
+            N::Queue(e) => Self::Queue(e),
+            N::NotFound | N::InvalidUnsubscribeLink => Self::NotFound,
+        }
+    }
+}
+
 impl From<LedgerError> for DrawingError {
     fn from(error: LedgerError) -> Self {
         match error {
@@ -145,6 +158,8 @@ pub struct DrawingService {
     /// Entrant ids (keyed, so nobody else can link them to a person) and winners' addresses.
     pub(crate) pii: Arc<PiiCipher>,
     pub(crate) settings: Arc<DrawingSettings>,
+    /// Winners, alternates, prize updates and results, told in the transactions that decide them.
+    pub(crate) notifications: Notifications,
 }
 
 impl DrawingService {
@@ -157,7 +172,24 @@ impl DrawingService {
         settings: DrawingSettings,
     ) -> Self {
         let ledger = PointsLedger::new(Arc::clone(&store), Arc::clone(&clock));
-        Self { store, clock, ledger, queue, beacon, pii, settings: Arc::new(settings) }
+        let notifications = Notifications::new(
+            Arc::clone(&store),
+            Arc::clone(&pii),
+            Arc::clone(&clock),
+            settings.app_url.clone(),
+            settings.api_url.clone(),
+        );
+        Self { store, clock, ledger, queue, beacon, pii, settings: Arc::new(settings), notifications }
+    }
+
+    /// The notifications this service creates (the scheduler also relays their emails).
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
+    }
+
+    /// The queue emails go to.
+    pub fn email_queue(&self) -> &dyn Queue {
+        self.queue.as_ref()
     }
 
     /// The service with the PII key and settings of `config`.

@@ -15,6 +15,9 @@ use fittrack_domain::UserId;
 use fittrack_domain::draw_protocol::{self, EntrantId, PROTOCOL, Snapshot};
 use fittrack_domain::drawing::DrawingStatus;
 use fittrack_domain::fulfilment::FulfilmentStatus;
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
+use fittrack_notifications::{NewNotification, NotificationKind};
+use futures_util::{StreamExt, TryStreamExt};
 use fittrack_platform::ports::{Condition, Item, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
 
 use crate::records::LoadAt;
@@ -29,6 +32,8 @@ use crate::{DrawingError, DrawingService, backoff, keys};
 pub const CHUNK_LINES: usize = 1000;
 /// Re-reads of a drawing another writer moved while a step ran.
 const STEP_ATTEMPTS: u32 = 5;
+/// Results notifications written at once (one small transaction each).
+const ANNOUNCE_CONCURRENCY: usize = 16;
 
 /// What one run of the scheduler did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,7 +151,7 @@ impl DrawingService {
     /// # Errors
     /// [`DrawingError::InvalidTransition`] unless closed; [`DrawingError::BeaconPending`] before the
     /// round exists; as [`Self::step`].
-    pub async fn execute(&self, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
+    pub async fn execute(&self, actor: &Actor, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
         for _ in 0..STEP_ATTEMPTS {
             let drawing = self.drawing(id).await?;
             if drawing.status != DrawingStatus::Closed {
@@ -157,8 +162,13 @@ impl DrawingService {
                 });
             }
             if self.draw(&drawing).await? {
-                // Notify right away; the scheduler retries if this fails.
                 let drawn = self.drawing(id).await?;
+                // The draw's transaction is full (places, alternates, their indexes), so its log
+                // entry follows it; the draw itself is public and verifiable from the results.
+                let change = Change::new(ActionKind::DrawingExecuted, TargetKind::Drawing, id.to_string())
+                    .from_to(crate::admin::drawing_audit(&drawing), crate::admin::drawing_audit(&drawn));
+                write_with_entry(self.store.as_ref(), Vec::new(), &actor.entry(change, self.clock.now())).await?;
+                // Notify right away; the scheduler retries if this fails.
                 if let Err(error) = self.notify_winners(&drawn).await {
                     tracing::warn!(drawing = %id, %error, "winner notification deferred to the scheduler");
                 }
@@ -174,7 +184,7 @@ impl DrawingService {
     /// # Errors
     /// [`DrawingError::InvalidTransition`] for a completed drawing, or a closed one past its drawing
     /// time; [`DrawingError::Busy`]; the store's.
-    pub async fn cancel(&self, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
+    pub async fn cancel(&self, actor: &Actor, id: &DrawingId) -> Result<DrawingRecord, DrawingError> {
         for _ in 0..STEP_ATTEMPTS {
             let drawing = self.drawing(id).await?;
             match drawing.status {
@@ -206,7 +216,10 @@ impl DrawingService {
                     next.status = DrawingStatus::Cancelled;
                     next.cancelled_at = Some(self.now());
                     next.beacon_secret = None;
-                    if self.transition(&drawing, next, Some(self.now()), Vec::new()).await? {
+                    let change = Change::new(ActionKind::DrawingCancelled, TargetKind::Drawing, id.to_string())
+                        .from_to(crate::admin::drawing_audit(&drawing), crate::admin::drawing_audit(&next));
+                    let entry = actor.entry(change, self.clock.now()).ops()?;
+                    if self.transition(&drawing, next, Some(self.now()), entry).await? {
                         let cancelled = self.drawing(id).await?;
                         self.refund_all(&cancelled).await?;
                         return self.drawing(id).await;
@@ -252,6 +265,10 @@ impl DrawingService {
                     .entrant
                     .parse()
                     .map_err(|e: draw_protocol::ProtocolError| StoreError::Corrupt(e.to_string()))?;
+                // A withdrawn entrant (banned while the drawing was open) holds no tickets.
+                if record.tickets == 0 {
+                    return Ok(());
+                }
                 people.insert(entrant, record.user_id);
                 entrants.push((entrant, record.tickets));
                 Ok(())
@@ -411,9 +428,48 @@ impl DrawingService {
         for winner in &winners {
             self.notify_place(winner).await?;
         }
+        self.announce_results(drawing).await?;
         let mut next = drawing.clone();
         next.winners_notified = true;
         self.transition(drawing, next, None, Vec::new()).await
+    }
+
+    /// Tells every entrant that the results are out, once each: the notification's key comes
+    /// from the drawing, so a run that dies half way and runs again creates none twice.
+    async fn announce_results(&self, drawing: &DrawingRecord) -> Result<(), DrawingError> {
+        let mut people = Vec::new();
+        for shard in 0..keys::SHARDS {
+            self.for_each_in(keys::totals_partition(&drawing.id, shard), keys::USER_PREFIX, |item| {
+                people.push(from_item::<EntrantRecord>(item)?.user_id);
+                Ok(())
+            })
+            .await?;
+        }
+        let at = DateTime::<Utc>::from_timestamp(drawing.completed_at.unwrap_or_else(|| self.now()), 0)
+            .unwrap_or_default();
+        let id = drawing.id.to_string();
+        let announce = |user: UserId| {
+            let note = NewNotification::new(
+                user,
+                NotificationKind::DrawingResultsPublished,
+                format!("Results of \"{}\"", drawing.title),
+                "The winners are drawn. See the results, and check the draw yourself from the published files.",
+            )
+            .link(format!("/drawings/{id}"))
+            .data(serde_json::json!({ "drawing_id": id }))
+            .once_per(format!("r{id}"));
+            async move {
+                match self.store.transact(note.ops(at, false)?).await {
+                    // Told by an earlier run.
+                    Ok(()) | Err(StoreError::TransactionCancelled { .. }) => Ok(()),
+                    Err(e) => Err(DrawingError::from(e)),
+                }
+            }
+        };
+        futures_util::stream::iter(people.into_iter().map(announce))
+            .buffer_unordered(ANNOUNCE_CONCURRENCY)
+            .try_collect::<()>()
+            .await
     }
 
     /// Gives back the points of every purchase of a cancelled drawing, each exactly once.
@@ -438,7 +494,7 @@ impl DrawingService {
         self.transition(drawing, next, None, Vec::new()).await
     }
 
-    async fn refund(&self, drawing: &DrawingId, entry: &EntryRecord) -> Result<(), DrawingError> {
+    pub(crate) async fn refund(&self, drawing: &DrawingId, entry: &EntryRecord) -> Result<(), DrawingError> {
         let key = fittrack_platform::ports::Key::new(entry.pk.clone(), entry.sk.clone());
         for attempt in 1..=crate::entries::MAX_ATTEMPTS {
             let read = self.ledger.balance(entry.user_id).await?;

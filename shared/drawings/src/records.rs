@@ -227,6 +227,10 @@ pub struct EntrantRecord {
     /// The competition day of the last free online entry.
     #[serde(default)]
     pub free_day: Option<String>,
+    /// Withdrawn because the account was banned while the drawing was open: no tickets, and no
+    /// more entries (see `disqualify`).
+    #[serde(default)]
+    pub void: bool,
 }
 
 impl EntrantRecord {
@@ -237,6 +241,7 @@ impl EntrantRecord {
     pub const FREE: &'static str = "free";
     pub const MAIL_IN: &'static str = "mail_in";
     pub const FREE_DAY: &'static str = "free_day";
+    pub const VOID: &'static str = "void";
 }
 
 /// How tickets were obtained.

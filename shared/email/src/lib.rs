@@ -28,6 +28,29 @@ macro_rules! email_templates {
     )*};
 }
 
+/// The notification emails: one line about the event, and the one-click unsubscribe link of
+/// the optional ones.
+macro_rules! notification_templates {
+    ($($text:ident = $text_path:literal, $html:ident = $html_path:literal;)*) => {$(
+        #[derive(Template)]
+        #[template(path = $text_path)]
+        struct $text<'a> { display_name: &'a str, link: &'a str, detail: &'a str, unsubscribe: Option<&'a str> }
+        #[derive(Template)]
+        #[template(path = $html_path)]
+        struct $html<'a> { display_name: &'a str, link: &'a str, detail: &'a str, unsubscribe: Option<&'a str> }
+    )*};
+}
+
+notification_templates! {
+    AlternateText = "email/alternate_selected.txt", AlternateHtml = "email/alternate_selected.html";
+    ShippedText = "email/prize_shipped.txt", ShippedHtml = "email/prize_shipped.html";
+    DeliveredText = "email/prize_delivered.txt", DeliveredHtml = "email/prize_delivered.html";
+    SuspendedText = "email/account_suspended.txt", SuspendedHtml = "email/account_suspended.html";
+    ReactivatedText = "email/account_reactivated.txt", ReactivatedHtml = "email/account_reactivated.html";
+    BannedText = "email/account_banned.txt", BannedHtml = "email/account_banned.html";
+    AdjustedText = "email/points_adjusted.txt", AdjustedHtml = "email/points_adjusted.html";
+}
+
 email_templates! {
     VerifyText = "email/verify_email.txt", VerifyHtml = "email/verify_email.html";
     ResetText = "email/password_reset.txt", ResetHtml = "email/password_reset.html";
@@ -80,8 +103,42 @@ pub fn render(job: &EmailJob) -> Result<OutgoingEmail, askama::Error> {
             ReminderText { display_name: d, link: l }.render()?,
             ReminderHtml { display_name: d, link: l }.render()?,
         ),
+        notification => return render_notification(job, notification),
     };
-    Ok(OutgoingEmail { to: job.to.clone(), subject: subject.to_owned(), text, html })
+    Ok(OutgoingEmail { to: job.to.clone(), subject: subject.to_owned(), text, html, unsubscribe_url: None })
+}
+
+fn render_notification(job: &EmailJob, template: EmailTemplate) -> Result<OutgoingEmail, askama::Error> {
+    let (d, l) = (job.display_name.as_str(), job.link.as_str());
+    let (detail, unsubscribe) = (job.detail.as_deref().unwrap_or_default(), job.unsubscribe_url.as_deref());
+    macro_rules! both {
+        ($subject:literal, $text:ident, $html:ident) => {
+            (
+                $subject,
+                $text { display_name: d, link: l, detail, unsubscribe }.render()?,
+                $html { display_name: d, link: l, detail, unsubscribe }.render()?,
+            )
+        };
+    }
+    let (subject, text, html) = match template {
+        EmailTemplate::AlternateSelected => both!("A FitTrack prize is yours", AlternateText, AlternateHtml),
+        EmailTemplate::PrizeShipped => both!("Your FitTrack prize is on its way", ShippedText, ShippedHtml),
+        EmailTemplate::PrizeDelivered => both!("Your FitTrack prize was delivered", DeliveredText, DeliveredHtml),
+        EmailTemplate::AccountSuspended => both!("Your FitTrack account is suspended", SuspendedText, SuspendedHtml),
+        EmailTemplate::AccountReactivated => {
+            both!("Your FitTrack account is active again", ReactivatedText, ReactivatedHtml)
+        }
+        EmailTemplate::AccountBanned => both!("Your FitTrack account is closed", BannedText, BannedHtml),
+        EmailTemplate::PointsAdjusted => both!("Your FitTrack points were adjusted", AdjustedText, AdjustedHtml),
+        other => return Err(askama::Error::Custom(format!("{} is not a notification email", other.name()).into())),
+    };
+    Ok(OutgoingEmail {
+        to: job.to.clone(),
+        subject: subject.to_owned(),
+        text,
+        html,
+        unsubscribe_url: job.unsubscribe_url.clone(),
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! RFC 5322 messages (multipart/alternative, text and HTML), built once and used by every
 //! mailer: the outbox writes the bytes to a file, SES sends them as raw content.
 
-use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 use fittrack_platform::ports::{MailError, OutgoingEmail};
@@ -31,10 +31,17 @@ impl Sender {
     /// cannot be built.
     pub fn mime(&self, email: &OutgoingEmail) -> Result<Vec<u8>, MailError> {
         let to: Mailbox = email.to.parse().map_err(|e| MailError::Rejected(format!("recipient address: {e}")))?;
-        let message = lettre::Message::builder()
-            .from(self.0.clone())
-            .to(to)
-            .subject(&email.subject)
+        let mut builder = lettre::Message::builder().from(self.0.clone()).to(to).subject(&email.subject);
+        if let Some(url) = &email.unsubscribe_url {
+            // Printable ASCII without spaces or angle brackets: nothing can break out of `<…>`.
+            if url.is_empty() || !url.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>') {
+                return Err(MailError::Rejected("unsubscribe link is not a plain URL".into()));
+            }
+            builder = builder
+                .raw_header(HeaderValue::new(LIST_UNSUBSCRIBE, format!("<{url}>")))
+                .raw_header(HeaderValue::new(LIST_UNSUBSCRIBE_POST, "List-Unsubscribe=One-Click".to_owned()));
+        }
+        let message = builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(part(ContentType::TEXT_PLAIN, &email.text))
@@ -44,6 +51,10 @@ impl Sender {
         Ok(message.formatted())
     }
 }
+
+/// RFC 2369 and RFC 8058: the link, and that a POST to it unsubscribes without a page.
+const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
+const LIST_UNSUBSCRIBE_POST: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe-Post");
 
 /// 8bit keeps links verbatim in the file (quoted-printable or base64 would hide `token=`), so the
 /// outbox can be read and grepped as is. RFC 2045 allows 8bit for CRLF lines of at most 998 bytes

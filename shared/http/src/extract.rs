@@ -142,6 +142,28 @@ where
     }
 }
 
+/// An admin making a change: the caller (403 unless an admin) and the request id every action
+/// log entry carries (the middleware has set `X-Request-Id` before any handler runs).
+pub struct AdminActor(pub fittrack_audit::Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminActor
+where
+    Authenticator: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let RequireRole(admin, _) = RequireRole::<Admin>::from_request_parts(parts, state).await?;
+        let request_id = parts
+            .headers
+            .get(&crate::middleware::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Self(fittrack_audit::Actor::new(admin.user_id, request_id)))
+    }
+}
+
 /// The address of the client: on Lambda the API Gateway source IP, locally the TCP peer, and
 /// `X-Forwarded-For` (its last entry, the one our proxy added) only when configured.
 pub struct Client(pub ClientInfo);

@@ -31,15 +31,33 @@ pub use state::ConnectionsState;
 pub use state::DrawingsState;
 #[cfg(feature = "leaderboards")]
 pub use state::LeaderboardsState;
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
 pub use state::LocalState;
 #[cfg(feature = "points")]
 pub use state::PointsState;
+#[cfg(feature = "admin")]
+pub use state::AdminState;
 pub use state::{AccountsState, HttpSettings, WebhookSecrets};
 
-/// The accounts function's routes: auth, users and profiles, tiers, admin users, JWKS and health.
+/// The accounts function's routes: auth, users and profiles, tiers, notifications and email
+/// preferences, JWKS and health.
 pub fn accounts_routes() -> OpenApiRouter<AccountsState> {
-    routes::accounts::router().merge(routes::profiles::router()).merge(routes::health::router())
+    routes::accounts::router()
+        .merge(routes::profiles::router())
+        .merge(routes::notifications::router())
+        .merge(routes::health::router())
+}
+
+/// The admin function's routes: users, their status and points, the action log, health.
+#[cfg(feature = "admin")]
+pub fn admin_routes() -> OpenApiRouter<AdminState> {
+    routes::admin::router().merge(routes::health::router())
+}
+
+/// The admin function.
+#[cfg(feature = "admin")]
+pub fn admin_app(state: AdminState) -> Router {
+    finish(admin_routes(), false, state)
 }
 
 /// The accounts function; it also serves the API reference (API Gateway routes `/openapi.json`
@@ -98,10 +116,12 @@ pub fn drawings_app(state: DrawingsState) -> Router {
 }
 
 /// Every route of every function: what `fittrack serve` mounts and what the API document lists.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
 pub fn all_routes() -> OpenApiRouter<LocalState> {
     routes::accounts::router()
         .merge(routes::profiles::router())
+        .merge(routes::notifications::router())
+        .merge(routes::admin::router())
         .merge(routes::points::router())
         .merge(routes::connections::router())
         .merge(routes::webhooks::router())
@@ -112,7 +132,7 @@ pub fn all_routes() -> OpenApiRouter<LocalState> {
 }
 
 /// `fittrack serve`: every route of every function in one server.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
 pub fn app(state: LocalState) -> Router {
     let api_docs = state.client.api_docs;
     finish(all_routes(), api_docs, state)
@@ -124,7 +144,7 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, api_docs: 
     middleware::wrap(openapi::mount(routes, api_docs).with_state(state))
 }
 
-#[cfg(all(test, feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
+#[cfg(all(test, feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
 mod tests {
     use std::collections::BTreeSet;
 
@@ -150,11 +170,12 @@ mod tests {
         let connections = operations(&connections_routes().into_openapi());
         let leaderboards = operations(&leaderboards_routes().into_openapi());
         let drawings = operations(&drawings_routes().into_openapi());
-        for function in [&accounts, &points, &connections, &leaderboards, &drawings] {
+        let admin = operations(&admin_routes().into_openapi());
+        for function in [&accounts, &points, &connections, &leaderboards, &drawings, &admin] {
             assert!(function.is_subset(&document), "{:?}", function.difference(&document).collect::<Vec<_>>());
         }
         let served: BTreeSet<String> =
-            accounts.iter().chain(&points).chain(&connections).chain(&leaderboards).chain(&drawings).cloned().collect();
+            accounts.iter().chain(&points).chain(&connections).chain(&leaderboards).chain(&drawings).chain(&admin).cloned().collect();
         assert_eq!(served, document, "an operation no function serves, or one the document lacks");
         assert!(document.len() >= 40);
     }

@@ -198,6 +198,11 @@ impl From<AccountError> for ApiError {
                 Problem::new(StatusCode::FORBIDDEN, "email_not_verified", "Email address not verified")
                     .detail("Follow the link we emailed you, or ask for a new one at /api/v1/auth/resend-verification.")
             }
+            E::AccountDisabled(status) => {
+                let code = if status == fittrack_domain::AccountStatus::Banned { "account_banned" } else { "account_suspended" };
+                Problem::new(StatusCode::FORBIDDEN, code, "Account disabled")
+                    .detail("An administrator has disabled this account. Contact support if you think this is a mistake.")
+            }
             E::AccountLocked { retry_after } => {
                 Problem::new(StatusCode::LOCKED, "account_locked", "Account temporarily locked")
                     .detail("Too many wrong passwords. Try again later or reset your password.")
@@ -494,3 +499,66 @@ mod sync {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(feature = "admin")]
+mod admin {
+    use axum::http::StatusCode;
+    use fittrack_admin::AdminError;
+
+    use super::{ApiError, Problem, store_problem, unavailable, validation_problem};
+
+    impl From<AdminError> for ApiError {
+        fn from(error: AdminError) -> Self {
+            use AdminError as E;
+            let detail = error.to_string();
+            let problem = match error {
+                E::NotFound => Problem::not_found(),
+                E::Invalid(errors) => validation_problem(errors),
+                E::InvalidTransition { .. } => {
+                    Problem::new(StatusCode::CONFLICT, "invalid_status_transition", "Status change not allowed")
+                        .detail(detail)
+                }
+                E::OwnAccount => Problem::new(StatusCode::FORBIDDEN, "own_account", "Not on your own account")
+                    .detail("Another admin has to change an admin's own status or role."),
+                E::Conflict => Problem::new(StatusCode::CONFLICT, "conflict", "Changed meanwhile")
+                    .detail("Another admin changed this account first. Reload it and decide again."),
+                E::IdempotencyKeyRequired => {
+                    Problem::new(StatusCode::BAD_REQUEST, "idempotency_key_required", "Idempotency-Key header required")
+                        .detail("Send a unique Idempotency-Key header so a retry cannot adjust twice.")
+                }
+                E::IdempotencyKeyReused => Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "Idempotency-Key already used for another request",
+                )
+                .detail(detail),
+                E::Busy => unavailable(),
+                E::Store(e) => store_problem(&e),
+            };
+            problem.into()
+        }
+    }
+}
+
+mod notifications {
+    use axum::http::StatusCode;
+    use fittrack_notifications::NotificationError;
+
+    use super::{ApiError, Problem, queue_problem, store_problem};
+
+    impl From<NotificationError> for ApiError {
+        fn from(error: NotificationError) -> Self {
+            use NotificationError as E;
+            let problem = match error {
+                E::NotFound => Problem::not_found(),
+                E::InvalidUnsubscribeLink => {
+                    Problem::new(StatusCode::BAD_REQUEST, "invalid_unsubscribe_link", "Unsubscribe link not valid")
+                        .detail("Use the link of an email we sent you, or change your choices in the app.")
+                }
+                E::Store(e) => store_problem(&e),
+                E::Queue(e) => queue_problem(&e),
+            };
+            problem.into()
+        }
+    }
+}

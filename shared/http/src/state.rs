@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use secrecy::SecretString;
 
 use fittrack_accounts::{AccountService, Authenticator};
+use fittrack_notifications::Notifications;
 use fittrack_platform::Config;
 
 /// How the API meets its clients: who the client is, where browsers are sent back to, whether
@@ -55,11 +56,34 @@ pub struct AccountsState {
     pub accounts: AccountService,
     pub auth: Authenticator,
     pub client: HttpSettings,
+    /// The user's own notifications and email choices, and the unsubscribe links.
+    pub notifications: Notifications,
 }
 
 impl AccountsState {
-    pub fn new(config: &Config, accounts: AccountService) -> Self {
-        Self { auth: accounts.authenticator().clone(), accounts, client: HttpSettings::from_config(config) }
+    pub fn new(config: &Config, accounts: AccountService, notifications: Notifications) -> Self {
+        Self {
+            auth: accounts.authenticator().clone(),
+            accounts,
+            client: HttpSettings::from_config(config),
+            notifications,
+        }
+    }
+}
+
+/// The admin function: users, their status and points, the action log, the analytics.
+#[cfg(feature = "admin")]
+#[derive(Clone, FromRef)]
+pub struct AdminState {
+    pub admin: fittrack_admin::AdminService,
+    pub auth: Authenticator,
+    pub client: HttpSettings,
+}
+
+#[cfg(feature = "admin")]
+impl AdminState {
+    pub fn new(config: &Config, admin: fittrack_admin::AdminService, auth: Authenticator) -> Self {
+        Self { admin, auth, client: HttpSettings::from_config(config) }
     }
 }
 
@@ -129,7 +153,7 @@ impl DrawingsState {
 }
 
 /// `fittrack serve`: every function's routes in one server.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
 #[derive(Clone, FromRef)]
 pub struct LocalState {
     pub accounts: AccountService,
@@ -138,11 +162,13 @@ pub struct LocalState {
     pub sync: fittrack_sync::SyncService,
     pub leaderboards: fittrack_leaderboards::LeaderboardService,
     pub drawings: fittrack_drawings::DrawingService,
+    pub notifications: Notifications,
+    pub admin: fittrack_admin::AdminService,
     pub client: HttpSettings,
     pub webhooks: WebhookSecrets,
 }
 
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings"))]
+#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
 impl LocalState {
     pub fn new(
         config: &Config,
@@ -151,6 +177,7 @@ impl LocalState {
         sync: fittrack_sync::SyncService,
         leaderboards: fittrack_leaderboards::LeaderboardService,
         drawings: fittrack_drawings::DrawingService,
+        admin: fittrack_admin::AdminService,
     ) -> Self {
         Self {
             auth: accounts.authenticator().clone(),
@@ -158,7 +185,9 @@ impl LocalState {
             points,
             sync,
             leaderboards,
+            notifications: drawings.notifications().clone(),
             drawings,
+            admin,
             client: HttpSettings::from_config(config),
             webhooks: WebhookSecrets::from_config(config),
         }

@@ -37,6 +37,12 @@ pub struct EmailJob {
     pub to: String,
     pub display_name: String,
     pub link: String,
+    /// One line about the event (the prize, the carrier, the points), for the notification emails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The one-click unsubscribe link of an optional email (`List-Unsubscribe`, RFC 8058).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_url: Option<String>,
 }
 
 impl Message for EmailJob {
@@ -50,7 +56,14 @@ impl EmailJob {
         display_name: impl Into<String>,
         link: impl Into<String>,
     ) -> Self {
-        Self { template, to: to.into(), display_name: display_name.into(), link: link.into() }
+        Self {
+            template,
+            to: to.into(),
+            display_name: display_name.into(),
+            link: link.into(),
+            detail: None,
+            unsubscribe_url: None,
+        }
     }
 }
 
@@ -68,6 +81,14 @@ pub enum EmailTemplate {
     DrawingWinner,
     /// A winner who has not confirmed a shipping address a week after being told.
     PrizeClaimReminder,
+    /// An alternate who takes over a forfeited prize.
+    AlternateSelected,
+    PrizeShipped,
+    PrizeDelivered,
+    AccountSuspended,
+    AccountReactivated,
+    AccountBanned,
+    PointsAdjusted,
 }
 
 impl EmailTemplate {
@@ -80,6 +101,13 @@ impl EmailTemplate {
             EmailTemplate::Unlock => "unlock",
             EmailTemplate::DrawingWinner => "drawing_winner",
             EmailTemplate::PrizeClaimReminder => "prize_claim_reminder",
+            EmailTemplate::AlternateSelected => "alternate_selected",
+            EmailTemplate::PrizeShipped => "prize_shipped",
+            EmailTemplate::PrizeDelivered => "prize_delivered",
+            EmailTemplate::AccountSuspended => "account_suspended",
+            EmailTemplate::AccountReactivated => "account_reactivated",
+            EmailTemplate::AccountBanned => "account_banned",
+            EmailTemplate::PointsAdjusted => "points_adjusted",
         }
     }
 }

@@ -16,7 +16,10 @@ use fittrack_domain::UserId;
 use fittrack_domain::anomaly::ScoreHistogram;
 
 use crate::{HoldOutcome, LedgerError, PointsLedger, keys};
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
+use fittrack_notifications::{NewNotification, NotificationKind};
 use fittrack_platform::clock::Clock;
+use serde_json::json;
 use fittrack_platform::crypto::hash_token;
 use fittrack_platform::ports::{
     Condition, Cursor, Item, ItemStore, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
@@ -368,6 +371,27 @@ impl AntiGaming {
         Ok((reviews, page.next))
     }
 
+    /// Every review of `user`, open or resolved, oldest first (through the user's review guards:
+    /// one query and a read per review).
+    ///
+    /// # Errors
+    /// The store's failures.
+    pub async fn reviews_of(&self, user: UserId) -> Result<Vec<Review>, StoreError> {
+        let guards = self.store.query(Query::partition(Table::Points, keys::review_guard_partition(user)).limit(100)).await?;
+        let mut reviews = Vec::new();
+        for guard in guards.items {
+            let Some(id) = guard.get("review_id").and_then(serde_json::Value::as_str) else { continue };
+            for status in [ReviewStatus::Open, ReviewStatus::Resolved] {
+                if let Some(item) = self.store.get(Table::Points, &keys::review_key(status, id)).await? {
+                    reviews.push(from_item::<Review>(item)?);
+                    break;
+                }
+            }
+        }
+        reviews.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(reviews)
+    }
+
     /// Closes an open review: it moves to the resolved list, and the account's held points are
     /// settled, in one transaction, so a review is resolved once, by one admin, and its points
     /// are paid out or forfeited exactly once.
@@ -380,9 +404,10 @@ impl AntiGaming {
         &self,
         id: &str,
         resolution: Resolution,
-        admin: UserId,
+        actor: &Actor,
         note: Option<String>,
     ) -> Result<Review, ReviewError> {
+        let admin = actor.admin_id;
         let open_key = keys::review_key(ReviewStatus::Open, id);
         for attempt in 1..=MAX_ATTEMPTS {
             let item = self.store.get(Table::Points, &open_key).await?.ok_or(ReviewError::NotFound)?;
@@ -405,6 +430,19 @@ impl AntiGaming {
                 WriteOp::Put { table: Table::Points, item: resolved, condition: Some(Condition::NotExists) },
             ];
             ops.extend(self.ledger.settle_ops(review.user_id, &balance, outcome, format!("review:{id}"))?);
+            let change = Change::new(ActionKind::ReviewResolved, TargetKind::Review, id)
+                .about(review.user_id)
+                .from_to(json!({ "status": ReviewStatus::Open }), json!({ "status": review.status, "resolution": resolution }))
+                .because(note.clone());
+            ops.extend(actor.entry(change, self.clock.now()).ops()?);
+            let outcome_text = match resolution {
+                Resolution::Cleared => "It was cleared: points held during the review are paid out once no other review is open.",
+                Resolution::Confirmed => "It was confirmed: points held during the review are forfeited.",
+            };
+            let told = NewNotification::new(review.user_id, NotificationKind::ReviewResolved, "Your account review is closed", outcome_text)
+                .link("/points")
+                .data(json!({ "review_id": id, "resolution": resolution }));
+            ops.extend(told.ops(self.clock.now(), false)?);
             match self.store.transact(ops).await {
                 Ok(()) => {
                     tracing::info!(review_id = id, admin_id = %admin, user_id = %review.user_id, "review resolved");

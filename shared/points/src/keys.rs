@@ -43,6 +43,11 @@ const RESOLVED_REVIEWS: &str = "REVIEWS#resolved";
 const TIER_STATS: &str = "TIERSTATS#";
 /// Partition prefix of a user's review guards: `REVIEWGUARD#<user>`.
 const REVIEW_GUARD: &str = "REVIEWGUARD#";
+
+/// The partition of `user`'s review guards (one per review ever opened).
+pub fn review_guard_partition(user: UserId) -> String {
+    format!("{REVIEW_GUARD}{user}")
+}
 /// Review-guard sort-key prefix of an anomalous day: `activity_anomaly#<day>`.
 const ANOMALY_GUARD: &str = "activity_anomaly#";
 /// Review-guard sort-key prefix of a shared device: `shared_device#<device hash>`.

@@ -63,6 +63,10 @@ pub struct LedgerEntry {
     /// held awards and forfeited points count nowhere.
     #[serde(default)]
     pub board_days: Vec<BoardDay>,
+    /// An admin's debit that was clamped so the balance stays at zero or above: the amount asked
+    /// for (`amount` is what was taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<i64>,
 }
 
 impl LedgerEntry {
@@ -437,6 +441,30 @@ impl PointsLedger {
         self.entry_ops(user, read, change, Update::new(), unchanged(read))
     }
 
+    /// The writes of an admin's adjustment (an `adjustment` entry of `adjustment.applied` points,
+    /// recording what was asked for when a debit was clamped), conditioned on the balance as
+    /// read. Adjustments change the balance only: they earn nothing lifetime and count on no board.
+    ///
+    /// # Errors
+    /// [`LedgerError::Store`] if the entry does not serialise (not expected).
+    pub fn adjust_ops(
+        &self,
+        user: UserId,
+        read: &Balance,
+        adjustment: fittrack_domain::Adjustment,
+        cause: String,
+    ) -> Result<Vec<WriteOp>, LedgerError> {
+        let change =
+            Change { kind: EntryKind::Adjustment, amount: adjustment.applied, held_amount: 0, cause, board_days: Vec::new() };
+        let mut ops = self.entry_ops(user, read, change, Update::new(), unchanged(read))?;
+        if adjustment.clamped_by != 0
+            && let Some(WriteOp::Put { item, .. }) = ops.get_mut(1)
+        {
+            item.insert("requested".into(), adjustment.requested.into());
+        }
+        Ok(ops)
+    }
+
     /// The balance update (`balance_update` plus the entry's effect) under `guard` (at least:
     /// the balance is as read), the entry and its outbox event.
     fn entry_ops(
@@ -461,6 +489,7 @@ impl PointsLedger {
             cause: change.cause,
             created_at: now,
             board_days: change.board_days,
+            requested: None,
         };
         let mut entry_item = to_item(&entry)?;
         let key = keys::entry_key(user, seq);

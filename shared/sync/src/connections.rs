@@ -192,12 +192,7 @@ impl SyncService {
     /// # Errors
     /// [`SyncError::Store`] when they cannot be listed or one does not read.
     pub async fn connections(&self, user: UserId) -> Result<Vec<Connection>, SyncError> {
-        let page = self
-            .worker
-            .store
-            .query(Query::partition(Table::Users, user_partition(user)).sort_prefix(CONNECTION_PREFIX).limit(50))
-            .await?;
-        page.items.into_iter().map(|i| Ok(from_item::<ConnectionItem>(i)?.connection)).collect()
+        Ok(connections_of(self.worker.store.as_ref(), user).await?)
     }
 
     /// Disconnects, revoking the grant at the provider first: if the provider cannot be reached
@@ -253,4 +248,17 @@ impl SyncService {
         }
         self.enqueue(&SyncJob { user_id: user, provider: provider.to_owned() }).await
     }
+}
+
+/// `user`'s tracker connections, without their tokens (what an admin's view of a user shows).
+///
+/// # Errors
+/// The store's failures; [`StoreError::Corrupt`] for an item that does not read.
+pub async fn connections_of(
+    store: &dyn fittrack_platform::ports::ItemStore,
+    user: UserId,
+) -> Result<Vec<Connection>, fittrack_platform::ports::StoreError> {
+    let page =
+        store.query(Query::partition(Table::Users, user_partition(user)).sort_prefix(CONNECTION_PREFIX).limit(50)).await?;
+    page.items.into_iter().map(|i| Ok(from_item::<ConnectionItem>(i)?.connection)).collect()
 }

@@ -44,7 +44,7 @@ use fittrack_platform::ports::{ItemStore, Queue, QueueError, StoreError, Tracker
 use fittrack_points::{EngineError, PointsEngine};
 
 pub use authorization::AuthorizingParty;
-pub use connections::ConnectStart;
+pub use connections::{ConnectStart, connections_of};
 pub use fanout::FanOut;
 pub use fittrack_platform::messages::SyncJob;
 pub use records::{Connection, ConnectionStatus};

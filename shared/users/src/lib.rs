@@ -3,6 +3,7 @@
 //! tiers on birthdays. Points and sync read the tier here; they never read the account item's
 //! attributes themselves.
 
+pub mod directory;
 pub mod records;
 pub mod tiers;
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use fittrack_domain::profile::{ProfileSettings, Units};
-use fittrack_domain::{FitnessLevel, Role, Sex, Tier, UsState, UserId};
+use fittrack_domain::{AccountStatus, FitnessLevel, Role, Sex, Tier, UsState, UserId};
 
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::keys::user_partition;
@@ -55,6 +55,9 @@ pub struct AccountRecord {
     /// Bumped by a password reset: every emailed link issued before it stops working.
     #[serde(default)]
     pub token_generation: u64,
+    /// Whether the account may be used (an admin's decision; see `AccountStatus`).
+    #[serde(default)]
+    pub status: AccountStatus,
 }
 
 impl Record for AccountRecord {
@@ -78,6 +81,7 @@ impl AccountRecord {
     pub const TIER_CHANGED_ON: &'static str = "tier_changed_on";
     pub const TIER_FIELDS_CHANGED_AT: &'static str = "tier_fields_changed_at";
     pub const TOKEN_GENERATION: &'static str = "token_generation";
+    pub const STATUS: &'static str = "status";
 }
 
 /// The tier an account item is placed in, read without the rest of the account.
@@ -113,6 +117,7 @@ pub struct Account {
     pub date_of_birth: Option<NaiveDate>,
     pub state: Option<UsState>,
     pub role: Role,
+    pub status: AccountStatus,
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub profile: ProfileView,
@@ -193,6 +198,7 @@ impl AccountRecord {
             display_name: self.display_name.clone(),
             state: self.state,
             role: self.role,
+            status: self.status,
             email_verified: self.email_verified,
             created_at: DateTime::from_timestamp(self.created_at, 0).unwrap_or_default(),
             profile: ProfileView {
@@ -231,7 +237,7 @@ mod tests {
             "display_name": "Ada", "dob_enc": "d", "role": "user", "email_verified": true, "password_hash": "p",
             "created_at": 0, "gsi1pk": "ACCOUNTS", "gsi1sk": "0", "tier_code": "F-30-39-INT",
             "tier_fields_changed_at": 1, "token_generation": 2, "previous_tier_code": "F-18-29-INT",
-            "tier_changed_on": "2026-11-23",
+            "tier_changed_on": "2026-11-23", "status": "suspended",
         }))
         .unwrap();
         let item = serde_json::to_value(&record).unwrap();
@@ -247,6 +253,7 @@ mod tests {
             AccountRecord::TIER_CHANGED_ON,
             AccountRecord::TIER_FIELDS_CHANGED_AT,
             AccountRecord::TOKEN_GENERATION,
+            AccountRecord::STATUS,
         ] {
             assert!(item.get(name).is_some(), "{name}");
         }

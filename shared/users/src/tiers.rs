@@ -80,6 +80,7 @@ pub fn retier_ops(
         ops.extend(record.tier_code.as_deref().map(|old| count(old, -1)));
         ops.extend(new_code.as_deref().map(|new| count(new, 1)));
     }
+    ops.extend(crate::directory::tier_ops(user, record.tier_code.as_deref(), new_code.as_deref()));
     let marker = marker_key(user);
     ops.push(match next_change.filter(|_| tier.is_some()) {
         Some(day) => {

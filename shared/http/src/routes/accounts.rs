@@ -1,10 +1,9 @@
-//! `/api/v1/auth/*`, `/api/v1/users/me` and `/api/v1/admin/users`: each handler parses its input,
+//! `/api/v1/auth/*` and `/api/v1/users/me`: each handler parses its input,
 //! calls one use case, and shapes the answer.
 
 use axum::Json;
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,13 +11,11 @@ use utoipa_axum::routes;
 
 use fittrack_accounts::social::SocialProvider;
 use fittrack_accounts::{
-    Account, AccountService, AccountSummary, Authenticator, RegisterRequest, SocialLoginRequest, SocialOutcome,
+    Account, AccountService, Authenticator, RegisterRequest, SocialLoginRequest, SocialOutcome,
     TokenPair,
 };
-use fittrack_domain::{FieldError, Role, UsState, UserId, ValidationErrors};
 
-use crate::extract::{Admin, ApiJson, ApiQuery, Client, CurrentUser, RequireRole};
-use crate::pagination::{Page, PageParams};
+use crate::extract::{ApiJson, Client, CurrentUser};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::HttpSettings;
 
@@ -44,9 +41,6 @@ where
         .routes(routes!(social))
         .routes(routes!(link_social))
         .routes(routes!(me))
-        .routes(routes!(list_users))
-        .routes(routes!(set_role))
-        .routes(routes!(revoke_sessions))
 }
 
 /// The same words whether or not the address has an account.
@@ -81,29 +75,6 @@ pub struct SocialNonce {
     pub expires_in: i64,
 }
 
-/// An account as the admin list shows it: no email or birth date (PII stays out of the list).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserSummary {
-    pub id: UserId,
-    pub display_name: String,
-    pub role: Role,
-    pub state: Option<UsState>,
-    pub email_verified: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<AccountSummary> for UserSummary {
-    fn from(a: AccountSummary) -> Self {
-        Self {
-            id: a.id,
-            display_name: a.display_name,
-            role: a.role,
-            state: a.state,
-            email_verified: a.email_verified,
-            created_at: DateTime::from_timestamp(a.created_at, 0).unwrap_or_default(),
-        }
-    }
-}
 
 /// Registers an account and emails a link to verify its address.
 ///
@@ -582,113 +553,4 @@ async fn social(
     ))]
 async fn me(State(accounts): State<AccountService>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Account>> {
     Ok(Json(accounts.account(user.user_id).await?))
-}
-
-/// Lists accounts, newest first (admins only).
-///
-/// A page holds 25 accounts unless `limit` (1 to 100) says otherwise. No email or date of birth.
-#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
-    params(PageParams),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of accounts", body = Page<UserSummary>),
-        (status = 400, description = "`invalid_query`: a query parameter does not parse; `invalid_cursor`: `cursor` is not one we issued",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `limit` is not between 1 and 100 (see `errors`)",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the store is busy; retry after `Retry-After`",
-            body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn list_users(
-    State(accounts): State<AccountService>,
-    RequireRole(admin, _): RequireRole<Admin>,
-    ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Page<UserSummary>>> {
-    let limit = params.limit.unwrap_or(25);
-    if !(1..=100).contains(&limit) {
-        return Err(validation("limit", "out_of_range", "must be between 1 and 100"));
-    }
-    let page = accounts.list_accounts(&admin, limit, params.cursor).await?;
-    let items = page.items.into_iter().map(UserSummary::from).collect();
-    Ok(Json(Page::new(items, limit, page.next_cursor)))
-}
-
-/// The role to give.
-#[derive(Deserialize, ToSchema)]
-struct RoleBody {
-    #[schema(value_type = Role)]
-    role: String,
-}
-
-/// Changes a user's role (admins only).
-///
-/// A lower role applies from the user's next request; a higher one from their next token refresh.
-#[utoipa::path(put, path = "/api/v1/admin/users/{id}/role", tag = "admin",
-    params(("id" = String, Path, description = "the user's id")),
-    request_body = RoleBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "The role changed"),
-        (status = 400, description = "`malformed_json`: the body is not valid JSON; `bad_request`: the body could not be read",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no user has this id", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: the body is over 1 MB", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `role` is not a role (see `errors`); `invalid_body`: `role` is missing or not a string",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the store is busy; retry after `Retry-After`",
-            body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn set_role(
-    State(accounts): State<AccountService>,
-    RequireRole(admin, _): RequireRole<Admin>,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<RoleBody>,
-) -> ApiResult<StatusCode> {
-    let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
-    let role: Role = body.role.parse().map_err(|e: FieldError| ApiError::from(ValidationErrors::single(e)))?;
-    accounts.set_role(&admin, user, role).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Ends every session of the user at once (admins only).
-///
-/// Their access tokens stop working from the next request.
-#[utoipa::path(delete, path = "/api/v1/admin/users/{id}/sessions", tag = "admin",
-    params(("id" = String, Path, description = "the user's id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Every session of the user ended"),
-        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: the id is not a user id", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the store is busy; retry after `Retry-After`",
-            body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn revoke_sessions(
-    State(accounts): State<AccountService>,
-    RequireRole(admin, _): RequireRole<Admin>,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let user: UserId = id.parse().map_err(|_| Problem::not_found())?;
-    accounts.revoke_sessions(&admin, user).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-fn validation(field: &str, code: &'static str, message: &str) -> ApiError {
-    ValidationErrors::single(FieldError::new(field, code, message)).into()
 }

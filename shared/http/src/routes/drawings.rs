@@ -24,7 +24,7 @@ use fittrack_drawings::views::{
 use fittrack_drawings::{DrawingId, DrawingService};
 use fittrack_platform::ports::Cursor;
 
-use crate::extract::{Admin, ApiJson, ApiQuery, CompleteProfile, RequireRole};
+use crate::extract::{Admin, AdminActor, ApiJson, ApiQuery, CompleteProfile, RequireRole};
 use crate::pagination::{Page, PageParams, checked_limit};
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -356,10 +356,10 @@ async fn snapshot(State(drawings): State<DrawingService>, Path(id): Path<String>
     security(("bearer" = [])))]
 async fn create_drawing(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     ApiJson(body): ApiJson<DrawingInput>,
 ) -> ApiResult<(StatusCode, Json<DrawingView>)> {
-    let record = drawings.create_drawing(body).await?;
+    let record = drawings.create_drawing(&actor, body).await?;
     Ok((StatusCode::CREATED, Json(drawings.view(record, None).await?)))
 }
 
@@ -384,11 +384,11 @@ async fn create_drawing(
     security(("bearer" = [])))]
 async fn update_drawing(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DrawingInput>,
 ) -> ApiResult<Json<DrawingView>> {
-    let record = drawings.update_drawing(&drawing_id(&id)?, body).await?;
+    let record = drawings.update_drawing(&actor, &drawing_id(&id)?, body).await?;
     Ok(Json(drawings.view(record, None).await?))
 }
 
@@ -409,10 +409,10 @@ async fn update_drawing(
     security(("bearer" = [])))]
 async fn cancel_drawing(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DrawingView>> {
-    let record = drawings.cancel(&drawing_id(&id)?).await?;
+    let record = drawings.cancel(&actor, &drawing_id(&id)?).await?;
     Ok(Json(drawings.view(record, None).await?))
 }
 
@@ -433,10 +433,10 @@ async fn cancel_drawing(
     security(("bearer" = [])))]
 async fn schedule_drawing(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DrawingView>> {
-    let record = drawings.schedule(&drawing_id(&id)?).await?;
+    let record = drawings.schedule(&actor, &drawing_id(&id)?).await?;
     Ok(Json(drawings.view(record, None).await?))
 }
 
@@ -457,10 +457,10 @@ async fn schedule_drawing(
     security(("bearer" = [])))]
 async fn execute_drawing(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DrawingView>> {
-    let record = drawings.execute(&drawing_id(&id)?).await?;
+    let record = drawings.execute(&actor, &drawing_id(&id)?).await?;
     Ok(Json(drawings.view(record, None).await?))
 }
 
@@ -484,11 +484,11 @@ async fn execute_drawing(
     security(("bearer" = [])))]
 async fn add_prize(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PrizeInput>,
 ) -> ApiResult<(StatusCode, Json<DrawingView>)> {
-    let record = drawings.add_prize(&drawing_id(&id)?, body).await?;
+    let record = drawings.add_prize(&actor, &drawing_id(&id)?, body).await?;
     Ok((StatusCode::CREATED, Json(drawings.view(record, None).await?)))
 }
 
@@ -510,11 +510,11 @@ async fn add_prize(
     security(("bearer" = [])))]
 async fn update_prize(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path((id, prize_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<PrizeInput>,
 ) -> ApiResult<Json<DrawingView>> {
-    let record = drawings.update_prize(&drawing_id(&id)?, &prize_id, body).await?;
+    let record = drawings.update_prize(&actor, &drawing_id(&id)?, &prize_id, body).await?;
     Ok(Json(drawings.view(record, None).await?))
 }
 
@@ -532,10 +532,10 @@ async fn update_prize(
     security(("bearer" = [])))]
 async fn remove_prize(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path((id, prize_id)): Path<(String, String)>,
 ) -> ApiResult<Json<DrawingView>> {
-    let record = drawings.remove_prize(&drawing_id(&id)?, &prize_id).await?;
+    let record = drawings.remove_prize(&actor, &drawing_id(&id)?, &prize_id).await?;
     Ok(Json(drawings.view(record, None).await?))
 }
 
@@ -560,11 +560,11 @@ async fn remove_prize(
     security(("bearer" = [])))]
 async fn record_mail_in(
     State(drawings): State<DrawingService>,
-    RequireRole(admin, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MailInRequest>,
 ) -> ApiResult<(StatusCode, Json<EntryReceipt>)> {
-    let receipt = drawings.record_mail_in(admin.user_id, &drawing_id(&id)?, body).await?;
+    let receipt = drawings.record_mail_in(&actor, &drawing_id(&id)?, body).await?;
     Ok((StatusCode::CREATED, Json(receipt)))
 }
 
@@ -604,10 +604,10 @@ async fn list_sponsors(
     security(("bearer" = [])))]
 async fn create_sponsor(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     ApiJson(body): ApiJson<SponsorInput>,
 ) -> ApiResult<(StatusCode, Json<SponsorView>)> {
-    Ok((StatusCode::CREATED, Json(drawings.create_sponsor(body).await?)))
+    Ok((StatusCode::CREATED, Json(drawings.create_sponsor(&actor, body).await?)))
 }
 
 /// Update a sponsor (admins)
@@ -627,9 +627,9 @@ async fn create_sponsor(
     security(("bearer" = [])))]
 async fn update_sponsor(
     State(drawings): State<DrawingService>,
-    RequireRole(_, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SponsorInput>,
 ) -> ApiResult<Json<SponsorView>> {
-    Ok(Json(drawings.update_sponsor(&id, body).await?))
+    Ok(Json(drawings.update_sponsor(&actor, &id, body).await?))
 }

@@ -14,7 +14,7 @@ use fittrack_drawings::fulfilment::{ConfirmAddress, FulfilmentView, Shipment, St
 use fittrack_drawings::{DrawingId, DrawingService};
 use fittrack_platform::ports::Cursor;
 
-use crate::extract::{Admin, ApiJson, ApiQuery, CurrentUser, RequireRole};
+use crate::extract::{Admin, AdminActor, ApiJson, ApiQuery, CurrentUser, RequireRole};
 use crate::pagination::{Page, checked_limit};
 use crate::problem::{ApiResult, Problem};
 
@@ -150,11 +150,11 @@ async fn admin_fulfilments(
     security(("bearer" = [])))]
 async fn set_status(
     State(drawings): State<DrawingService>,
-    RequireRole(admin, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> ApiResult<Json<FulfilmentView>> {
-    Ok(Json(drawings.set_fulfilment_status(admin.user_id, &id, body).await?))
+    Ok(Json(drawings.set_fulfilment_status(&actor, &id, body).await?))
 }
 
 /// Ship a prize (admins)
@@ -175,9 +175,9 @@ async fn set_status(
     security(("bearer" = [])))]
 async fn ship(
     State(drawings): State<DrawingService>,
-    RequireRole(admin, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Shipment>,
 ) -> ApiResult<Json<FulfilmentView>> {
-    Ok(Json(drawings.ship(admin.user_id, &id, body).await?))
+    Ok(Json(drawings.ship(&actor, &id, body).await?))
 }

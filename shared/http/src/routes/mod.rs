@@ -2,6 +2,8 @@
 //! registered with `routes!`, so a route cannot be served without its entry in the document.
 
 pub mod accounts;
+#[cfg(feature = "admin")]
+pub mod admin;
 #[cfg(feature = "connections")]
 pub mod connections;
 #[cfg(feature = "drawings")]
@@ -11,6 +13,7 @@ pub mod fulfilments;
 pub mod health;
 #[cfg(feature = "leaderboards")]
 pub mod leaderboards;
+pub mod notifications;
 #[cfg(feature = "points")]
 pub mod points;
 pub mod profiles;

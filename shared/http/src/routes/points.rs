@@ -19,7 +19,7 @@ use fittrack_points::{
     EntryKind, IngestBatch, IngestReceipt, LedgerEntry, ListedActivity, PeriodSummary, PointsEngine,
 };
 
-use crate::extract::{Admin, ApiJson, ApiQuery, CompleteProfile, RequireRole};
+use crate::extract::{Admin, AdminActor, ApiJson, ApiQuery, CompleteProfile, RequireRole};
 use crate::pagination::{Page, PageParams};
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -138,6 +138,10 @@ pub struct LedgerEntryView {
     pub held_after: i64,
     /// What caused it, e.g. `day:2026-11-21` or `review:<id>`.
     pub cause: String,
+    /// An admin's debit clamped so the balance stays at zero or above: the amount asked for
+    /// (`amount` is what was taken). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -151,6 +155,7 @@ impl From<LedgerEntry> for LedgerEntryView {
             held_amount: entry.held_amount,
             held_after: entry.held_after,
             cause: entry.cause,
+            requested: entry.requested,
             created_at: DateTime::from_timestamp(entry.created_at, 0).unwrap_or_default(),
         }
     }
@@ -438,13 +443,13 @@ struct ResolveBody {
     security(("bearer" = [])))]
 async fn resolve_review(
     State(points): State<PointsEngine>,
-    RequireRole(admin, _): RequireRole<Admin>,
+    AdminActor(actor): AdminActor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> ApiResult<Json<ReviewView>> {
     if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
         return Err(invalid("note", "too_long", "must be at most 1,000 characters"));
     }
-    let review = points.antigaming().resolve(&id, body.resolution, admin.user_id, body.note).await?;
+    let review = points.antigaming().resolve(&id, body.resolution, &actor, body.note).await?;
     Ok(Json(ReviewView::from(review)))
 }

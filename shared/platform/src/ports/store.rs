@@ -22,10 +22,12 @@ pub enum Table {
     /// Boards, their counts and each competitor's standing: derived from the points ledger and
     /// rebuildable from it.
     Leaderboards,
+    /// The admin action log: append-only (see `fittrack-audit`).
+    Audit,
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [Table::Users, Table::Points, Table::Tickets, Table::Leaderboards];
+    pub const ALL: [Table; 5] = [Table::Users, Table::Points, Table::Tickets, Table::Leaderboards, Table::Audit];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -33,6 +35,7 @@ impl Table {
             Table::Points => "points",
             Table::Tickets => "tickets",
             Table::Leaderboards => "leaderboards",
+            Table::Audit => "audit",
         }
     }
 }
