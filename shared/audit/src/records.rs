@@ -166,9 +166,11 @@ pub struct ActionEntry {
     pub target_kind: TargetKind,
     pub target_id: String,
     pub subject_user: Option<UserId>,
-    #[schema(value_type = Object)]
+    /// The fields the action changed as they were; `null` for a creation.
+    #[schema(value_type = Option<Object>)]
     pub before: Value,
-    #[schema(value_type = Object)]
+    /// The same fields as they are after it; `null` when the action changes no field.
+    #[schema(value_type = Option<Object>)]
     pub after: Value,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,

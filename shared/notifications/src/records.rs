@@ -119,7 +119,9 @@ impl NewNotification {
     pub fn ops(&self, at: DateTime<Utc>, emails_wanted: bool) -> Result<Vec<WriteOp>, StoreError> {
         let suffix = match &self.dedup {
             Some(key) => format!("k{key}"),
-            None => uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
+            // Time-ordered and monotonic within the process: notifications made in one
+            // millisecond still list in the order they were made.
+            None => uuid::Uuid::now_v7().simple().to_string(),
         };
         let id = format!("{:013}{suffix}", at.timestamp_millis().max(0));
         let record = NotificationRecord {

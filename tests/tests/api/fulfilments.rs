@@ -26,6 +26,23 @@ async fn wait_for_email(app: &TestApp, email: &str, needle: &str) {
     }
 }
 
+/// The caller's notifications, newest first, as `kind: title`.
+async fn kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let (status, page) = send(app, reqwest::Method::GET, "/api/v1/notifications", token, None).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| format!("{}: {}", n["kind"].as_str().unwrap(), n["title"].as_str().unwrap()))
+        .collect()
+}
+
+async fn unread(app: &TestApp, token: &str) -> u64 {
+    let (_, count) = send(app, reqwest::Method::GET, "/api/v1/notifications/unread-count", token, None).await;
+    count["unread"].as_u64().unwrap()
+}
+
 async fn mine(app: &TestApp, token: &str) -> Vec<Value> {
     let (status, body) = send(app, reqwest::Method::GET, "/api/v1/fulfillments", token, None).await;
     assert_eq!(status, 200, "{body}");
@@ -187,7 +204,7 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
     wait_for_email(&app, &cap_email, "still need your shipping address").await;
     app.clock.advance(chrono::Duration::days(7));
     let alternate_email = people[alternate].1.clone();
-    wait_for_email(&app, &alternate_email, "You won a prize").await;
+    wait_for_email(&app, &alternate_email, "you were next on the published list of alternates").await;
     let alternate_token = sign_in(&app, &alternate_email).await;
     let taken = mine(&app, &alternate_token).await;
     assert_eq!(taken.len(), 1);
@@ -198,6 +215,76 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
     let cap_path = format!("/api/v1/fulfillments/{}/confirm-address", cap["id"].as_str().unwrap());
     let (status, _) = send(&app, reqwest::Method::POST, &cap_path, &cap_token, Some(json!({"address": address}))).await;
     assert_eq!(status, 409, "too late");
+
+    // Every step reached its person as a notification, in order, and the optional emails by preference.
+    let bike_token = &people[bike_winner].0;
+    wait_for_email(&app, &people[bike_winner].1, "UPS").await;
+    wait_for_email(&app, &people[bike_winner].1, "was marked delivered").await;
+    assert_eq!(
+        kinds(&app, bike_token).await,
+        [
+            "fulfilment_status_changed: Bike was delivered",
+            "fulfilment_status_changed: Bike has shipped",
+            "fulfilment_status_changed: We could not ship Bike",
+            "winner_selected: You won Bike",
+            "drawing_results_published: Results of \"Gear\"",
+        ]
+    );
+    assert_eq!(
+        kinds(&app, &cap_token).await,
+        [
+            "fulfilment_status_changed: Cap was forfeited",
+            "address_reminder: Your prize is waiting",
+            "winner_selected: You won Cap",
+            "drawing_results_published: Results of \"Gear\"",
+        ]
+    );
+    assert_eq!(
+        kinds(&app, &alternate_token).await,
+        ["alternate_selected: Cap is yours", "drawing_results_published: Results of \"Gear\""]
+    );
+    // Only the owner reaches a notification; the unread count is exact and reading is once.
+    let (_, page) = send(&app, reqwest::Method::GET, "/api/v1/notifications", bike_token, None).await;
+    let first = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let one = format!("/api/v1/notifications/{first}");
+    assert_eq!(send(&app, reqwest::Method::GET, &one, stranger, None).await.0, 404);
+    assert_eq!(send(&app, reqwest::Method::PUT, &format!("{one}/read"), stranger, None).await.0, 404);
+    assert_eq!(unread(&app, bike_token).await, 5);
+    for _ in 0..2 {
+        let (status, read) = send(&app, reqwest::Method::PUT, &format!("{one}/read"), bike_token, None).await;
+        assert_eq!((status, read["is_read"].as_bool()), (200, Some(true)));
+    }
+    assert_eq!(unread(&app, bike_token).await, 4, "marking twice counts once");
+    let (_, unread_page) = send(&app, reqwest::Method::GET, "/api/v1/notifications?is_read=false", bike_token, None).await;
+    assert_eq!(unread_page["items"].as_array().unwrap().len(), 4);
+    let (_, all) = send(&app, reqwest::Method::POST, "/api/v1/notifications/read-all", bike_token, None).await;
+    assert_eq!(all["marked"], 4);
+    assert_eq!(unread(&app, bike_token).await, 0);
+    assert_eq!(unread(&app, stranger).await, 2, "another's reading leaves mine alone");
+
+    // Every admin step is in the action log, about the person it concerned, with who and why.
+    let bike_user = app.accounts().me(bike_token).await.id;
+    let (status, log) =
+        send(&app, reqwest::Method::GET, &format!("/api/v1/admin/users/{bike_user}/actions"), &admin, None).await;
+    assert_eq!(status, 200, "{log}");
+    let actions: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["after"]["status"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("fulfilment_status_changed", "delivered"),
+            ("fulfilment_shipped", "shipped"),
+            ("fulfilment_status_changed", "address_invalid"),
+        ]
+    );
+    assert_eq!(log["items"][0]["reason"], "signed for");
+    let (_, drawing_log) = send(&app, reqwest::Method::GET, "/api/v1/admin/actions?action=drawing_created", &admin, None).await;
+    assert_eq!(drawing_log["items"][0]["target_id"], id.as_str(), "{drawing_log}");
+    assert_eq!(send(&app, reqwest::Method::GET, "/api/v1/admin/actions", stranger, None).await.0, 403);
     assert!(app.conformance.violations().is_empty(), "{:?}", app.conformance.violations());
     app.stop().await;
 }
