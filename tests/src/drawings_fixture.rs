@@ -74,14 +74,17 @@ impl Fixture {
     pub async fn open_drawing_for(&self, cost: u64, max: u64, places: u32, draw_in: Duration) -> DrawingId {
         let sponsor = self
             .service
-            .create_sponsor(&admin(), SponsorInput {
-                name: "Acme".into(),
-                address: "1 Track Way, Portland, OR".into(),
-                contact_email: "prizes@acme.example".into(),
-                website: None,
-                logo_url: None,
-                status: None,
-            })
+            .create_sponsor(
+                &admin(),
+                SponsorInput {
+                    name: "Acme".into(),
+                    address: "1 Track Way, Portland, OR".into(),
+                    contact_email: "prizes@acme.example".into(),
+                    website: None,
+                    logo_url: None,
+                    status: None,
+                },
+            )
             .await
             .unwrap();
         let prizes = (0..places)

@@ -76,19 +76,31 @@ async fn held_points_are_paid_out_or_forfeited_once(store: Arc<dyn ItemStore>) {
     assert_eq!((before.balance, before.held, before.holds), (40, 100, 1), "earned before the flag stays spendable");
 
     let review = open_review_of(&engine, cleared).await;
-    engine.antigaming().resolve(&review.id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None).await.unwrap();
+    engine
+        .antigaming()
+        .resolve(&review.id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None)
+        .await
+        .unwrap();
     let after = checked_balance(&engine, cleared).await;
     assert_eq!((after.balance, after.held, after.holds, after.lifetime_earned), (140, 0, 0, 140));
     let (entries, _) = engine.ledger().entries(cleared, 1, None).await.unwrap();
     assert_eq!((entries[0].kind, entries[0].amount, entries[0].held_amount), (EntryKind::Release, 100, -100));
     assert!(
-        engine.antigaming().resolve(&review.id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None).await.is_err(),
+        engine
+            .antigaming()
+            .resolve(&review.id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None)
+            .await
+            .is_err(),
         "a review is resolved once"
     );
     assert_eq!(checked_balance(&engine, cleared).await, after, "and pays out once");
 
     let review = open_review_of(&engine, confirmed).await;
-    engine.antigaming().resolve(&review.id, Resolution::Confirmed, &fittrack_audit::Actor::new(UserId::generate(), "test"), None).await.unwrap();
+    engine
+        .antigaming()
+        .resolve(&review.id, Resolution::Confirmed, &fittrack_audit::Actor::new(UserId::generate(), "test"), None)
+        .await
+        .unwrap();
     let forfeited = checked_balance(&engine, confirmed).await;
     assert_eq!((forfeited.balance, forfeited.held, forfeited.lifetime_earned), (0, 0, 0));
     assert_eq!(
@@ -121,10 +133,18 @@ async fn points_stay_held_until_the_last_open_review_is_cleared() {
     let (open, _) = engine.antigaming().reviews(ReviewStatus::Open, 100, None).await.unwrap();
     let mine: Vec<_> = open.iter().filter(|r| r.user_id == user).collect();
     assert_eq!(mine.len(), 2, "one review per device");
-    engine.antigaming().resolve(&mine[0].id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None).await.unwrap();
+    engine
+        .antigaming()
+        .resolve(&mine[0].id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None)
+        .await
+        .unwrap();
     let balance = checked_balance(&engine, user).await;
     assert_eq!((balance.balance, balance.held, balance.holds), (0, 70, 1), "another review is still open");
-    engine.antigaming().resolve(&mine[1].id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None).await.unwrap();
+    engine
+        .antigaming()
+        .resolve(&mine[1].id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None)
+        .await
+        .unwrap();
     let balance = checked_balance(&engine, user).await;
     assert_eq!((balance.balance, balance.held, balance.holds), (70, 0, 0));
 }
@@ -154,7 +174,11 @@ async fn bookings_racing_a_resolution_lose_and_duplicate_nothing() {
         let resolver = engine.clone();
         tasks.spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(round)).await;
-            resolver.antigaming().resolve(&review.id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None).await.unwrap();
+            resolver
+                .antigaming()
+                .resolve(&review.id, Resolution::Cleared, &fittrack_audit::Actor::new(UserId::generate(), "test"), None)
+                .await
+                .unwrap();
         });
         while let Some(done) = tasks.join_next().await {
             done.unwrap();

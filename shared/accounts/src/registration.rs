@@ -152,6 +152,10 @@ impl AccountService {
         ]
         .into_iter()
         .chain(fittrack_users::directory::new_account_ops(record.user_id, &record.display_name, record.created_at))
+        .chain(fittrack_analytics::counters::registration_ops(
+            record.user_id,
+            chrono::DateTime::from_timestamp(record.created_at, 0).unwrap_or_default(),
+        ))
         .collect())
     }
 
@@ -342,5 +346,4 @@ impl AccountService {
             Err(e) => Err(e.into()),
         }
     }
-
 }

@@ -85,6 +85,7 @@ impl AccountService {
         }
         super::require_usable(&account)?;
         let pair = self.start_session(account.user_id, account.role).await?;
+        self.count_active(account.user_id).await;
         tracing::info!(user_id = %account.user_id, "signed in");
         Ok(pair)
     }
@@ -298,13 +299,23 @@ impl AccountService {
             },
         ];
         match self.store.transact(ops).await {
-            Ok(()) => self.tokens(record.user_id, &record.session_id, account.role, next.secret),
+            Ok(()) => {
+                self.count_active(record.user_id).await;
+                self.tokens(record.user_id, &record.session_id, account.role, next.secret)
+            }
             // A concurrent refresh with the same token won the race: this one is the reuse.
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
                 Err(self.reuse_detected(&record).await)
             }
             Err(StoreError::TransactionCancelled { .. }) => Err(AccountError::InvalidRefreshToken),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Counts the user among today's and this month's active users; a failure only undercounts.
+    async fn count_active(&self, user: UserId) {
+        if let Err(error) = fittrack_analytics::active::record_active(self.store.as_ref(), user, self.now()).await {
+            tracing::warn!(%error, "active user not counted");
         }
     }
 
@@ -324,7 +335,6 @@ impl AccountService {
             Err(e) => Err(e.into()),
         }
     }
-
 
     /// Ends the caller's session, and the session of `refresh_token` if it is another of theirs.
     ///

@@ -121,7 +121,10 @@ impl AdminService {
                 user,
                 NotificationKind::PointsAdjusted,
                 format!("{:+} points", adjustment.applied),
-                format!("{:+} points from the FitTrack team: {reason}. Your balance is now {}.", adjustment.applied, receipt.balance_after),
+                format!(
+                    "{:+} points from the FitTrack team: {reason}. Your balance is now {}.",
+                    adjustment.applied, receipt.balance_after
+                ),
             )
             .link("/points")
             .data(json!({ "seq": receipt.seq, "applied": adjustment.applied, "requested": amount }))

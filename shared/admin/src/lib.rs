@@ -88,7 +88,12 @@ pub struct AdminService {
 }
 
 impl AdminService {
-    pub fn new(store: Arc<dyn ItemStore>, pii: Arc<PiiCipher>, clock: Arc<dyn Clock>, notifications: Notifications) -> Self {
+    pub fn new(
+        store: Arc<dyn ItemStore>,
+        pii: Arc<PiiCipher>,
+        clock: Arc<dyn Clock>,
+        notifications: Notifications,
+    ) -> Self {
         Self {
             ledger: PointsLedger::new(Arc::clone(&store), Arc::clone(&clock)),
             log: AuditLog::new(Arc::clone(&store)),

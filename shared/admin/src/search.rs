@@ -98,7 +98,12 @@ impl AdminService {
     /// # Errors
     /// [`AdminError::Invalid`] for a bad filter; [`AdminError::Store`] ([`fittrack_platform::ports::StoreError::InvalidCursor`]
     /// among them).
-    pub async fn search(&self, filter: &UserFilter, limit: u32, cursor: Option<Cursor>) -> Result<UserPage, AdminError> {
+    pub async fn search(
+        &self,
+        filter: &UserFilter,
+        limit: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<UserPage, AdminError> {
         filter.validate()?;
         let (users, next) = if let Some(email) = &filter.email {
             let guard = match fittrack_accounts::records::email_guard_key(&self.pii, email) {

@@ -38,7 +38,11 @@ pub fn check_reason(reason: &str) -> Result<String, ValidationErrors> {
 fn status_is(status: AccountStatus) -> Condition {
     let equals = Condition::equals(AccountRecord::STATUS, status.as_str());
     // Accounts created before statuses existed have none: they are active.
-    if status == AccountStatus::Active { Condition::Or(vec![Condition::missing(AccountRecord::STATUS), equals]) } else { equals }
+    if status == AccountStatus::Active {
+        Condition::Or(vec![Condition::missing(AccountRecord::STATUS), equals])
+    } else {
+        equals
+    }
 }
 
 fn told(user: UserId, status: AccountStatus) -> NewNotification {
@@ -111,7 +115,9 @@ impl AdminService {
         }
         match self.store.transact(ops).await {
             Ok(()) => {}
-            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => return Err(AdminError::Conflict),
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                return Err(AdminError::Conflict);
+            }
             Err(StoreError::TransactionCancelled { .. } | StoreError::Contention) => return Err(AdminError::Busy),
             Err(e) => return Err(e.into()),
         }
@@ -146,7 +152,8 @@ impl AdminService {
         };
         let change = Change::on_user(ActionKind::UserRoleChanged, user)
             .from_to(json!({ "role": record.role }), json!({ "role": role }));
-        match fittrack_audit::write_with_entry(self.store.as_ref(), vec![op], &actor.entry(change, self.clock.now())).await
+        match fittrack_audit::write_with_entry(self.store.as_ref(), vec![op], &actor.entry(change, self.clock.now()))
+            .await
         {
             Ok(()) => {
                 tracing::info!(user_id = %user, admin_id = %actor.admin_id, role = role.as_str(), "role changed");
@@ -164,7 +171,8 @@ impl AdminService {
     pub async fn revoke_sessions(&self, actor: &Actor, user: UserId) -> Result<u32, AdminError> {
         load::<AccountRecord>(self.store.as_ref(), &account_key(user)).await?.ok_or(AdminError::NotFound)?;
         let change = Change::on_user(ActionKind::UserSessionsRevoked, user);
-        fittrack_audit::write_with_entry(self.store.as_ref(), Vec::new(), &actor.entry(change, self.clock.now())).await?;
+        fittrack_audit::write_with_entry(self.store.as_ref(), Vec::new(), &actor.entry(change, self.clock.now()))
+            .await?;
         Ok(fittrack_accounts::revoke_all_sessions(self.store.as_ref(), user).await?)
     }
 }

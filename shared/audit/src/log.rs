@@ -37,7 +37,12 @@ impl AuditLog {
     /// # Errors
     /// The store's failures ([`StoreError::InvalidCursor`] among them); [`StoreError::Corrupt`] for an
     /// entry that does not read.
-    pub async fn list(&self, filter: ActionFilter, limit: u32, cursor: Option<Cursor>) -> Result<ActionPage, StoreError> {
+    pub async fn list(
+        &self,
+        filter: ActionFilter,
+        limit: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<ActionPage, StoreError> {
         let query = match (filter.admin, filter.action) {
             (Some(admin), _) => Query::partition(Table::Audit, admin_partition(admin)).on_index(Index::Gsi1),
             (None, Some(action)) => Query::partition(Table::Audit, action_partition(action)),
@@ -101,8 +106,10 @@ mod tests {
         assert_eq!(all.entries.iter().map(|e| e.request_id.as_str()).collect::<Vec<_>>(), ["r2", "r1"]);
         let bobs = log.list(ActionFilter { admin: Some(bob), action: None }, 10, None).await.unwrap();
         assert_eq!(bobs.entries.len(), 1);
-        let ada_sponsors =
-            log.list(ActionFilter { admin: Some(ada), action: Some(ActionKind::SponsorCreated) }, 10, None).await.unwrap();
+        let ada_sponsors = log
+            .list(ActionFilter { admin: Some(ada), action: Some(ActionKind::SponsorCreated) }, 10, None)
+            .await
+            .unwrap();
         assert!(ada_sponsors.entries.is_empty());
         let adjustments =
             log.list(ActionFilter { admin: None, action: Some(ActionKind::PointsAdjusted) }, 10, None).await.unwrap();

@@ -208,8 +208,10 @@ impl ActionEntry {
             }
             item
         };
-        let mut items =
-            vec![item(LOG_PARTITION.into(), Some(admin_partition(self.admin_id))), item(action_partition(self.action), None)];
+        let mut items = vec![
+            item(LOG_PARTITION.into(), Some(admin_partition(self.admin_id))),
+            item(action_partition(self.action), None),
+        ];
         if let Some(user) = self.subject_user {
             items.push(item(user_partition(user), None));
         }

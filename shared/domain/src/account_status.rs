@@ -93,7 +93,8 @@ mod tests {
     #[test]
     fn only_the_drawn_transitions_exist() {
         use AccountStatus::{Active, Banned, Suspended};
-        let allowed = [(Active, Suspended), (Active, Banned), (Suspended, Active), (Suspended, Banned), (Banned, Active)];
+        let allowed =
+            [(Active, Suspended), (Active, Banned), (Suspended, Active), (Suspended, Banned), (Banned, Active)];
         for from in AccountStatus::ALL {
             for to in AccountStatus::ALL {
                 assert_eq!(from.can_become(to), allowed.contains(&(from, to)), "{from} -> {to}");

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
 use fittrack_domain::drawing::{DrawingStatus, EntryRules, registration_exclusions};
 use fittrack_domain::{FieldError, UsState, ValidationErrors};
 use fittrack_platform::ports::{Condition, Cursor, Index, Query, StoreError, Table, WriteOp, from_item, to_item};
 use fittrack_platform::records::RecordStore;
-use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
 use serde_json::{Value, json};
 
 use crate::records::{DrawingId, DrawingRecord, DueRecord, Prize, SponsorRecord, SponsorStatus};
@@ -45,7 +45,8 @@ impl DrawingService {
         };
         let change = Change::new(ActionKind::SponsorCreated, TargetKind::Sponsor, &record.id)
             .from_to(Value::Null, sponsor_audit(&record));
-        let put = WriteOp::Put { table: Table::Tickets, item: to_item(&record)?, condition: Some(Condition::NotExists) };
+        let put =
+            WriteOp::Put { table: Table::Tickets, item: to_item(&record)?, condition: Some(Condition::NotExists) };
         write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await?;
         Ok(sponsor_view(record))
     }
@@ -54,7 +55,12 @@ impl DrawingService {
     ///
     /// # Errors
     /// [`DrawingError::NotFound`]; [`DrawingError::Invalid`]; [`DrawingError::Store`].
-    pub async fn update_sponsor(&self, actor: &Actor, id: &str, input: SponsorInput) -> Result<SponsorView, DrawingError> {
+    pub async fn update_sponsor(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: SponsorInput,
+    ) -> Result<SponsorView, DrawingError> {
         validate_sponsor(&input)?;
         let read = self.sponsor(id).await?.ok_or(DrawingError::NotFound)?;
         let mut record = read.clone();
@@ -92,10 +98,7 @@ impl DrawingService {
         let page = self
             .store
             .query(
-                Query::partition(Table::Tickets, keys::SPONSORS_INDEX)
-                    .on_index(Index::Gsi1)
-                    .limit(limit)
-                    .after(cursor),
+                Query::partition(Table::Tickets, keys::SPONSORS_INDEX).on_index(Index::Gsi1).limit(limit).after(cursor),
             )
             .await?;
         let sponsors = page.items.into_iter().map(from_item::<SponsorRecord>).collect::<Result<Vec<_>, _>>()?;
@@ -154,8 +157,11 @@ impl DrawingService {
         self.apply_input(&mut record, input).await?;
         let change = Change::new(ActionKind::DrawingCreated, TargetKind::Drawing, record.id.to_string())
             .from_to(Value::Null, drawing_audit(&record));
-        let put = WriteOp::Put { table: Table::Tickets, item: to_item(&record)?, condition: Some(Condition::NotExists) };
-        write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await?;
+        let put =
+            WriteOp::Put { table: Table::Tickets, item: to_item(&record)?, condition: Some(Condition::NotExists) };
+        let mut ops = vec![put];
+        ops.extend(fittrack_analytics::counters::drawing_ops(None, figures(&record)));
+        write_with_entry(self.store.as_ref(), ops, &actor.entry(change, self.clock.now())).await?;
         Ok(record)
     }
 
@@ -164,7 +170,12 @@ impl DrawingService {
     /// # Errors
     /// [`DrawingError::NotFound`]; [`DrawingError::NotEditable`] past draft; [`DrawingError::Invalid`];
     /// [`DrawingError::Busy`] when another change landed first; [`DrawingError::Store`].
-    pub async fn update_drawing(&self, actor: &Actor, id: &DrawingId, input: DrawingInput) -> Result<DrawingRecord, DrawingError> {
+    pub async fn update_drawing(
+        &self,
+        actor: &Actor,
+        id: &DrawingId,
+        input: DrawingInput,
+    ) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         if read.status != DrawingStatus::Draft {
             return Err(DrawingError::NotEditable(read.status));
@@ -179,7 +190,12 @@ impl DrawingService {
     ///
     /// # Errors
     /// As [`Self::update_drawing`].
-    pub async fn add_prize(&self, actor: &Actor, id: &DrawingId, input: PrizeInput) -> Result<DrawingRecord, DrawingError> {
+    pub async fn add_prize(
+        &self,
+        actor: &Actor,
+        id: &DrawingId,
+        input: PrizeInput,
+    ) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         if read.status != DrawingStatus::Draft {
             return Err(DrawingError::NotEditable(read.status));
@@ -219,7 +235,12 @@ impl DrawingService {
     ///
     /// # Errors
     /// As [`Self::update_prize`].
-    pub async fn remove_prize(&self, actor: &Actor, id: &DrawingId, prize_id: &str) -> Result<DrawingRecord, DrawingError> {
+    pub async fn remove_prize(
+        &self,
+        actor: &Actor,
+        id: &DrawingId,
+        prize_id: &str,
+    ) -> Result<DrawingRecord, DrawingError> {
         let read = self.drawing(id).await?;
         if read.status != DrawingStatus::Draft {
             return Err(DrawingError::NotEditable(read.status));
@@ -319,7 +340,9 @@ impl DrawingService {
         let change = Change::new(action, TargetKind::Drawing, next.id.to_string())
             .from_to(drawing_audit(read), drawing_audit(&next));
         let put = WriteOp::Put { table: Table::Tickets, item: to_item(&next)?, condition: Some(condition) };
-        match write_with_entry(self.store.as_ref(), vec![put], &actor.entry(change, self.clock.now())).await {
+        let mut ops = vec![put];
+        ops.extend(fittrack_analytics::counters::drawing_ops(Some(figures(read)), figures(&next)));
+        match write_with_entry(self.store.as_ref(), ops, &actor.entry(change, self.clock.now())).await {
             Ok(()) => Ok(next),
             Err(StoreError::ConditionFailed) => Err(DrawingError::Busy),
             Err(e) => Err(e.into()),
@@ -348,6 +371,7 @@ impl DrawingService {
             item: to_item(&next)?,
             condition: Some(Condition::equals(DrawingRecord::VERSION, read.version)),
         }];
+        ops.extend(fittrack_analytics::counters::drawing_ops(Some(figures(read)), figures(&next)));
         if read.due_at != due {
             if let Some(at) = read.due_at {
                 ops.push(WriteOp::Delete { table, key: keys::due_key(at, &read.id), condition: None });
@@ -631,4 +655,14 @@ pub(crate) fn drawing_audit(drawing: &DrawingRecord) -> Value {
         "opens_at": drawing.opens_at, "closes_at": drawing.closes_at, "draw_at": drawing.draw_at,
         "max_tickets_per_person": drawing.max_tickets_per_person, "prizes": prizes,
     })
+}
+
+/// What the analytics count of a drawing.
+fn figures(drawing: &DrawingRecord) -> fittrack_analytics::counters::DrawingFigures {
+    fittrack_analytics::counters::DrawingFigures {
+        kind: drawing.drawing_type,
+        status: drawing.status,
+        entrants: drawing.snapshot.as_ref().map_or(0, |s| s.entrants),
+        tickets: drawing.snapshot.as_ref().map_or(0, |s| s.tickets),
+    }
 }

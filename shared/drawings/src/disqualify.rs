@@ -45,8 +45,7 @@ impl DrawingService {
         let open = self.open_drawings().await?;
         let mut applied = 0;
         for item in page.items {
-            let Some(user) = item.get("user_id").and_then(|u| u.as_str()).and_then(|u| u.parse::<UserId>().ok())
-            else {
+            let Some(user) = item.get("user_id").and_then(|u| u.as_str()).and_then(|u| u.parse::<UserId>().ok()) else {
                 continue;
             };
             match self.withdraw_everywhere(user, &open).await {

@@ -8,9 +8,9 @@
 
 use chrono::{DateTime, Utc};
 
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
 use fittrack_domain::drawing::{DrawingStatus, EntrantFacts, Ineligibility};
 use fittrack_domain::{UserId, competition_day};
-use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
 use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
 use fittrack_users::records::{AccountRecord, account_key};
 
@@ -274,7 +274,15 @@ impl DrawingService {
             }
             let (gate_at, entry_at) = (spend_ops + 1, spend_ops + 2);
             match self.store.transact(ops).await {
-                Ok(()) => return Ok(receipt(&drawing.id, &record)),
+                Ok(()) => {
+                    if entering.recorded_by.is_none()
+                        && let Err(error) =
+                            fittrack_analytics::active::record_active(self.store.as_ref(), user, self.clock.now()).await
+                    {
+                        tracing::warn!(%error, "active user not counted");
+                    }
+                    return Ok(receipt(&drawing.id, &record));
+                }
                 Err(StoreError::TransactionCancelled { failed }) if failed.contains(&gate_at) => {
                     return Err(DrawingError::Closed);
                 }

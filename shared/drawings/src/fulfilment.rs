@@ -17,13 +17,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
 use fittrack_domain::fulfilment::FulfilmentStatus;
 use fittrack_domain::{FieldError, UsState, UserId, ValidationErrors};
-use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
-use serde_json::json;
 use fittrack_notifications::{EmailCategory, NewNotification, NotificationKind};
 use fittrack_platform::messages::EmailTemplate;
 use fittrack_platform::ports::{Condition, Cursor, Item, Key, Query, StoreError, Table, WriteOp, from_item, to_item};
+use serde_json::json;
 
 use crate::records::{DrawingId, DrawingRecord, FulfilmentEvent, LoadAt, PlaceRecord};
 use crate::{DrawingError, DrawingService, keys};
@@ -192,13 +192,7 @@ impl DrawingService {
     ) -> Result<bool, DrawingError> {
         next.version = read.version + 1;
         if next.status != read.status {
-            let event = FulfilmentEvent {
-                at: self.now(),
-                by,
-                from: read.status,
-                to: next.status,
-                note: note.clone(),
-            };
+            let event = FulfilmentEvent { at: self.now(), by, from: read.status, to: next.status, note: note.clone() };
             next.history.push(event);
         }
         let mut ops = self.place_ops(Some(read), &next)?;
@@ -265,7 +259,11 @@ impl DrawingService {
             FulfilmentStatus::WinnerNotified if next.replaces.is_some() => note(
                 NotificationKind::AlternateSelected,
                 format!("{prize} is yours"),
-                format!("A winner of \"{}\" did not claim {prize}, and you were the next alternate.{}", drawing.title, claim(next.claim_deadline)),
+                format!(
+                    "A winner of \"{}\" did not claim {prize}, and you were the next alternate.{}",
+                    drawing.title,
+                    claim(next.claim_deadline)
+                ),
             )
             .email(EmailTemplate::AlternateSelected, EmailCategory::Essential),
             FulfilmentStatus::WinnerNotified => note(
@@ -293,7 +291,10 @@ impl DrawingService {
             FulfilmentStatus::AddressInvalid => note(
                 NotificationKind::FulfilmentStatusChanged,
                 format!("We could not ship {prize}"),
-                format!("The shipping address for {prize} did not work. Please confirm a new one.{}", claim(next.claim_deadline)),
+                format!(
+                    "The shipping address for {prize} did not work. Please confirm a new one.{}",
+                    claim(next.claim_deadline)
+                ),
             ),
             FulfilmentStatus::Forfeited => note(
                 NotificationKind::FulfilmentStatusChanged,
@@ -487,7 +488,10 @@ impl DrawingService {
             if status == FulfilmentStatus::Forfeited {
                 return self.forfeit(&read, Some(admin), Some(note.to_owned())).await;
             }
-            if self.move_place(&read, next, Some(admin.admin_id), Some(admin), Some(note.to_owned()), Vec::new()).await? {
+            if self
+                .move_place(&read, next, Some(admin.admin_id), Some(admin), Some(note.to_owned()), Vec::new())
+                .await?
+            {
                 let place = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
                 return self.fulfilment_view(&place, true).await;
             }

@@ -29,11 +29,11 @@ use std::sync::Arc;
 
 use fittrack_domain::drawing::{DrawingStatus, Ineligibility};
 use fittrack_domain::{UserId, ValidationErrors};
+use fittrack_notifications::Notifications;
 use fittrack_platform::clock::Clock;
 use fittrack_platform::crypto::PiiCipher;
 use fittrack_platform::ports::{BeaconError, ItemStore, Queue, QueueError, RandomnessBeacon, StoreError};
 use fittrack_platform::{BuildError, Config};
-use fittrack_notifications::Notifications;
 use fittrack_points::{LedgerError, PointsLedger};
 
 pub use records::{DrawingId, EntryMethod};

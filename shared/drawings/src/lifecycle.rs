@@ -11,14 +11,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
 use fittrack_domain::UserId;
 use fittrack_domain::draw_protocol::{self, EntrantId, PROTOCOL, Snapshot};
 use fittrack_domain::drawing::DrawingStatus;
 use fittrack_domain::fulfilment::FulfilmentStatus;
-use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
 use fittrack_notifications::{NewNotification, NotificationKind};
-use futures_util::{StreamExt, TryStreamExt};
 use fittrack_platform::ports::{Condition, Item, Query, StoreError, Table, Update, WriteOp, from_item, to_item};
+use futures_util::{StreamExt, TryStreamExt};
 
 use crate::records::LoadAt;
 use crate::records::{
@@ -445,8 +445,8 @@ impl DrawingService {
             })
             .await?;
         }
-        let at = DateTime::<Utc>::from_timestamp(drawing.completed_at.unwrap_or_else(|| self.now()), 0)
-            .unwrap_or_default();
+        let at =
+            DateTime::<Utc>::from_timestamp(drawing.completed_at.unwrap_or_else(|| self.now()), 0).unwrap_or_default();
         let id = drawing.id.to_string();
         let announce = |user: UserId| {
             let note = NewNotification::new(

@@ -25,18 +25,24 @@ pub mod state;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+#[cfg(feature = "admin")]
+pub use state::AdminState;
 #[cfg(feature = "connections")]
 pub use state::ConnectionsState;
 #[cfg(feature = "drawings")]
 pub use state::DrawingsState;
 #[cfg(feature = "leaderboards")]
 pub use state::LeaderboardsState;
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
+#[cfg(all(
+    feature = "points",
+    feature = "connections",
+    feature = "leaderboards",
+    feature = "drawings",
+    feature = "admin"
+))]
 pub use state::LocalState;
 #[cfg(feature = "points")]
 pub use state::PointsState;
-#[cfg(feature = "admin")]
-pub use state::AdminState;
 pub use state::{AccountsState, HttpSettings, WebhookSecrets};
 
 /// The accounts function's routes: auth, users and profiles, tiers, notifications and email
@@ -116,7 +122,13 @@ pub fn drawings_app(state: DrawingsState) -> Router {
 }
 
 /// Every route of every function: what `fittrack serve` mounts and what the API document lists.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
+#[cfg(all(
+    feature = "points",
+    feature = "connections",
+    feature = "leaderboards",
+    feature = "drawings",
+    feature = "admin"
+))]
 pub fn all_routes() -> OpenApiRouter<LocalState> {
     routes::accounts::router()
         .merge(routes::profiles::router())
@@ -132,7 +144,13 @@ pub fn all_routes() -> OpenApiRouter<LocalState> {
 }
 
 /// `fittrack serve`: every route of every function in one server.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
+#[cfg(all(
+    feature = "points",
+    feature = "connections",
+    feature = "leaderboards",
+    feature = "drawings",
+    feature = "admin"
+))]
 pub fn app(state: LocalState) -> Router {
     let api_docs = state.client.api_docs;
     finish(all_routes(), api_docs, state)
@@ -144,7 +162,14 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, api_docs: 
     middleware::wrap(openapi::mount(routes, api_docs).with_state(state))
 }
 
-#[cfg(all(test, feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
+#[cfg(all(
+    test,
+    feature = "points",
+    feature = "connections",
+    feature = "leaderboards",
+    feature = "drawings",
+    feature = "admin"
+))]
 mod tests {
     use std::collections::BTreeSet;
 
@@ -174,8 +199,15 @@ mod tests {
         for function in [&accounts, &points, &connections, &leaderboards, &drawings, &admin] {
             assert!(function.is_subset(&document), "{:?}", function.difference(&document).collect::<Vec<_>>());
         }
-        let served: BTreeSet<String> =
-            accounts.iter().chain(&points).chain(&connections).chain(&leaderboards).chain(&drawings).chain(&admin).cloned().collect();
+        let served: BTreeSet<String> = accounts
+            .iter()
+            .chain(&points)
+            .chain(&connections)
+            .chain(&leaderboards)
+            .chain(&drawings)
+            .chain(&admin)
+            .cloned()
+            .collect();
         assert_eq!(served, document, "an operation no function serves, or one the document lacks");
         assert!(document.len() >= 40);
     }

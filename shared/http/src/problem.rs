@@ -199,9 +199,14 @@ impl From<AccountError> for ApiError {
                     .detail("Follow the link we emailed you, or ask for a new one at /api/v1/auth/resend-verification.")
             }
             E::AccountDisabled(status) => {
-                let code = if status == fittrack_domain::AccountStatus::Banned { "account_banned" } else { "account_suspended" };
-                Problem::new(StatusCode::FORBIDDEN, code, "Account disabled")
-                    .detail("An administrator has disabled this account. Contact support if you think this is a mistake.")
+                let code = if status == fittrack_domain::AccountStatus::Banned {
+                    "account_banned"
+                } else {
+                    "account_suspended"
+                };
+                Problem::new(StatusCode::FORBIDDEN, code, "Account disabled").detail(
+                    "An administrator has disabled this account. Contact support if you think this is a mistake.",
+                )
             }
             E::AccountLocked { retry_after } => {
                 Problem::new(StatusCode::LOCKED, "account_locked", "Account temporarily locked")

@@ -76,14 +76,20 @@ impl AccountsState {
 #[derive(Clone, FromRef)]
 pub struct AdminState {
     pub admin: fittrack_admin::AdminService,
+    pub analytics: fittrack_analytics::Analytics,
     pub auth: Authenticator,
     pub client: HttpSettings,
 }
 
 #[cfg(feature = "admin")]
 impl AdminState {
-    pub fn new(config: &Config, admin: fittrack_admin::AdminService, auth: Authenticator) -> Self {
-        Self { admin, auth, client: HttpSettings::from_config(config) }
+    pub fn new(
+        config: &Config,
+        admin: fittrack_admin::AdminService,
+        analytics: fittrack_analytics::Analytics,
+        auth: Authenticator,
+    ) -> Self {
+        Self { admin, analytics, auth, client: HttpSettings::from_config(config) }
     }
 }
 
@@ -153,7 +159,13 @@ impl DrawingsState {
 }
 
 /// `fittrack serve`: every function's routes in one server.
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
+#[cfg(all(
+    feature = "points",
+    feature = "connections",
+    feature = "leaderboards",
+    feature = "drawings",
+    feature = "admin"
+))]
 #[derive(Clone, FromRef)]
 pub struct LocalState {
     pub accounts: AccountService,
@@ -164,11 +176,18 @@ pub struct LocalState {
     pub drawings: fittrack_drawings::DrawingService,
     pub notifications: Notifications,
     pub admin: fittrack_admin::AdminService,
+    pub analytics: fittrack_analytics::Analytics,
     pub client: HttpSettings,
     pub webhooks: WebhookSecrets,
 }
 
-#[cfg(all(feature = "points", feature = "connections", feature = "leaderboards", feature = "drawings", feature = "admin"))]
+#[cfg(all(
+    feature = "points",
+    feature = "connections",
+    feature = "leaderboards",
+    feature = "drawings",
+    feature = "admin"
+))]
 impl LocalState {
     pub fn new(
         config: &Config,
@@ -178,6 +197,7 @@ impl LocalState {
         leaderboards: fittrack_leaderboards::LeaderboardService,
         drawings: fittrack_drawings::DrawingService,
         admin: fittrack_admin::AdminService,
+        analytics: fittrack_analytics::Analytics,
     ) -> Self {
         Self {
             auth: accounts.authenticator().clone(),
@@ -188,6 +208,7 @@ impl LocalState {
             notifications: drawings.notifications().clone(),
             drawings,
             admin,
+            analytics,
             client: HttpSettings::from_config(config),
             webhooks: WebhookSecrets::from_config(config),
         }

@@ -161,7 +161,11 @@ impl NewNotification {
                 link: self.link.clone(),
                 lease_until: 0,
             };
-            ops.push(WriteOp::Put { table: Table::Users, item: to_item(&queued)?, condition: Some(Condition::NotExists) });
+            ops.push(WriteOp::Put {
+                table: Table::Users,
+                item: to_item(&queued)?,
+                condition: Some(Condition::NotExists),
+            });
         }
         Ok(ops)
     }

@@ -19,11 +19,11 @@ use crate::{HoldOutcome, LedgerError, PointsLedger, keys};
 use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
 use fittrack_notifications::{NewNotification, NotificationKind};
 use fittrack_platform::clock::Clock;
-use serde_json::json;
 use fittrack_platform::crypto::hash_token;
 use fittrack_platform::ports::{
     Condition, Cursor, Item, ItemStore, Query, StoreError, Table, Update, WriteOp, from_item, to_item,
 };
+use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -377,7 +377,8 @@ impl AntiGaming {
     /// # Errors
     /// The store's failures.
     pub async fn reviews_of(&self, user: UserId) -> Result<Vec<Review>, StoreError> {
-        let guards = self.store.query(Query::partition(Table::Points, keys::review_guard_partition(user)).limit(100)).await?;
+        let guards =
+            self.store.query(Query::partition(Table::Points, keys::review_guard_partition(user)).limit(100)).await?;
         let mut reviews = Vec::new();
         for guard in guards.items {
             let Some(id) = guard.get("review_id").and_then(serde_json::Value::as_str) else { continue };
@@ -432,16 +433,26 @@ impl AntiGaming {
             ops.extend(self.ledger.settle_ops(review.user_id, &balance, outcome, format!("review:{id}"))?);
             let change = Change::new(ActionKind::ReviewResolved, TargetKind::Review, id)
                 .about(review.user_id)
-                .from_to(json!({ "status": ReviewStatus::Open }), json!({ "status": review.status, "resolution": resolution }))
+                .from_to(
+                    json!({ "status": ReviewStatus::Open }),
+                    json!({ "status": review.status, "resolution": resolution }),
+                )
                 .because(note.clone());
             ops.extend(actor.entry(change, self.clock.now()).ops()?);
             let outcome_text = match resolution {
-                Resolution::Cleared => "It was cleared: points held during the review are paid out once no other review is open.",
+                Resolution::Cleared => {
+                    "It was cleared: points held during the review are paid out once no other review is open."
+                }
                 Resolution::Confirmed => "It was confirmed: points held during the review are forfeited.",
             };
-            let told = NewNotification::new(review.user_id, NotificationKind::ReviewResolved, "Your account review is closed", outcome_text)
-                .link("/points")
-                .data(json!({ "review_id": id, "resolution": resolution }));
+            let told = NewNotification::new(
+                review.user_id,
+                NotificationKind::ReviewResolved,
+                "Your account review is closed",
+                outcome_text,
+            )
+            .link("/points")
+            .data(json!({ "review_id": id, "resolution": resolution }));
             ops.extend(told.ops(self.clock.now(), false)?);
             match self.store.transact(ops).await {
                 Ok(()) => {

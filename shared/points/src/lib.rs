@@ -326,9 +326,20 @@ impl PointsLedger {
             self.entry_ops(user, read, change, revision_update, guard)?
         };
         ops.push(day_update);
+        ops.extend(fittrack_analytics::counters::activity_op(
+            user,
+            day,
+            booked.and_then(|b| b.points.as_ref()),
+            points,
+        ));
         match self.store.transact(ops).await {
             Ok(()) if amount == 0 => Ok(Booking::Unchanged),
             Ok(()) => {
+                if let Err(error) =
+                    fittrack_analytics::active::record_active(self.store.as_ref(), user, self.clock.now()).await
+                {
+                    tracing::warn!(%error, "active user not counted");
+                }
                 let balance_after = if held { read.balance } else { read.balance + amount };
                 Ok(Booking::Booked { amount, balance_after, held })
             }
@@ -454,8 +465,13 @@ impl PointsLedger {
         adjustment: fittrack_domain::Adjustment,
         cause: String,
     ) -> Result<Vec<WriteOp>, LedgerError> {
-        let change =
-            Change { kind: EntryKind::Adjustment, amount: adjustment.applied, held_amount: 0, cause, board_days: Vec::new() };
+        let change = Change {
+            kind: EntryKind::Adjustment,
+            amount: adjustment.applied,
+            held_amount: 0,
+            cause,
+            board_days: Vec::new(),
+        };
         let mut ops = self.entry_ops(user, read, change, Update::new(), unchanged(read))?;
         if adjustment.clamped_by != 0
             && let Some(WriteOp::Put { item, .. }) = ops.get_mut(1)
@@ -504,7 +520,8 @@ impl PointsLedger {
         let key = keys::outbox_key(&event);
         outbox.insert("pk".into(), key.pk.into());
         outbox.insert("sk".into(), key.sk.into());
-        Ok(vec![
+        let stats = fittrack_analytics::counters::ledger_op(user, self.clock.now(), change.kind, change.amount);
+        let mut ops = vec![
             WriteOp::Update {
                 table: Table::Points,
                 key: keys::balance_key(user),
@@ -517,7 +534,9 @@ impl PointsLedger {
             },
             WriteOp::Put { table: Table::Points, item: entry_item, condition: Some(Condition::NotExists) },
             WriteOp::Put { table: Table::Points, item: outbox, condition: Some(Condition::NotExists) },
-        ])
+        ];
+        ops.extend(stats);
+        Ok(ops)
     }
 }
 

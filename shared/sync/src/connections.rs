@@ -258,7 +258,8 @@ pub async fn connections_of(
     store: &dyn fittrack_platform::ports::ItemStore,
     user: UserId,
 ) -> Result<Vec<Connection>, fittrack_platform::ports::StoreError> {
-    let page =
-        store.query(Query::partition(Table::Users, user_partition(user)).sort_prefix(CONNECTION_PREFIX).limit(50)).await?;
+    let page = store
+        .query(Query::partition(Table::Users, user_partition(user)).sort_prefix(CONNECTION_PREFIX).limit(50))
+        .await?;
     page.items.into_iter().map(|i| Ok(from_item::<ConnectionItem>(i)?.connection)).collect()
 }

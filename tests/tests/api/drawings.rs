@@ -16,7 +16,7 @@ use fittrack_platform::clock::Clock;
 use fittrack_tests::both_backends;
 use fittrack_tests::server::{Backend, Settings, TestApp, spawn_app};
 
-const COST: i64 = 10;
+pub(crate) const COST: i64 = 10;
 
 /// Earns 200 points: a 10,000-step walk yesterday (100 for the steps, 100 for the step goal).
 pub(crate) async fn earn_200(app: &TestApp, token: &str) {
@@ -45,7 +45,7 @@ pub(crate) async fn send(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn buy(app: &TestApp, drawing: &str, token: &str, quantity: u64, key: &str) -> (u16, Value) {
+pub(crate) async fn buy(app: &TestApp, drawing: &str, token: &str, quantity: u64, key: &str) -> (u16, Value) {
     let response = app
         .http
         .post(format!("{}/api/v1/drawings/{drawing}/tickets", app.base))
@@ -65,7 +65,7 @@ pub(crate) async fn balance(app: &TestApp, token: &str) -> i64 {
 
 /// A sponsor, then a drawing (entries close 5 minutes before a drawing 10 minutes from now) with
 /// two prizes: 3 places. Returns its id.
-async fn drawing_with_prizes(app: &TestApp, admin: &str, max_tickets: u64) -> String {
+pub(crate) async fn drawing_with_prizes(app: &TestApp, admin: &str, max_tickets: u64) -> String {
     let (status, sponsor) = send(
         app,
         reqwest::Method::POST,

@@ -255,7 +255,8 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
         assert_eq!((status, read["is_read"].as_bool()), (200, Some(true)));
     }
     assert_eq!(unread(&app, bike_token).await, 4, "marking twice counts once");
-    let (_, unread_page) = send(&app, reqwest::Method::GET, "/api/v1/notifications?is_read=false", bike_token, None).await;
+    let (_, unread_page) =
+        send(&app, reqwest::Method::GET, "/api/v1/notifications?is_read=false", bike_token, None).await;
     assert_eq!(unread_page["items"].as_array().unwrap().len(), 4);
     let (_, all) = send(&app, reqwest::Method::POST, "/api/v1/notifications/read-all", bike_token, None).await;
     assert_eq!(all["marked"], 4);
@@ -282,7 +283,8 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
         ]
     );
     assert_eq!(log["items"][0]["reason"], "signed for");
-    let (_, drawing_log) = send(&app, reqwest::Method::GET, "/api/v1/admin/actions?action=drawing_created", &admin, None).await;
+    let (_, drawing_log) =
+        send(&app, reqwest::Method::GET, "/api/v1/admin/actions?action=drawing_created", &admin, None).await;
     assert_eq!(drawing_log["items"][0]["target_id"], id.as_str(), "{drawing_log}");
     assert_eq!(send(&app, reqwest::Method::GET, "/api/v1/admin/actions", stranger, None).await.0, 403);
     assert!(app.conformance.violations().is_empty(), "{:?}", app.conformance.violations());

@@ -2,6 +2,7 @@
 //! Flows marked `both_backends!` also run against DynamoDB on the emulator.
 
 mod accounts_flow;
+mod admin;
 mod connections;
 mod drawings;
 mod errors;

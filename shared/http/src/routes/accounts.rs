@@ -11,8 +11,7 @@ use utoipa_axum::routes;
 
 use fittrack_accounts::social::SocialProvider;
 use fittrack_accounts::{
-    Account, AccountService, Authenticator, RegisterRequest, SocialLoginRequest, SocialOutcome,
-    TokenPair,
+    Account, AccountService, Authenticator, RegisterRequest, SocialLoginRequest, SocialOutcome, TokenPair,
 };
 
 use crate::extract::{ApiJson, Client, CurrentUser};
@@ -74,7 +73,6 @@ pub struct SocialNonce {
     #[schema(example = 600)]
     pub expires_in: i64,
 }
-
 
 /// Registers an account and emails a link to verify its address.
 ///

@@ -13,6 +13,8 @@ use fittrack_accounts::{Account, Authenticator};
 use fittrack_admin::AdminService;
 use fittrack_admin::adjust::AdjustmentReceipt;
 use fittrack_admin::search::{AdminUserSummary, UserFilter};
+use fittrack_analytics::report::{ActivityReport, DrawingGroup, Overview, RegistrationCount, check_span};
+use fittrack_analytics::{Analytics, Bucket};
 use fittrack_audit::{ActionEntry, ActionFilter, ActionKind};
 use fittrack_domain::{AccountStatus, FieldError, Role, UserId, ValidationErrors};
 use fittrack_platform::ports::Cursor;
@@ -27,6 +29,7 @@ pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     AdminService: FromRef<S>,
+    Analytics: FromRef<S>,
     Authenticator: FromRef<S>,
 {
     OpenApiRouter::new()
@@ -38,6 +41,10 @@ where
         .routes(routes!(adjust_points))
         .routes(routes!(user_actions))
         .routes(routes!(actions))
+        .routes(routes!(overview))
+        .routes(routes!(registrations))
+        .routes(routes!(activity))
+        .routes(routes!(drawing_figures))
 }
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -374,4 +381,128 @@ async fn actions(
     errors.into_result()?;
     let page = admin.log().list(ActionFilter { admin: by, action }, limit, params.cursor.map(Cursor)).await?;
     Ok(Json(Page::new(page.entries, limit, page.next.map(|c| c.0))))
+}
+
+/// Today at a glance (admins)
+///
+/// Total users, distinct users active today and this month, drawings open, points earned and
+/// spent today (competition day, America/New_York). Read from counters kept as events happen:
+/// about 32 small items, never a scan.
+#[utoipa::path(get, path = "/api/v1/admin/analytics/overview", tag = "admin",
+    responses(
+        (status = 200, description = "The figures", body = Overview),
+        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: busy for a moment; retry shortly", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn overview(
+    State(analytics): State<Analytics>,
+    RequireRole(_, _): RequireRole<Admin>,
+) -> ApiResult<Json<Overview>> {
+    Ok(Json(analytics.overview().await?))
+}
+
+/// `?from=&to=`: competition days, `YYYY-MM-DD`, both included; the last 30 days by default.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SpanParams {
+    /// `day`, `week` (ISO, from Monday) or `month`; registrations only, `day` by default.
+    #[serde(default)]
+    pub bucket: Option<String>,
+    #[serde(default)]
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    #[serde(default)]
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+}
+
+fn span(params: &SpanParams, today: chrono::NaiveDate) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let mut errors = ValidationErrors::default();
+    let mut day = |field: &'static str, raw: Option<&str>, default: chrono::NaiveDate| match raw {
+        None => default,
+        Some(raw) => raw.parse().unwrap_or_else(|_| {
+            errors.0.push(FieldError::new(field, "invalid_date", "a date as YYYY-MM-DD"));
+            default
+        }),
+    };
+    let to = day("to", params.to.as_deref(), today);
+    let from = day("from", params.from.as_deref(), to - chrono::Duration::days(29));
+    errors.into_result()?;
+    check_span(from, to)?;
+    Ok((from, to))
+}
+
+/// Registrations over time (admins)
+///
+/// One count per bucket from `from` to `to`, empty buckets included.
+#[utoipa::path(get, path = "/api/v1/admin/analytics/registrations", tag = "admin", params(SpanParams),
+    responses(
+        (status = 200, description = "Registrations per bucket", body = Vec<RegistrationCount>),
+        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `bucket`, `from` or `to` (see `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: busy for a moment; retry shortly", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn registrations(
+    State(analytics): State<Analytics>,
+    RequireRole(_, _): RequireRole<Admin>,
+    ApiQuery(params): ApiQuery<SpanParams>,
+) -> ApiResult<Json<Vec<RegistrationCount>>> {
+    let bucket = match params.bucket.as_deref().unwrap_or("day") {
+        "day" => Bucket::Day,
+        "week" => Bucket::Week,
+        "month" => Bucket::Month,
+        _ => {
+            return Err(
+                ValidationErrors::single(FieldError::new("bucket", "invalid_bucket", "day, week or month")).into()
+            );
+        }
+    };
+    let (from, to) = span(&params, analytics.today())?;
+    Ok(Json(analytics.registrations(bucket, from, to).await?))
+}
+
+/// Activity by kind (admins)
+///
+/// Activity points of each kind from `from` to `to`, and their average per active user-day.
+#[utoipa::path(get, path = "/api/v1/admin/analytics/activity", tag = "admin", params(SpanParams),
+    responses(
+        (status = 200, description = "Activity by kind", body = ActivityReport),
+        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `from` or `to` (see `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: busy for a moment; retry shortly", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn activity(
+    State(analytics): State<Analytics>,
+    RequireRole(_, _): RequireRole<Admin>,
+    ApiQuery(params): ApiQuery<SpanParams>,
+) -> ApiResult<Json<ActivityReport>> {
+    let (from, to) = span(&params, analytics.today())?;
+    Ok(Json(analytics.activity(from, to).await?))
+}
+
+/// Drawings by type and status (admins)
+///
+/// How many drawings each group holds and, from their snapshots, entrants, tickets, the share of
+/// users who enter one and the tickets per participant.
+#[utoipa::path(get, path = "/api/v1/admin/analytics/drawings", tag = "admin",
+    responses(
+        (status = 200, description = "The groups", body = Vec<DrawingGroup>),
+        (status = 401, description = "`unauthenticated`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: busy for a moment; retry shortly", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn drawing_figures(
+    State(analytics): State<Analytics>,
+    RequireRole(_, _): RequireRole<Admin>,
+) -> ApiResult<Json<Vec<DrawingGroup>>> {
+    Ok(Json(analytics.drawings().await?))
 }
