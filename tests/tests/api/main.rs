@@ -3,6 +3,7 @@
 
 mod accounts_flow;
 mod admin;
+mod analytics;
 mod connections;
 mod drawings;
 mod errors;
