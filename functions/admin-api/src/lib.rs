@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use fittrack_accounts::{Authenticator, pii_cipher};
 use fittrack_admin::AdminService;
-use fittrack_analytics::Analytics;
 use fittrack_aws::{DynamoClient, DynamoStore, SdkConfig};
 use fittrack_http::{AdminState, admin_app};
 use fittrack_notifications::Notifications;
@@ -39,7 +38,6 @@ pub fn app(config: &Config, store: Arc<dyn ItemStore>, clock: Arc<dyn Clock>) ->
     let auth = Authenticator::from_config(config, Arc::clone(&store), Arc::clone(&clock))?;
     let pii = Arc::new(pii_cipher(config)?);
     let notifications = Notifications::from_config(config, Arc::clone(&store), Arc::clone(&pii), Arc::clone(&clock));
-    let analytics = Analytics::new(Arc::clone(&store), Arc::clone(&clock));
     let admin = AdminService::new(store, pii, clock, notifications);
-    Ok(admin_app(AdminState::new(config, admin, analytics, auth)))
+    Ok(admin_app(AdminState::new(config, admin, auth)))
 }

@@ -108,4 +108,9 @@ impl AdminService {
     pub fn log(&self) -> &AuditLog {
         &self.log
     }
+
+    /// The analytics reports, on the same store and clock.
+    pub fn analytics(&self) -> fittrack_analytics::Analytics {
+        fittrack_analytics::Analytics::new(Arc::clone(&self.store), Arc::clone(&self.clock))
+    }
 }

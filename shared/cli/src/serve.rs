@@ -209,7 +209,6 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
     )
     .map_err(|e| ServeError::Config(e.to_string()))?;
     let pii = Arc::new(fittrack_accounts::pii_cipher(&config).map_err(|e| ServeError::Config(e.to_string()))?);
-    let analytics = fittrack_analytics::Analytics::new(Arc::clone(&store), Arc::clone(&build.clock));
     let admin = fittrack_admin::AdminService::new(
         Arc::clone(&store),
         pii,
@@ -285,16 +284,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
 
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let state = LocalState::new(
-        &config,
-        accounts.clone(),
-        points,
-        sync.clone(),
-        leaderboards,
-        drawings.clone(),
-        admin,
-        analytics,
-    );
+    let state = LocalState::new(&config, accounts.clone(), points, sync.clone(), leaderboards, drawings.clone(), admin);
     let router = match &options.wrap_router {
         Some(RouterWrapper(wrap)) => wrap(app(state)),
         None => app(state),

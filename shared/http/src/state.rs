@@ -83,13 +83,8 @@ pub struct AdminState {
 
 #[cfg(feature = "admin")]
 impl AdminState {
-    pub fn new(
-        config: &Config,
-        admin: fittrack_admin::AdminService,
-        analytics: fittrack_analytics::Analytics,
-        auth: Authenticator,
-    ) -> Self {
-        Self { admin, analytics, auth, client: HttpSettings::from_config(config) }
+    pub fn new(config: &Config, admin: fittrack_admin::AdminService, auth: Authenticator) -> Self {
+        Self { analytics: admin.analytics(), admin, auth, client: HttpSettings::from_config(config) }
     }
 }
 
@@ -197,7 +192,6 @@ impl LocalState {
         leaderboards: fittrack_leaderboards::LeaderboardService,
         drawings: fittrack_drawings::DrawingService,
         admin: fittrack_admin::AdminService,
-        analytics: fittrack_analytics::Analytics,
     ) -> Self {
         Self {
             auth: accounts.authenticator().clone(),
@@ -207,8 +201,8 @@ impl LocalState {
             leaderboards,
             notifications: drawings.notifications().clone(),
             drawings,
+            analytics: admin.analytics(),
             admin,
-            analytics,
             client: HttpSettings::from_config(config),
             webhooks: WebhookSecrets::from_config(config),
         }

@@ -109,7 +109,7 @@ async fn users_admin_can_find_adjust_suspend_and_reinstate(backend: Backend) {
             page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
         }
     };
-    assert_eq!(search(format!("email={}", ana_me.email.to_uppercase())).await, [ana_id.clone()]);
+    assert_eq!(search(format!("email={}", ana_me.email.to_uppercase())).await, std::slice::from_ref(&ana_id));
     assert!(search("email=nobody@example.com".into()).await.is_empty());
     let named = search("display_name=test%20us&limit=100".into()).await;
     assert!(named.contains(&ana_id) && named.contains(&bo_me.id.to_string()));
