@@ -31,10 +31,17 @@ async fn main() -> Result<(), Error> {
     let drawings = DrawingService::from_config(&config, store, clock, queue, beacon)?;
     let drawings = &drawings;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let bans = drawings.apply_bans().await?;
+        // Each stage on its own: one failing (logged) never holds up the others.
+        let bans = drawings.apply_bans().await.inspect_err(|e| tracing::error!(error = %e, "bans")).unwrap_or(0);
         let report = drawings.run_due().await?;
-        let fulfilment_steps = drawings.run_fulfilment_due().await?;
-        let emails = drawings.notifications().relay_emails(drawings.email_queue()).await?;
+        let fulfilment_steps =
+            drawings.run_fulfilment_due().await.inspect_err(|e| tracing::error!(error = %e, "fulfilment")).unwrap_or(0);
+        let emails = drawings
+            .notifications()
+            .relay_emails(drawings.email_queue())
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "email outbox"))
+            .unwrap_or(0);
         Ok::<_, Error>(serde_json::json!({
             "opened": report.opened, "closed": report.closed, "drawn": report.drawn, "waiting": report.waiting,
             "notified": report.notified, "refunded": report.refunded, "failed": report.failed,

@@ -17,8 +17,12 @@ use fittrack_platform::{BuildError, Config};
 /// # Errors
 /// [`BuildError`] for missing or malformed configuration.
 pub fn aws_app(config: &Config, sdk: &SdkConfig) -> Result<axum::Router, BuildError> {
-    let tables =
-        HashMap::from([(Table::Users, config.users_table.clone()), (Table::Points, config.points_table.clone())]);
+    // The audit table: resolving a review is an admin action, logged as it happens.
+    let tables = HashMap::from([
+        (Table::Users, config.users_table.clone()),
+        (Table::Points, config.points_table.clone()),
+        (Table::Audit, config.audit_table.clone()),
+    ]);
     app(config, Arc::new(DynamoStore::new(DynamoClient::new(sdk), tables)), Arc::new(SystemClock))
 }
 

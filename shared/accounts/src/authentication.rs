@@ -89,6 +89,10 @@ impl Authenticator {
         let role = if claims.role > Role::User {
             let account: AccountRecord =
                 self.store.load_record(&account_key(user_id)).await?.ok_or(AccountError::Unauthenticated)?;
+            // A suspended admin loses admin rights at once, even before the sessions are ended.
+            if !account.status.is_usable() {
+                return Err(AccountError::Unauthenticated);
+            }
             claims.role.min(account.role)
         } else {
             claims.role

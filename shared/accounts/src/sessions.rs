@@ -313,7 +313,7 @@ impl AccountService {
     }
 
     /// Counts the user among today's and this month's active users; a failure only undercounts.
-    async fn count_active(&self, user: UserId) {
+    pub(crate) async fn count_active(&self, user: UserId) {
         if let Err(error) = fittrack_analytics::active::record_active(self.store.as_ref(), user, self.now()).await {
             tracing::warn!(%error, "active user not counted");
         }

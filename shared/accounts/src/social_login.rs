@@ -98,7 +98,9 @@ impl AccountService {
             let account: AccountRecord =
                 load(self.store.as_ref(), &account_key(link.user_id)).await?.ok_or(AccountError::NotFound)?;
             super::require_usable(&account)?;
-            return Ok((self.start_session(account.user_id, account.role).await?, SocialOutcome::SignedIn));
+            let tokens = self.start_session(account.user_id, account.role).await?;
+            self.count_active(account.user_id).await;
+            return Ok((tokens, SocialOutcome::SignedIn));
         }
 
         let email = match (&identity.email, identity.email_verified) {
@@ -118,7 +120,9 @@ impl AccountService {
             }
             super::require_usable(&account)?;
             let role = self.link_existing(&identity, account).await?;
-            return Ok((self.start_session(guard.user_id, role).await?, SocialOutcome::SignedIn));
+            let tokens = self.start_session(guard.user_id, role).await?;
+            self.count_active(guard.user_id).await;
+            return Ok((tokens, SocialOutcome::SignedIn));
         }
 
         let valid = self.validate_profile(
@@ -148,7 +152,9 @@ impl AccountService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %user_id, provider = provider.name(), "account created through social sign-in");
-        Ok((self.start_session(user_id, Role::User).await?, SocialOutcome::Created))
+        let tokens = self.start_session(user_id, Role::User).await?;
+        self.count_active(user_id).await;
+        Ok((tokens, SocialOutcome::Created))
     }
 
     /// Links the provider identity to an account with the same (provider-verified) email.

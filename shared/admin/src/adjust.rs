@@ -77,7 +77,7 @@ impl AdminService {
     ) -> Result<AdjustmentReceipt, AdminError> {
         let key = check_key(key)?;
         let reason = check_reason(reason)?;
-        if amount == 0 || amount.abs() > MAX_ADJUSTMENT {
+        if amount == 0 || !(-MAX_ADJUSTMENT..=MAX_ADJUSTMENT).contains(&amount) {
             return Err(ValidationErrors::single(FieldError::new(
                 "amount",
                 "out_of_range",
@@ -117,19 +117,22 @@ impl AdminService {
                 )
                 .because(Some(reason.clone()));
             ops.extend(actor.entry(change, self.clock.now()).ops()?);
-            let note = NewNotification::new(
-                user,
-                NotificationKind::PointsAdjusted,
-                format!("{:+} points", adjustment.applied),
-                format!(
-                    "{:+} points from the FitTrack team: {reason}. Your balance is now {}.",
-                    adjustment.applied, receipt.balance_after
-                ),
-            )
-            .link("/points")
-            .data(json!({ "seq": receipt.seq, "applied": adjustment.applied, "requested": amount }))
-            .email(EmailTemplate::PointsAdjusted, EmailCategory::PointsUpdates);
-            ops.extend(self.notifications.ops_for(&note).await?);
+            // A debit of an empty balance books nothing the user would want to hear about.
+            if adjustment.applied != 0 {
+                let note = NewNotification::new(
+                    user,
+                    NotificationKind::PointsAdjusted,
+                    format!("{:+} points", adjustment.applied),
+                    format!(
+                        "{:+} points from the FitTrack team: {reason}. Your balance is now {}.",
+                        adjustment.applied, receipt.balance_after
+                    ),
+                )
+                .link("/points")
+                .data(json!({ "seq": receipt.seq, "applied": adjustment.applied, "requested": amount }))
+                .email(EmailTemplate::PointsAdjusted, EmailCategory::PointsUpdates);
+                ops.extend(self.notifications.ops_for(&note).await?);
+            }
             match self.store.transact(ops).await {
                 Ok(()) => {
                     tracing::info!(user_id = %user, admin_id = %actor.admin_id, applied = adjustment.applied, "points adjusted");

@@ -1,6 +1,7 @@
 //! One user's whole picture, for an admin: account (email and date of birth decrypted),
-//! balance, the latest ledger entries, tracker connections, reviews, and the actions taken on
-//! them. Reading it is not an action (nothing changes), so it is not logged.
+//! balance, the latest ledger entries, tracker connections and reviews (the actions taken about
+//! them are `GET /api/v1/admin/users/{id}/actions`). Reading it changes nothing, so it is not
+//! logged as an action.
 
 use fittrack_domain::UserId;
 use fittrack_points::antigaming::Review;

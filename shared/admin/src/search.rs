@@ -4,7 +4,7 @@
 //!
 //! | filter | answered by | cost per page |
 //! |---|---|---|
-//! | `email` | the email guard `EMAIL#<lookup hash>` | 1 read |
+//! | `email` | the email guard `EMAIL#<lookup hash>` | 2 reads (the guard, the account) |
 //! | `display_name` | `DIR#NAME#<first letter>`, `begins_with` | 1 query + 1 read per user |
 //! | `status` | `DIR#STATUS#<status>`, newest first | 1 query + 1 read per user |
 //! | `tier` | `DIR#TIER#<code>` | 1 query + 1 read per user |

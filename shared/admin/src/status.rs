@@ -70,7 +70,8 @@ fn told(user: UserId, status: AccountStatus) -> NewNotification {
 
 impl AdminService {
     /// Moves `user` to `status` (see `AccountStatus::can_become`). Asking for the status the
-    /// account already has changes nothing and logs nothing (a retried request).
+    /// account already has logs nothing and changes nothing but ending any session left (a
+    /// retried request).
     ///
     /// # Errors
     /// [`AdminError::Invalid`] without a reason; [`AdminError::OwnAccount`]; [`AdminError::NotFound`];
@@ -89,6 +90,10 @@ impl AdminService {
         }
         let record: AccountRecord = load(self.store.as_ref(), &account_key(user)).await?.ok_or(AdminError::NotFound)?;
         if record.status == status {
+            // A retry of a change whose session revocation failed half way finishes it.
+            if !status.is_usable() {
+                fittrack_accounts::revoke_all_sessions(self.store.as_ref(), user).await?;
+            }
             return Ok(AdminUserSummary::from(&record));
         }
         if !record.status.can_become(status) {
@@ -107,7 +112,7 @@ impl AdminService {
         ops.extend(actor.entry(change, self.clock.now()).ops()?);
         ops.extend(self.notifications.ops_for(&told(user, status)).await?);
         if status == AccountStatus::Banned {
-            let marker = fittrack_drawings::disqualify::ban_marker(user);
+            let marker = fittrack_drawings::disqualify::ban_marker(user, self.clock.now().timestamp());
             ops.push(WriteOp::Put { table: Table::Tickets, item: marker, condition: None });
         } else if record.status == AccountStatus::Banned {
             let key = fittrack_drawings::disqualify::ban_marker_key(user);

@@ -11,7 +11,9 @@ use fittrack_domain::{FieldError, ValidationErrors, competition_day};
 use fittrack_platform::clock::Clock;
 use fittrack_platform::ports::{Item, ItemStore, Query, StoreError, Table};
 
-use crate::counters::{ACTIVITY, DAU, DRAWINGS, MAU, POINTS, REGISTRATIONS, USERS, partition};
+use crate::counters::{
+    ACTIVITY, DAU, DRAWINGS, MAU, POINTS, REGISTRATIONS, SHARDS, USERS, partition, shard_partition, sharded,
+};
 
 /// The longest span a report covers.
 pub const MAX_DAYS: i64 = 3 * 366;
@@ -134,28 +136,23 @@ impl Analytics {
         competition_day(self.clock.now())
     }
 
-    /// Sums every field of the counters of `metric` whose period starts with `period`.
+    /// Sums every field of the counters of `metric` for `period`, over its shards.
     async fn sum(&self, table: Table, metric: &str, period: &str) -> Result<HashMap<String, i64>, StoreError> {
+        let keys: Vec<_> = (0..SHARDS).map(|shard| sharded(metric, period, shard)).collect();
+        let items = futures_util::future::try_join_all(keys.iter().map(|key| self.store.get(table, key))).await?;
         let mut sums = HashMap::new();
-        let mut cursor = None;
-        loop {
-            let query = Query::partition(table, partition(metric)).sort_prefix(format!("{period}#")).after(cursor);
-            let page = self.store.query(query).await?;
-            for item in &page.items {
-                for (field, value) in item {
-                    if let Some(v) = value.as_i64().filter(|_| field != "expires_at") {
-                        *sums.entry(field.clone()).or_insert(0) += v;
-                    }
+        for item in items.iter().flatten() {
+            for (field, value) in item {
+                if let Some(v) = value.as_i64() {
+                    *sums.entry(field.clone()).or_insert(0) += v;
                 }
             }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(sums),
-            }
         }
+        Ok(sums)
     }
 
-    /// The counters of `metric` for each day from `from` to `to`, summed over shards.
+    /// The counters of `metric` for each day from `from` to `to`, summed over shards: one query
+    /// per shard.
     async fn days(
         &self,
         table: Table,
@@ -164,32 +161,37 @@ impl Analytics {
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, Item>, StoreError> {
         let mut days: BTreeMap<NaiveDate, Item> = BTreeMap::new();
-        let mut cursor = None;
-        loop {
-            let query = Query::partition(table, partition(metric)).sort_from(from.to_string()).after(cursor);
-            let page = self.store.query(query).await?;
-            for item in page.items {
-                let sk = item.get("sk").and_then(|s| s.as_str()).unwrap_or_default();
-                let Some(day) = sk.split('#').next().and_then(|d| d.parse::<NaiveDate>().ok()) else { continue };
-                if day > to {
-                    return Ok(days);
-                }
-                let sums = days.entry(day).or_default();
-                for (field, value) in &item {
-                    if let Some(v) = value.as_i64() {
-                        let total = sums.get(field).and_then(serde_json::Value::as_i64).unwrap_or(0) + v;
-                        sums.insert(field.clone(), total.into());
+        for shard in 0..SHARDS {
+            let mut cursor = None;
+            'pages: loop {
+                let query =
+                    Query::partition(table, shard_partition(metric, shard)).sort_from(from.to_string()).after(cursor);
+                let page = self.store.query(query).await?;
+                for item in page.items {
+                    let sk = item.get("sk").and_then(|s| s.as_str()).unwrap_or_default();
+                    let Ok(day) = sk.parse::<NaiveDate>() else { continue };
+                    if day > to {
+                        break 'pages;
+                    }
+                    let sums = days.entry(day).or_default();
+                    for (field, value) in &item {
+                        if let Some(v) = value.as_i64() {
+                            let total = sums.get(field).and_then(serde_json::Value::as_i64).unwrap_or(0) + v;
+                            sums.insert(field.clone(), total.into());
+                        }
                     }
                 }
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(days),
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
             }
         }
+        Ok(days)
     }
 
-    /// Today at a glance: 8 + 8 + 8 + 8 counter items and the drawing groups.
+    /// Today at a glance: one read per shard each for users, DAU, MAU and points (concurrent),
+    /// and one query of the drawing groups.
     ///
     /// # Errors
     /// The store's failures.
@@ -200,10 +202,11 @@ impl Analytics {
         let dau = self.sum(Table::Users, DAU, &day.to_string()).await?;
         let mau = self.sum(Table::Users, MAU, &month).await?;
         let points = self.sum(Table::Points, POINTS, &day.to_string()).await?;
-        let open = self.groups().await?.into_iter().filter(|g| g.status == DrawingStatus::Open.as_str());
+        let total_users = users.get("count").copied().unwrap_or(0);
+        let open = self.groups(total_users).await?.into_iter().filter(|g| g.status == DrawingStatus::Open.as_str());
         Ok(Overview {
             day,
-            total_users: unsigned(users.get("count").copied().unwrap_or(0)),
+            total_users: unsigned(total_users),
             dau: unsigned(dau.get("count").copied().unwrap_or(0)),
             mau: unsigned(mau.get("count").copied().unwrap_or(0)),
             active_drawings: open.map(|g| g.drawings).sum(),
@@ -261,11 +264,11 @@ impl Analytics {
     /// # Errors
     /// The store's failures.
     pub async fn drawings(&self) -> Result<Vec<DrawingGroup>, StoreError> {
-        self.groups().await
+        let users = self.sum(Table::Users, USERS, "ALL").await?.get("count").copied().unwrap_or(0);
+        self.groups(users).await
     }
 
-    async fn groups(&self) -> Result<Vec<DrawingGroup>, StoreError> {
-        let users = self.sum(Table::Users, USERS, "ALL").await?.get("count").copied().unwrap_or(0);
+    async fn groups(&self, users: i64) -> Result<Vec<DrawingGroup>, StoreError> {
         let page = self.store.query(Query::partition(Table::Tickets, partition(DRAWINGS)).limit(100)).await?;
         let mut groups = Vec::new();
         for item in page.items {

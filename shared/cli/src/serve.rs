@@ -267,10 +267,22 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             shutdown_rx.clone(),
             drawings.clone(),
             |drawings| async move {
-                let bans = drawings.apply_bans().await?;
-                let steps = drawings.run_due().await?.steps() + drawings.run_fulfilment_due().await?;
-                let emails = drawings.notifications().relay_emails(drawings.email_queue()).await?;
-                Ok::<_, fittrack_drawings::DrawingError>(bans + steps + emails)
+                // Each stage on its own, as on AWS: one failing (logged) never holds up the others.
+                let bans =
+                    drawings.apply_bans().await.inspect_err(|e| tracing::error!(error = %e, "bans")).unwrap_or(0);
+                let steps = drawings.run_due().await?.steps();
+                let fulfilment = drawings
+                    .run_fulfilment_due()
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "fulfilment"))
+                    .unwrap_or(0);
+                let emails = drawings
+                    .notifications()
+                    .relay_emails(drawings.email_queue())
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "email outbox"))
+                    .unwrap_or(0);
+                Ok::<_, fittrack_drawings::DrawingError>(bans + steps + fulfilment + emails)
             },
         )),
         tokio::spawn(run_schedule(

@@ -651,9 +651,11 @@ pub(crate) fn drawing_audit(drawing: &DrawingRecord) -> Value {
         .map(|p| json!({ "id": p.id, "name": p.name, "arv_cents": p.arv_cents, "quantity": p.quantity }))
         .collect();
     json!({
-        "status": drawing.status.as_str(), "title": drawing.title, "ticket_cost": drawing.ticket_cost,
+        "status": drawing.status.as_str(), "type": drawing.drawing_type.as_str(), "title": drawing.title,
+        "description": drawing.description, "sponsor_id": drawing.sponsor_id, "ticket_cost": drawing.ticket_cost,
         "opens_at": drawing.opens_at, "closes_at": drawing.closes_at, "draw_at": drawing.draw_at,
-        "max_tickets_per_person": drawing.max_tickets_per_person, "prizes": prizes,
+        "max_tickets_per_person": drawing.max_tickets_per_person, "free_entry_tickets": drawing.free_entry_tickets,
+        "entry_rules": drawing.entry_rules, "registered_states": drawing.registered_states, "prizes": prizes,
     })
 }
 

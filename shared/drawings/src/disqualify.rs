@@ -1,4 +1,4 @@
-//! What a ban does to drawings (the rule is in docs/decisions.md, "Banned accounts"):
+//! What a ban does to drawings (the rule is in docs/decisions.md, "Account status and bans"):
 //!
 //! - In every drawing still open, the banned person's tickets are withdrawn (their entrant holds
 //!   none and is marked void, so no entry can land after) and every purchase is refunded once,
@@ -18,12 +18,18 @@ use crate::{DrawingError, DrawingService, keys};
 /// The partition of the bans waiting to be applied to open drawings.
 pub const BANNED_PARTITION: &str = "BANNED";
 
-/// The marker a ban writes (in the ban's transaction) for the scheduler.
-pub fn ban_marker(user: UserId) -> Item {
+/// How long a ban's marker stays: the withdrawal runs every minute until then, so an entry that
+/// passed its checks before the ban and landed after a withdrawal is withdrawn too (no request
+/// lives this long).
+const MARKER_SECONDS: i64 = 300;
+
+/// The marker a ban writes (in the ban's transaction, at `at`) for the scheduler.
+pub fn ban_marker(user: UserId, at: i64) -> Item {
     let mut item = Item::new();
     item.insert("pk".into(), BANNED_PARTITION.into());
     item.insert("sk".into(), format!("{}{user}", keys::USER_PREFIX).into());
     item.insert("user_id".into(), user.to_string().into());
+    item.insert("banned_at".into(), at.into());
     item
 }
 
@@ -48,11 +54,13 @@ impl DrawingService {
             let Some(user) = item.get("user_id").and_then(|u| u.as_str()).and_then(|u| u.parse::<UserId>().ok()) else {
                 continue;
             };
+            let banned_at = item.get("banned_at").and_then(serde_json::Value::as_i64).unwrap_or(0);
             match self.withdraw_everywhere(user, &open).await {
-                Ok(()) => {
+                Ok(()) if self.now() - banned_at >= MARKER_SECONDS => {
                     self.store.delete(Table::Tickets, &ban_marker_key(user), None).await?;
                     applied += 1;
                 }
+                Ok(()) => applied += 1,
                 Err(error) => tracing::error!(user_id = %user, %error, "applying a ban failed; retried next run"),
             }
         }
@@ -84,6 +92,28 @@ impl DrawingService {
         }
         for drawing in open {
             self.withdraw(user, &drawing.id).await?;
+        }
+        self.disqualify_prizes(user).await
+    }
+
+    /// Forfeits the banned user's prizes still waiting on them (notified, or with a refused
+    /// address): each goes to its drawing's next alternate. Pending places are disqualified when
+    /// the scheduler comes to notify them; a confirmed address is an admin's to stop (shipping
+    /// to a banned account is refused).
+    async fn disqualify_prizes(&self, user: UserId) -> Result<(), DrawingError> {
+        let query = Query::partition(Table::Tickets, format!("WINS#{user}"))
+            .on_index(fittrack_platform::ports::Index::Gsi1)
+            .limit(100);
+        let places = self.store.query(query).await?;
+        for item in places.items {
+            let place: crate::records::PlaceRecord = from_item(item)?;
+            if matches!(
+                place.status,
+                fittrack_domain::fulfilment::FulfilmentStatus::WinnerNotified
+                    | fittrack_domain::fulfilment::FulfilmentStatus::AddressInvalid
+            ) {
+                self.forfeit(&place, None, Some("disqualified: the account is closed".into())).await?;
+            }
         }
         Ok(())
     }

@@ -208,9 +208,10 @@ impl DrawingService {
             };
             let change = Change::new(action, TargetKind::Fulfilment, read.fulfilment_id())
                 .about(read.user_id)
+                // The carrier but not the tracking number: the log keeps no delivery details.
                 .from_to(
-                    json!({ "status": read.status, "carrier": read.carrier, "tracking_number": read.tracking_number }),
-                    json!({ "status": next.status, "carrier": next.carrier, "tracking_number": next.tracking_number }),
+                    json!({ "status": read.status, "carrier": read.carrier }),
+                    json!({ "status": next.status, "carrier": next.carrier }),
                 )
                 .because(note);
             ops.extend(admin.entry(change, self.clock.now()).ops()?);
@@ -514,6 +515,13 @@ impl DrawingService {
         let key = place_key(id).ok_or(DrawingError::NotFound)?;
         for _ in 0..5 {
             let read = self.place(&key).await?.ok_or(DrawingError::NotFound)?;
+            if self.account(read.user_id).await?.is_some_and(|a| a.status == fittrack_domain::AccountStatus::Banned) {
+                let banned = fittrack_domain::drawing::Ineligibility {
+                    code: "account_restricted",
+                    message: "the winner's account is closed".into(),
+                };
+                return Err(DrawingError::NotEligible(vec![banned]));
+            }
             if !read.status.can_become(FulfilmentStatus::Shipped) {
                 return Err(DrawingError::FulfilmentTransition { from: read.status, to: FulfilmentStatus::Shipped });
             }
@@ -617,7 +625,7 @@ impl DrawingService {
     /// Forfeits `read` and, in the same transaction, gives its prize to the first alternate on
     /// standby (who is then notified). Exactly once: both writes are conditioned on the versions
     /// read; a run that loses a race reads both again and decides again.
-    async fn forfeit(
+    pub(crate) async fn forfeit(
         &self,
         read: &PlaceRecord,
         by: Option<&Actor>,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use fittrack_audit::{ActionKind, Actor, Change, TargetKind, write_with_entry};
+use fittrack_audit::{ActionKind, Actor, Change, TargetKind};
 use fittrack_domain::UserId;
 use fittrack_domain::draw_protocol::{self, EntrantId, PROTOCOL, Snapshot};
 use fittrack_domain::drawing::DrawingStatus;
@@ -123,7 +123,7 @@ impl DrawingService {
                     self.open(&drawing).await?.then_some(Step::Opened)
                 }
                 DrawingStatus::Open if now >= drawing.closes_at => self.close(&drawing).await?.then_some(Step::Closed),
-                DrawingStatus::Closed if now >= drawing.draw_at => match self.draw(&drawing).await {
+                DrawingStatus::Closed if now >= drawing.draw_at => match self.draw(&drawing, None).await {
                     Ok(moved) => moved.then_some(Step::Drawn),
                     Err(DrawingError::BeaconPending) => Some(Step::Waiting),
                     Err(e) => return Err(e),
@@ -161,17 +161,9 @@ impl DrawingService {
                     reasons: vec!["only a closed drawing can be drawn".into()],
                 });
             }
-            if self.draw(&drawing).await? {
-                let drawn = self.drawing(id).await?;
-                // The draw's transaction is full (places, alternates, their indexes), so its log
-                // entry follows it; the draw itself is public and verifiable from the results.
-                let change = Change::new(ActionKind::DrawingExecuted, TargetKind::Drawing, id.to_string())
-                    .from_to(crate::admin::drawing_audit(&drawing), crate::admin::drawing_audit(&drawn));
-                write_with_entry(self.store.as_ref(), Vec::new(), &actor.entry(change, self.clock.now())).await?;
-                // Notify right away; the scheduler retries if this fails.
-                if let Err(error) = self.notify_winners(&drawn).await {
-                    tracing::warn!(drawing = %id, %error, "winner notification deferred to the scheduler");
-                }
+            // The winners are notified by the scheduler's next run (its marker is due at once),
+            // not in this request: telling every entrant can take longer than a request may.
+            if self.draw(&drawing, Some(actor)).await? {
                 return self.drawing(id).await;
             }
         }
@@ -315,7 +307,10 @@ impl DrawingService {
 
     /// Draws from the snapshot with the revealed randomness and publishes the results; the
     /// places and alternates (with their people, privately) are written in the same transaction.
-    async fn draw(&self, drawing: &DrawingRecord) -> Result<bool, DrawingError> {
+    /// An admin's draw (`by`) is logged in the draw's own transaction: at 30 places it holds 98
+    /// writes (results, 60 for winners and their index, 30 alternates, the drawing, its markers,
+    /// 2 counters and the 2 items of the entry).
+    async fn draw(&self, drawing: &DrawingRecord, by: Option<&Actor>) -> Result<bool, DrawingError> {
         let commitment =
             drawing.beacon.as_ref().ok_or_else(|| DrawingError::Corrupt("closed without a beacon".into()))?;
         let reveal =
@@ -413,11 +408,17 @@ impl DrawingService {
         next.beacon_secret = None;
         next.winners_notified = outcome.winners.is_empty();
         let due = (!outcome.winners.is_empty()).then_some(now);
+        if let Some(admin) = by {
+            let change = Change::new(ActionKind::DrawingExecuted, TargetKind::Drawing, drawing.id.to_string())
+                .from_to(crate::admin::drawing_audit(drawing), crate::admin::drawing_audit(&next));
+            ops.extend(admin.entry(change, self.clock.now()).ops()?);
+        }
         self.transition(drawing, next, due, ops).await
     }
 
-    /// Emails each winner not yet emailed (through the email queue), then marks the drawing done.
-    /// A crash between the email and its mark sends that one email again: at least once.
+    /// Notifies each winner not yet notified (in the app, and by email through the outbox, in the
+    /// place's own transaction), tells every entrant the results are out, then marks the drawing
+    /// done. A crash on the way repeats only what was not done.
     async fn notify_winners(&self, drawing: &DrawingRecord) -> Result<bool, DrawingError> {
         let mut winners = Vec::new();
         self.for_each_in(keys::drawing_partition(&drawing.id), keys::WINNER_PREFIX, |item| {
@@ -440,7 +441,11 @@ impl DrawingService {
         let mut people = Vec::new();
         for shard in 0..keys::SHARDS {
             self.for_each_in(keys::totals_partition(&drawing.id, shard), keys::USER_PREFIX, |item| {
-                people.push(from_item::<EntrantRecord>(item)?.user_id);
+                let entrant = from_item::<EntrantRecord>(item)?;
+                // Withdrawn (banned while the drawing was open): not in the draw, not told.
+                if !entrant.void {
+                    people.push(entrant.user_id);
+                }
                 Ok(())
             })
             .await?;
@@ -460,8 +465,10 @@ impl DrawingService {
             .once_per(format!("r{id}"));
             async move {
                 match self.store.transact(note.ops(at, false)?).await {
-                    // Told by an earlier run.
-                    Ok(()) | Err(StoreError::TransactionCancelled { .. }) => Ok(()),
+                    // Told by an earlier run (the notification's own put failed; a conflict on the
+                    // count is an error, and the next run tries again).
+                    Ok(()) => Ok(()),
+                    Err(StoreError::TransactionCancelled { failed }) if failed == [0] => Ok(()),
                     Err(e) => Err(DrawingError::from(e)),
                 }
             }

@@ -57,7 +57,7 @@ pub struct PrizeInput {
     pub description: String,
     /// Approximate retail value of one unit, in cents.
     pub arv_cents: u64,
-    /// Units (1 to 40; a drawing has at most 40 places in all).
+    /// Units (1 to 30; a drawing has at most 30 places in all).
     pub quantity: u32,
     #[serde(default)]
     pub sponsor_id: Option<String>,

@@ -4,11 +4,11 @@
 //! notification it counts (created unread: +1; marked read once: -1), so it is exact and one read.
 
 use fittrack_domain::UserId;
-use fittrack_platform::keys::user_partition;
 use fittrack_platform::ports::{Condition, Cursor, Index, Query, StoreError, Table, Update, WriteOp, from_item};
 
 use crate::records::{
-    COUNTER_UNREAD, NOTE_PREFIX, NotificationRecord, NotificationView, counter_key, note_key, unread_partition,
+    COUNTER_UNREAD, NOTE_PREFIX, NotificationRecord, NotificationView, counter_key, note_key, notes_partition,
+    unread_partition,
 };
 use crate::{NotificationError, Notifications};
 
@@ -35,7 +35,7 @@ impl Notifications {
     ) -> Result<NotificationPage, NotificationError> {
         let query = match is_read {
             Some(false) => Query::partition(Table::Users, unread_partition(user)).on_index(Index::Gsi1),
-            _ => Query::partition(Table::Users, user_partition(user)).sort_prefix(NOTE_PREFIX),
+            _ => Query::partition(Table::Users, notes_partition(user)).sort_prefix(NOTE_PREFIX),
         };
         let page = self.store.query(query.descending().limit(limit).after(cursor)).await?;
         let mut items: Vec<NotificationView> = page
@@ -90,11 +90,17 @@ impl Notifications {
             if page.items.is_empty() {
                 return Ok(marked);
             }
+            let mut progress = false;
             for item in page.items {
                 let record: NotificationRecord = from_item(item)?;
                 if self.mark(user, &record.id).await? {
                     marked += 1;
+                    progress = true;
                 }
+            }
+            // A page of notifications already read (the index lags on DynamoDB): done.
+            if !progress {
+                return Ok(marked);
             }
         }
     }

@@ -10,9 +10,10 @@
 //! - [`outbox`]: an email wanted by a notification waits in the outbox (written in the same
 //!   transaction) until the minute scheduler hands it to the email queue.
 //!
-//! Items live in the users table beside the account: `USER#<id>` / `NOTE#<id>` (the unread ones
-//! also under the index key `UNREAD#<id>`), `USER#<id>` / `NOTECOUNT` (the unread count) and
-//! `USER#<id>` / `NOTEPREFS`; the outbox is the `MAILQ` partition.
+//! Items live in the users table, in a partition per user apart from the account's:
+//! `NOTES#<id>` / `N#<notification id>` (the unread ones also under the index key `UNREAD#<id>`)
+//! and `NOTES#<id>` / `COUNT` (the unread count); the user's choices are `USER#<id>` /
+//! `NOTEPREFS`; the outbox is the `MAILQ` partition.
 
 pub mod inbox;
 pub mod outbox;

@@ -27,11 +27,21 @@ impl Notifications {
             let query = Query::partition(Table::Users, OUTBOX_PARTITION).limit(100).after(cursor);
             let page = self.store.query(query).await?;
             for item in page.items {
-                let queued: QueuedEmail = from_item(item)?;
+                let key = item.get("sk").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                let queued: QueuedEmail = match from_item(item) {
+                    Ok(queued) => queued,
+                    Err(error) => {
+                        // Never holds up the others; it stays for someone to look at.
+                        tracing::error!(%error, outbox_key = %key, "an outbox entry does not read; skipped");
+                        continue;
+                    }
+                };
                 match self.relay_one(queue, &queued).await {
                     Ok(true) => sent += 1,
                     Ok(false) => {}
-                    Err(error) => tracing::warn!(%error, "an outbox email failed; retried after its lease"),
+                    Err(error) => {
+                        tracing::warn!(%error, outbox_key = %key, "an outbox email failed; retried after its lease");
+                    }
                 }
             }
             match page.next {

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use fittrack_domain::UserId;
-use fittrack_platform::keys::user_partition;
 use fittrack_platform::messages::EmailTemplate;
 use fittrack_platform::ports::{Condition, Key, StoreError, Table, Update, WriteOp, to_item};
 
@@ -125,7 +124,7 @@ impl NewNotification {
         };
         let id = format!("{:013}{suffix}", at.timestamp_millis().max(0));
         let record = NotificationRecord {
-            pk: user_partition(self.user),
+            pk: notes_partition(self.user),
             sk: format!("{NOTE_PREFIX}{id}"),
             gsi1pk: Some(unread_partition(self.user)),
             gsi1sk: Some(id.clone()),
@@ -153,7 +152,9 @@ impl NewNotification {
         {
             let queued = QueuedEmail {
                 pk: OUTBOX_PARTITION.into(),
-                sk: id,
+                // A deduplicated notification has the same id for every user: the user keeps
+                // its email apart.
+                sk: format!("{id}#{}", self.user),
                 user_id: self.user,
                 template: plan.template,
                 category: plan.category,
@@ -171,18 +172,23 @@ impl NewNotification {
     }
 }
 
-pub(crate) const NOTE_PREFIX: &str = "NOTE#";
+pub(crate) const NOTE_PREFIX: &str = "N#";
 pub(crate) const COUNTER_UNREAD: &str = "unread";
 pub(crate) const OUTBOX_PARTITION: &str = "MAILQ";
 
+/// A user's notifications and their unread count, in a partition of their own: the functions
+/// that notify may write there and never into the user's account partition (`USER#`).
+pub(crate) fn notes_partition(user: UserId) -> String {
+    format!("NOTES#{user}")
+}
 pub(crate) fn unread_partition(user: UserId) -> String {
     format!("UNREAD#{user}")
 }
 pub(crate) fn counter_key(user: UserId) -> Key {
-    Key::new(user_partition(user), "NOTECOUNT")
+    Key::new(notes_partition(user), "COUNT")
 }
 pub(crate) fn note_key(user: UserId, id: &str) -> Key {
-    Key::new(user_partition(user), format!("{NOTE_PREFIX}{id}"))
+    Key::new(notes_partition(user), format!("{NOTE_PREFIX}{id}"))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

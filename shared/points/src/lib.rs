@@ -326,12 +326,7 @@ impl PointsLedger {
             self.entry_ops(user, read, change, revision_update, guard)?
         };
         ops.push(day_update);
-        ops.extend(fittrack_analytics::counters::activity_op(
-            user,
-            day,
-            booked.and_then(|b| b.points.as_ref()),
-            points,
-        ));
+        ops.extend(fittrack_analytics::counters::activity_op(day, booked.and_then(|b| b.points.as_ref()), points));
         match self.store.transact(ops).await {
             Ok(()) if amount == 0 => Ok(Booking::Unchanged),
             Ok(()) => {
@@ -520,7 +515,7 @@ impl PointsLedger {
         let key = keys::outbox_key(&event);
         outbox.insert("pk".into(), key.pk.into());
         outbox.insert("sk".into(), key.sk.into());
-        let stats = fittrack_analytics::counters::ledger_op(user, self.clock.now(), change.kind, change.amount);
+        let stats = fittrack_analytics::counters::ledger_op(self.clock.now(), change.kind, change.amount);
         let mut ops = vec![
             WriteOp::Update {
                 table: Table::Points,

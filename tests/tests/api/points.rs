@@ -177,6 +177,19 @@ async fn a_device_feeding_two_accounts_lands_in_the_review_queue(backend: Backen
     assert_eq!(open["items"].as_array().unwrap().len(), 0);
     let done: Value = app.get_auth("/api/v1/admin/reviews?status=resolved", admin).await.json().await.unwrap();
     assert_eq!(done["items"][0]["resolution"], "cleared");
+    // The user is told, once, in the app; the admin's decision and note are in the action log.
+    let notes: Value = app.get_auth("/api/v1/notifications", &second).await.json().await.unwrap();
+    let told: Vec<&Value> =
+        notes["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "review_resolved").collect();
+    assert_eq!(told.len(), 1, "{notes}");
+    assert_eq!(told[0]["data"]["resolution"], "cleared");
+    let path = format!("/api/v1/admin/users/{}/actions", me["id"].as_str().unwrap());
+    let log: Value = app.get_auth(&path, admin).await.json().await.unwrap();
+    assert_eq!(
+        (log["items"][0]["action"].as_str(), log["items"][0]["reason"].as_str()),
+        (Some("review_resolved"), Some("family tablet"))
+    );
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "the 404 retry logged nothing");
     app.stop().await;
 }
 both_backends!(a_device_feeding_two_accounts_lands_in_the_review_queue);

@@ -422,10 +422,14 @@ fn span(params: &SpanParams, today: chrono::NaiveDate) -> Result<(chrono::NaiveD
     let mut errors = ValidationErrors::default();
     let mut day = |field: &'static str, raw: Option<&str>, default: chrono::NaiveDate| match raw {
         None => default,
-        Some(raw) => raw.parse().unwrap_or_else(|_| {
-            errors.0.push(FieldError::new(field, "invalid_date", "a date as YYYY-MM-DD"));
-            default
-        }),
+        Some(raw) => raw
+            .parse::<chrono::NaiveDate>()
+            .ok()
+            .filter(|d| (2000..=2200).contains(&chrono::Datelike::year(d)))
+            .unwrap_or_else(|| {
+                errors.0.push(FieldError::new(field, "invalid_date", "a date as YYYY-MM-DD, from 2000 to 2200"));
+                default
+            }),
     };
     let to = day("to", params.to.as_deref(), today);
     let from = day("from", params.from.as_deref(), to - chrono::Duration::days(29));

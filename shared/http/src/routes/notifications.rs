@@ -224,7 +224,7 @@ fn category_words(category: EmailCategory) -> &'static str {
 fn html(body: String) -> impl IntoResponse {
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>FitTrack email</title></head>\
-         <body style=\"font-family: sans-serif; max-width: 560px; margin: 40px auto;\">{body}</body></html>"
+         <body>{body}</body></html>"
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page)
 }
