@@ -1,7 +1,8 @@
 //! The drawings Lambda: drawings and their tickets, free and mail-in entries, official rules,
 //! results and snapshots, and the admin of drawings and sponsors. It reads the users table
-//! (sessions, eligibility), debits and refunds in the points table, keeps the tickets table, and
-//! queues winner emails when an admin draws by hand.
+//! (sessions, eligibility), debits and refunds in the points table, keeps the tickets table,
+//! notifies winners of admin fulfilment changes (notifications and the email outbox), and
+//! appends admin actions to the action log. It sends no email itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;

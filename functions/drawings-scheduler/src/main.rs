@@ -33,7 +33,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
         // Each stage on its own: one failing (logged) never holds up the others.
         let bans = drawings.apply_bans().await.inspect_err(|e| tracing::error!(error = %e, "bans")).unwrap_or(0);
-        let report = drawings.run_due().await?;
+        let report =
+            drawings.run_due().await.inspect_err(|e| tracing::error!(error = %e, "drawing steps")).unwrap_or_default();
         let fulfilment_steps =
             drawings.run_fulfilment_due().await.inspect_err(|e| tracing::error!(error = %e, "fulfilment")).unwrap_or(0);
         let emails = drawings

@@ -270,7 +270,12 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
                 // Each stage on its own, as on AWS: one failing (logged) never holds up the others.
                 let bans =
                     drawings.apply_bans().await.inspect_err(|e| tracing::error!(error = %e, "bans")).unwrap_or(0);
-                let steps = drawings.run_due().await?.steps();
+                let steps = drawings
+                    .run_due()
+                    .await
+                    .map(|report| report.steps())
+                    .inspect_err(|e| tracing::error!(error = %e, "drawing steps"))
+                    .unwrap_or(0);
                 let fulfilment = drawings
                     .run_fulfilment_due()
                     .await

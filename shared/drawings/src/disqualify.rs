@@ -2,11 +2,13 @@
 //!
 //! - In every drawing still open, the banned person's tickets are withdrawn (their entrant holds
 //!   none and is marked void, so no entry can land after) and every purchase is refunded once,
-//!   as for a cancelled drawing. The ban leaves a marker (`BANNED` / `U#<user>`) in the same
-//!   transaction as the status; the scheduler does the work and removes the marker.
+//!   as for a cancelled drawing. The ban leaves a marker (`BANNED` / `U#<user>`, with the time)
+//!   in the same transaction as the status; the scheduler withdraws every minute for five
+//!   minutes (an entry that passed its checks just before the ban is caught), then removes it.
 //! - A drawing already closed keeps its published snapshot (changing it would break the
-//!   verification). A banned winner, or a banned alternate taking a prize over, is disqualified
-//!   when the place is about to be notified: the place is forfeited to the next alternate.
+//!   verification). The person's prizes waiting on them (notified, or with a refused address)
+//!   are forfeited to the next alternate; a pending one is disqualified when the scheduler comes
+//!   to notify it; shipping to a banned winner is refused.
 
 use fittrack_domain::drawing::DrawingStatus;
 use fittrack_domain::{AccountStatus, UserId};

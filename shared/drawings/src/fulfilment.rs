@@ -308,7 +308,8 @@ impl DrawingService {
 
     /// Starts the claim period of a `pending` place (a winner from the draw, or an alternate that
     /// took a prize over). The winner is notified, and emailed through the outbox, in the same
-    /// transaction, so racing notifiers (an admin's draw and the scheduler) notify once.
+    /// transaction, so overlapping scheduler runs notify once. A banned winner is disqualified
+    /// instead: the place is forfeited to the next alternate.
     pub(crate) async fn notify_place(&self, place: &PlaceRecord) -> Result<(), DrawingError> {
         if place.status != FulfilmentStatus::Pending {
             return Ok(());
