@@ -296,7 +296,9 @@ impl DrawingService {
                     "The shipping address for {prize} did not work. Please confirm a new one.{}",
                     claim(next.claim_deadline)
                 ),
-            ),
+            )
+            // The winner has to act before the deadline: a claim email, always sent.
+            .email(EmailTemplate::PrizeAddressInvalid, EmailCategory::Essential),
             FulfilmentStatus::Forfeited => note(
                 NotificationKind::FulfilmentStatusChanged,
                 format!("{prize} was forfeited"),

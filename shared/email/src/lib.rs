@@ -43,6 +43,7 @@ macro_rules! notification_templates {
 
 notification_templates! {
     AlternateText = "email/alternate_selected.txt", AlternateHtml = "email/alternate_selected.html";
+    AddressText = "email/prize_address_invalid.txt", AddressHtml = "email/prize_address_invalid.html";
     ShippedText = "email/prize_shipped.txt", ShippedHtml = "email/prize_shipped.html";
     DeliveredText = "email/prize_delivered.txt", DeliveredHtml = "email/prize_delivered.html";
     SuspendedText = "email/account_suspended.txt", SuspendedHtml = "email/account_suspended.html";
@@ -122,6 +123,9 @@ fn render_notification(job: &EmailJob, template: EmailTemplate) -> Result<Outgoi
     }
     let (subject, text, html) = match template {
         EmailTemplate::AlternateSelected => both!("A FitTrack prize is yours", AlternateText, AlternateHtml),
+        EmailTemplate::PrizeAddressInvalid => {
+            both!("We could not ship your FitTrack prize", AddressText, AddressHtml)
+        }
         EmailTemplate::PrizeShipped => both!("Your FitTrack prize is on its way", ShippedText, ShippedHtml),
         EmailTemplate::PrizeDelivered => both!("Your FitTrack prize was delivered", DeliveredText, DeliveredHtml),
         EmailTemplate::AccountSuspended => both!("Your FitTrack account is suspended", SuspendedText, SuspendedHtml),
@@ -202,6 +206,34 @@ mod tests {
         assert!(email.html.contains("Hi &#60;Jo &#38; co&#62;,"), "{}", email.html);
         assert!(email.html.contains("token=abc"));
         assert_eq!(email.to, "jo@example.com");
+    }
+
+    #[test]
+    fn every_notification_email_renders_its_detail_escaped_and_its_unsubscribe_link() {
+        for template in [
+            EmailTemplate::AlternateSelected,
+            EmailTemplate::PrizeAddressInvalid,
+            EmailTemplate::PrizeShipped,
+            EmailTemplate::PrizeDelivered,
+            EmailTemplate::AccountSuspended,
+            EmailTemplate::AccountReactivated,
+            EmailTemplate::AccountBanned,
+            EmailTemplate::PointsAdjusted,
+        ] {
+            let mut job = EmailJob::new(template, "jo@example.com", "Jo", "https://app.example/x");
+            job.detail = Some("Carrier <UPS> & co".into());
+            job.unsubscribe_url = Some("https://api.example/u?token=t".into());
+            let email = render(&job).unwrap();
+            assert!(email.text.contains("Carrier <UPS> & co"), "{}", template.name());
+            assert!(email.html.contains("Carrier &#60;UPS&#62; &#38; co"), "{}: {}", template.name(), email.html);
+            assert!(email.text.contains("https://api.example/u?token=t") && email.html.contains("Stop these emails"));
+            assert_eq!(email.unsubscribe_url.as_deref(), Some("https://api.example/u?token=t"));
+            job.unsubscribe_url = None;
+            assert!(!render(&job).unwrap().html.contains("Stop these emails"), "essential: no link");
+        }
+        let mut other = EmailJob::new(EmailTemplate::VerifyEmail, "jo@example.com", "Jo", "l");
+        other.unsubscribe_url = Some("https://api.example/u".into());
+        assert_eq!(render(&other).unwrap().unsubscribe_url, None, "account emails never carry one");
     }
 
     #[test]

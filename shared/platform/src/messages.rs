@@ -83,6 +83,8 @@ pub enum EmailTemplate {
     PrizeClaimReminder,
     /// An alternate who takes over a forfeited prize.
     AlternateSelected,
+    /// The shipping address a winner gave did not work: they must give another in time.
+    PrizeAddressInvalid,
     PrizeShipped,
     PrizeDelivered,
     AccountSuspended,
@@ -102,6 +104,7 @@ impl EmailTemplate {
             EmailTemplate::DrawingWinner => "drawing_winner",
             EmailTemplate::PrizeClaimReminder => "prize_claim_reminder",
             EmailTemplate::AlternateSelected => "alternate_selected",
+            EmailTemplate::PrizeAddressInvalid => "prize_address_invalid",
             EmailTemplate::PrizeShipped => "prize_shipped",
             EmailTemplate::PrizeDelivered => "prize_delivered",
             EmailTemplate::AccountSuspended => "account_suspended",

@@ -18,9 +18,12 @@ async fn sign_in(app: &TestApp, email: &str) -> String {
     login.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn wait_for_email(app: &TestApp, email: &str, needle: &str) {
+async fn wait_for_email(app: &TestApp, email: &str, needle: &str) -> String {
     let started = Instant::now();
-    while app.emails_to(&format!("To: {email}")).await.iter().all(|m| !m.contains(needle)) {
+    loop {
+        if let Some(found) = app.emails_to(&format!("To: {email}")).await.into_iter().find(|m| m.contains(needle)) {
+            return found;
+        }
         assert!(started.elapsed() < Duration::from_secs(20), "no email to {email} containing {needle:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -158,6 +161,9 @@ async fn winners_are_notified_ship_and_forfeit_to_the_alternate(backend: Backend
     )
     .await;
     assert_eq!((status, invalid["status"].as_str()), (200, Some("address_invalid")), "{invalid}");
+    // The winner has to act: told by an essential email too (no unsubscribe link).
+    let refused = wait_for_email(&app, &people[bike_winner].1, "We could not ship your FitTrack prize").await;
+    assert!(!refused.contains("List-Unsubscribe"), "{refused}");
     let (status, confirmed) =
         send(&app, reqwest::Method::POST, &path, &people[bike_winner].0, Some(json!({"address": address, "tax": tax})))
             .await;
