@@ -1,6 +1,7 @@
-//! The minute scheduler: applies waiting bans to open drawings, runs the drawing steps and the
-//! prize-fulfilment timeouts that are due, and relays the notification emails waiting in the
-//! outbox. The schedule's event carries nothing we need. Overlapping invocations are safe: every step is a conditional transition.
+//! The minute scheduler: one `DrawingService::run_minute` per scheduled invocation (bans applied
+//! to open drawings, the drawing and fulfilment steps due, the notification emails waiting in the
+//! outbox). The schedule's event carries nothing we need. Overlapping invocations are safe: every
+//! step is a conditional transition.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,23 +32,7 @@ async fn main() -> Result<(), Error> {
     let drawings = DrawingService::from_config(&config, store, clock, queue, beacon)?;
     let drawings = &drawings;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        // Each stage on its own: one failing (logged) never holds up the others.
-        let bans = drawings.apply_bans().await.inspect_err(|e| tracing::error!(error = %e, "bans")).unwrap_or(0);
-        let report =
-            drawings.run_due().await.inspect_err(|e| tracing::error!(error = %e, "drawing steps")).unwrap_or_default();
-        let fulfilment_steps =
-            drawings.run_fulfilment_due().await.inspect_err(|e| tracing::error!(error = %e, "fulfilment")).unwrap_or(0);
-        let emails = drawings
-            .notifications()
-            .relay_emails(drawings.email_queue())
-            .await
-            .inspect_err(|e| tracing::error!(error = %e, "email outbox"))
-            .unwrap_or(0);
-        Ok::<_, Error>(serde_json::json!({
-            "opened": report.opened, "closed": report.closed, "drawn": report.drawn, "waiting": report.waiting,
-            "notified": report.notified, "refunded": report.refunded, "failed": report.failed,
-            "fulfilment_steps": fulfilment_steps, "bans_applied": bans, "emails_relayed": emails,
-        }))
+        Ok::<_, Error>(serde_json::to_value(drawings.run_minute().await)?)
     }))
     .await
 }

@@ -10,7 +10,7 @@ use fittrack_platform::messages::{BoardUpdate, ProfileChanged};
 
 use super::records::{AccountRecord, TIER_COUNTS_PARTITION, TierView, account_key, dob_context, load, tier_count_key};
 use super::{Account, AccountError, AccountService};
-use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update, WriteOp};
+use fittrack_platform::ports::{Condition, Query, StoreError, Table, Update};
 use fittrack_users::tiers::{placement, retier_ops};
 
 /// A profile change. With `replace` (PUT) every field but `date_of_birth` must be given; without
@@ -184,17 +184,13 @@ impl AccountService {
             AccountRecord::PROFILE,
             serde_json::to_value(&settings).map_err(|e| AccountError::Internal(e.to_string()))?,
         );
-        let mut ops = retier_ops(&self.pii, &record, set, tier, next_change, competition_day(self.now()))?;
         let new_name = update.display_name.as_deref().map_or(record.display_name.as_str(), str::trim);
         let renames = fittrack_users::directory::rename_ops(record.user_id, &record.display_name, new_name);
-        if !renames.is_empty() {
-            // The search index moves with the name; a rename racing this one retries.
-            if let Some(WriteOp::Update { condition, .. }) = ops.first_mut() {
-                let same_name = Condition::equals(AccountRecord::DISPLAY_NAME, record.display_name.as_str());
-                *condition = Some(Condition::And(condition.take().into_iter().chain([same_name]).collect()));
-            }
-            ops.extend(renames);
-        }
+        // The search index moves with the name: a rename racing this one retries.
+        let same_name =
+            (!renames.is_empty()).then(|| Condition::equals(AccountRecord::DISPLAY_NAME, record.display_name.as_str()));
+        let mut ops = retier_ops(&self.pii, &record, set, same_name, tier, next_change, competition_day(self.now()))?;
+        ops.extend(renames);
         self.store.transact(ops).await?;
         let shown = |public: Option<bool>, name: &str| public.unwrap_or(false).then(|| name.to_owned());
         if shown(record.profile.public_profile, &record.display_name) != shown(settings.public_profile, new_name) {

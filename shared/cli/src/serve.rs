@@ -266,29 +266,7 @@ pub async fn start(options: ServeOptions, config: Config, build: BuildOptions) -
             options.drawings_tick,
             shutdown_rx.clone(),
             drawings.clone(),
-            |drawings| async move {
-                // Each stage on its own, as on AWS: one failing (logged) never holds up the others.
-                let bans =
-                    drawings.apply_bans().await.inspect_err(|e| tracing::error!(error = %e, "bans")).unwrap_or(0);
-                let steps = drawings
-                    .run_due()
-                    .await
-                    .map(|report| report.steps())
-                    .inspect_err(|e| tracing::error!(error = %e, "drawing steps"))
-                    .unwrap_or(0);
-                let fulfilment = drawings
-                    .run_fulfilment_due()
-                    .await
-                    .inspect_err(|e| tracing::error!(error = %e, "fulfilment"))
-                    .unwrap_or(0);
-                let emails = drawings
-                    .notifications()
-                    .relay_emails(drawings.email_queue())
-                    .await
-                    .inspect_err(|e| tracing::error!(error = %e, "email outbox"))
-                    .unwrap_or(0);
-                Ok::<_, fittrack_drawings::DrawingError>(bans + steps + fulfilment + emails)
-            },
+            |drawings| async move { Ok::<_, std::convert::Infallible>(drawings.run_minute().await.steps()) },
         )),
         tokio::spawn(run_schedule(
             "tier birthdays",

@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod records;
 pub mod results;
 pub mod rules;
+pub mod scheduler;
 pub mod views;
 
 use std::sync::Arc;
@@ -182,14 +183,9 @@ impl DrawingService {
         Self { store, clock, ledger, queue, beacon, pii, settings: Arc::new(settings), notifications }
     }
 
-    /// The notifications this service creates (the scheduler also relays their emails).
+    /// The notifications this service creates (its minute run also relays their emails).
     pub fn notifications(&self) -> &Notifications {
         &self.notifications
-    }
-
-    /// The queue emails go to.
-    pub fn email_queue(&self) -> &dyn Queue {
-        self.queue.as_ref()
     }
 
     /// The service with the PII key and settings of `config`.

@@ -322,7 +322,14 @@ impl PointsLedger {
             } else {
                 (vec![BoardDay { day, points: amount }], revision_update)
             };
-            let change = Change { kind, amount: spendable, held_amount, cause: format!("day:{day}"), board_days };
+            let change = Change {
+                kind,
+                amount: spendable,
+                held_amount,
+                cause: format!("day:{day}"),
+                board_days,
+                requested: None,
+            };
             self.entry_ops(user, read, change, revision_update, guard)?
         };
         ops.push(day_update);
@@ -378,6 +385,7 @@ impl PointsLedger {
                 held_amount: -read.held,
                 cause,
                 board_days: held_days.clone(),
+                requested: None,
             }),
             // Forfeited points never reach a board; a correction that was held still lowers
             // its day, as it lowers the balance.
@@ -387,6 +395,7 @@ impl PointsLedger {
                 held_amount: -read.held,
                 cause,
                 board_days: held_days.iter().copied().filter(|d| d.points < 0).collect(),
+                requested: None,
             }),
         };
         // One review fewer, whether or not points move.
@@ -427,7 +436,14 @@ impl PointsLedger {
         if amount <= 0 || read.balance < amount {
             return Err(LedgerError::Insufficient);
         }
-        let change = Change { kind: EntryKind::Spend, amount: -amount, held_amount: 0, cause, board_days: Vec::new() };
+        let change = Change {
+            kind: EntryKind::Spend,
+            amount: -amount,
+            held_amount: 0,
+            cause,
+            board_days: Vec::new(),
+            requested: None,
+        };
         self.entry_ops(user, read, change, Update::new(), unchanged(read))
     }
 
@@ -443,7 +459,8 @@ impl PointsLedger {
         amount: i64,
         cause: String,
     ) -> Result<Vec<WriteOp>, LedgerError> {
-        let change = Change { kind: EntryKind::Refund, amount, held_amount: 0, cause, board_days: Vec::new() };
+        let change =
+            Change { kind: EntryKind::Refund, amount, held_amount: 0, cause, board_days: Vec::new(), requested: None };
         self.entry_ops(user, read, change, Update::new(), unchanged(read))
     }
 
@@ -466,14 +483,9 @@ impl PointsLedger {
             held_amount: 0,
             cause,
             board_days: Vec::new(),
+            requested: (adjustment.clamped_by != 0).then_some(adjustment.requested),
         };
-        let mut ops = self.entry_ops(user, read, change, Update::new(), unchanged(read))?;
-        if adjustment.clamped_by != 0
-            && let Some(WriteOp::Put { item, .. }) = ops.get_mut(1)
-        {
-            item.insert("requested".into(), adjustment.requested.into());
-        }
-        Ok(ops)
+        self.entry_ops(user, read, change, Update::new(), unchanged(read))
     }
 
     /// The balance update (`balance_update` plus the entry's effect) under `guard` (at least:
@@ -500,7 +512,7 @@ impl PointsLedger {
             cause: change.cause,
             created_at: now,
             board_days: change.board_days,
-            requested: None,
+            requested: change.requested,
         };
         let mut entry_item = to_item(&entry)?;
         let key = keys::entry_key(user, seq);
@@ -549,6 +561,8 @@ struct Change {
     held_amount: i64,
     cause: String,
     board_days: Vec<BoardDay>,
+    /// What an admin asked for, when a debit was clamped (`LedgerEntry::requested`).
+    requested: Option<i64>,
 }
 
 /// What a day was last booked at.

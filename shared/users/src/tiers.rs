@@ -36,8 +36,8 @@ pub fn placement(
 }
 
 /// The writes that put `record` in `tier`: `account_update` (more changes of the account item)
-/// with the tier code, conditioned on the tier the record shows so a concurrent change retries
-/// instead of miscounting; the per-tier counts when the tier changes; and the marker for the next
+/// with the tier code, conditioned on the tier the record shows (and on `account_condition`, what
+/// else the caller's changes rely on) so a concurrent change retries instead of miscounting; the per-tier counts when the tier changes; and the marker for the next
 /// bracket change (removed when there is none).
 ///
 /// # Errors
@@ -46,6 +46,7 @@ pub fn retier_ops(
     pii: &PiiCipher,
     record: &AccountRecord,
     account_update: Update,
+    account_condition: Option<Condition>,
     tier: Option<Tier>,
     next_change: Option<NaiveDate>,
     today: NaiveDate,
@@ -67,9 +68,13 @@ pub fn retier_ops(
         Some(code) => Condition::equals(AccountRecord::TIER_CODE, code.as_str()),
         None => Condition::And(vec![Condition::Exists, Condition::missing(AccountRecord::TIER_CODE)]),
     };
+    let condition = match account_condition {
+        Some(more) => Condition::And(vec![unchanged_tier, more]),
+        None => unchanged_tier,
+    };
     let user = record.user_id;
     let mut ops =
-        vec![WriteOp::Update { table: Table::Users, key: account_key(user), update, condition: Some(unchanged_tier) }];
+        vec![WriteOp::Update { table: Table::Users, key: account_key(user), update, condition: Some(condition) }];
     if record.tier_code != new_code {
         let count = |code: &str, delta| WriteOp::Update {
             table: Table::Users,
@@ -160,8 +165,15 @@ impl TierSchedule {
             let (tier, next_change) =
                 placement(account.date_of_birth, record.profile.sex, record.profile.fitness_level, today);
             let changed = record.tier_code != tier.map(|t| t.code());
-            let ops =
-                retier_ops(&self.pii, &record, Update::new(), tier, next_change, competition_day(self.clock.now()))?;
+            let ops = retier_ops(
+                &self.pii,
+                &record,
+                Update::new(),
+                None,
+                tier,
+                next_change,
+                competition_day(self.clock.now()),
+            )?;
             match self.store.transact(ops).await {
                 Ok(()) => {
                     if changed {
